@@ -1,0 +1,127 @@
+/* The region: a header page, a slot table, then fixed-size slots. 64-bit offsets throughout.
+ * Shared by the coordinator (creates, leases) and the shim (fills, reads, frees). */
+#ifndef FAASFLOW_REGION_H
+#define FAASFLOW_REGION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FF_REGION_MAGIC    0x31474552574f4c46ULL   /* "FLOWREG1" little-endian */
+#define FF_REGION_VERSION  1u
+#define FF_REGION_HDR_SIZE 4096u
+#define FF_SLOT_META_SIZE  64u
+
+/* Fallback causes counted in the header. */
+enum ff_fallback {
+	FF_FB_NO_SLOT = 0,     /* region full or quota reached: bytes went inline */
+	FF_FB_DISABLED,        /* switch off */
+	FF_FB_NO_COORD,        /* coordinator unreachable */
+	FF_FB_NO_REGION,       /* region missing, truncated or replaced */
+	FF_FB_NOT_PEER,        /* endpoint not a live shim listener */
+	FF_FB_BAD_DOORBELL,    /* forged/stale doorbell: connection reset */
+	FF_FB_PEER_DIED,       /* connection ended with slots in flight */
+	FF_FB_MAX
+};
+
+struct ff_counters {
+	_Atomic uint64_t region_bytes;       /* payload bytes written through slots */
+	_Atomic uint64_t region_payloads;    /* doorbells sent */
+	_Atomic uint64_t inline_bytes;       /* payload bytes in inline frames on upgraded connections */
+	_Atomic uint64_t inline_frames;
+	_Atomic uint64_t rx_region_bytes;    /* payload bytes copied out of slots by readers */
+	_Atomic uint64_t upgrade_attempts;   /* connections that asked the coordinator */
+	_Atomic uint64_t upgrade_success;    /* directions switched to framed mode */
+	_Atomic uint64_t fallback[FF_FB_MAX];
+	_Atomic uint64_t slots_leased;       /* slots currently out of the pool (coordinator) */
+	_Atomic uint64_t slots_hwm;          /* high-water mark of slots_leased */
+	_Atomic uint64_t region_ns;          /* summed doorbell send->free latency, ns */
+	_Atomic uint64_t region_lat_count;
+	_Atomic uint64_t lease_requests;
+	_Atomic uint64_t reclaimed;          /* slots taken back from dead processes */
+};
+
+struct ff_region_header {
+	uint64_t magic;
+	uint32_t layout_version;
+	uint32_t header_size;
+	uint8_t  region_id[16];          /* random, proves a peer maps the same region */
+	uint64_t region_size;            /* whole file */
+	uint64_t slot_size;
+	uint64_t slot_count;
+	uint64_t meta_offset;            /* slot table: slot_count * FF_SLOT_META_SIZE */
+	uint64_t slots_offset;           /* first slot, page aligned */
+	uint64_t created_unix;
+	_Atomic uint32_t enabled;        /* the on/off switch (ENABLE_SHARED_MEMORY) */
+	_Atomic uint32_t daemon_pid;     /* 0 while no coordinator runs */
+	_Atomic uint64_t daemon_epoch;   /* bumped at every coordinator start */
+	char     tenant[64];
+	struct ff_counters c;
+};
+
+/* Slot states, in the low 2 bits of `word`; the generation is word >> 2. */
+enum ff_slot_state {
+	FF_SLOT_FREE = 0,     /* in the coordinator's pool */
+	FF_SLOT_LEASED = 1,   /* held by `owner`, idle, ready to fill */
+	FF_SLOT_FILLED = 2,   /* payload written, doorbell sent, waiting for a reader */
+	FF_SLOT_READING = 3,  /* a reader (`reader`) claimed it and is copying out */
+};
+#define FF_SLOT_WORD(gen, st)  ((uint32_t)(((gen) << 2) | (uint32_t)(st)))
+#define FF_SLOT_GEN(w)         ((uint32_t)(w) >> 2)
+#define FF_SLOT_STATE(w)       ((uint32_t)(w) & 3u)
+#define FF_SLOT_GEN_MASK       0x3fffffffu
+
+struct ff_slot_meta {
+	_Atomic uint32_t word;     /* gen << 2 | state; futex word for waiters */
+	_Atomic uint32_t owner;    /* client id of the lease holder (0 = coordinator) */
+	_Atomic uint32_t reader;   /* client id of the process copying it out (0 = none) */
+	_Atomic uint32_t owner_pid;
+	_Atomic uint64_t len;      /* bytes of payload in the slot */
+	_Atomic uint64_t filled_ns;/* CLOCK_MONOTONIC when filled (latency, orphan age) */
+	uint8_t  pad[FF_SLOT_META_SIZE - 32];
+};
+
+_Static_assert(sizeof(struct ff_region_header) <= FF_REGION_HDR_SIZE, "header fits a page");
+_Static_assert(sizeof(struct ff_slot_meta) == FF_SLOT_META_SIZE, "slot meta is a cache line");
+
+struct ff_region {
+	int fd;
+	void *base;
+	uint64_t size;
+	struct ff_region_header *hdr;
+	struct ff_slot_meta *meta;
+	uint8_t *slots;
+};
+
+/* Layout for a given size: how many slots fit. Returns 0, or -1 if the size is too small. */
+int ff_region_layout(uint64_t size, uint64_t slot_size, uint64_t *slot_count,
+                     uint64_t *meta_offset, uint64_t *slots_offset);
+
+/* Coordinator: create a new region file (parent directories made, mode applied), or re-attach
+ * to a compatible existing one (same size, slot size, layout version). An incompatible file is
+ * refused with a message in err naming what differs and how to fix it. *reattached tells which. */
+int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t size,
+                               uint64_t slot_size, unsigned mode, const char *tenant,
+                               bool *reattached, char *err, size_t errlen);
+
+/* Anyone: map an existing region read-write (or read-only) and verify its header. */
+int ff_region_open(struct ff_region *r, const char *path, bool writable, char *err, size_t errlen);
+/* Is the mapping still the file at path (not deleted, truncated or replaced)? */
+bool ff_region_still_valid(const struct ff_region *r, const char *path);
+void ff_region_close(struct ff_region *r);
+
+static inline uint8_t *ff_slot_ptr(const struct ff_region *r, uint64_t slot)
+{
+	return r->slots + slot * r->hdr->slot_size;
+}
+
+static inline void ff_counter_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+/* Memory that can back `size` bytes (MemAvailable), for the "not enough memory" check. */
+uint64_t ff_mem_available(void);
+
+#endif
