@@ -79,7 +79,8 @@ struct ff_slot_meta {
 	_Atomic uint32_t owner_pid;
 	_Atomic uint64_t len;      /* bytes of payload in the slot */
 	_Atomic uint64_t filled_ns;/* CLOCK_MONOTONIC when filled (latency, orphan age) */
-	uint8_t  pad[FF_SLOT_META_SIZE - 32];
+	_Atomic uint32_t waiters;  /* writers sleeping on `word` (futex); the freer wakes them */
+	uint8_t  pad[FF_SLOT_META_SIZE - 36];
 };
 
 _Static_assert(sizeof(struct ff_region_header) <= FF_REGION_HDR_SIZE, "header fits a page");
