@@ -1,0 +1,58 @@
+#!/bin/sh
+# Install what faasflow-shm needs to build, test, run the demo and the benchmark on
+# Debian 12 (bookworm). Idempotent: packages already installed are skipped, and apt is
+# not touched at all when nothing is missing. Needs root; re-runs itself with sudo
+# when started by another user and sudo exists.
+set -eu
+
+REQUIRED="autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev \
+check libunwind-dev uthash-dev iproute2 util-linux socat iperf3 redis-server \
+nginx-light curl python3 python3-flask python3-requests python3-yaml gnuplot-nox \
+shellcheck valgrind netcat-openbsd procps groff-base"
+# Only used by optional checks (systemd-analyze verify); a failure to install is not fatal.
+OPTIONAL="systemd"
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo "$0" "$@"
+	fi
+	echo "install-deps.sh: must run as root (no sudo found): try 'su -c $0'" >&2
+	exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "install-deps.sh: apt-get not found: this script supports Debian and Ubuntu only" >&2
+	exit 1
+fi
+
+missing() {
+	for p in "$@"; do
+		if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+			printf '%s\n' "$p"
+		fi
+	done
+}
+
+# shellcheck disable=SC2086 # word splitting of the package lists is intended
+need=$(missing $REQUIRED)
+# shellcheck disable=SC2086
+want=$(missing $OPTIONAL)
+
+if [ -z "$need" ] && [ -z "$want" ]; then
+	echo "install-deps.sh: all packages present"
+	exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT="apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+$APT update
+if [ -n "$need" ]; then
+	echo "install-deps.sh: installing: $(echo "$need" | tr "\n" " ")"
+	# shellcheck disable=SC2086
+	$APT install --no-install-recommends $need
+fi
+for p in $want; do
+	$APT install --no-install-recommends "$p" ||
+		echo "install-deps.sh: optional package $p not installed (its checks will be skipped)" >&2
+done
+echo "install-deps.sh: done"

@@ -1,0 +1,83 @@
+#!/bin/bash
+# The project's test command: regenerate the build system, build with sanitizers in a fresh
+# out-of-tree directory, run every test suite, then `make distcheck`. Prints the automake
+# summary of every suite, the log of every failed suite, and a closing "N passed, N failed".
+# Run as root for the namespace tests (they are skipped, not failed, otherwise).
+#
+# Environment: BUILD_DIR (default <source>/build-test), JOBS (default 2),
+#              RUN_DISTCHECK (default 1; 0 skips make distcheck).
+set -u -o pipefail
+
+srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$srcdir/build-test}
+jobs=${JOBS:-2}
+status=0
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "autoreconf -fi in $srcdir"
+cd "$srcdir" || exit 1
+if command -v flock >/dev/null 2>&1; then
+	flock /tmp/ff-autoreconf.lock autoreconf -fi || exit 1
+else
+	autoreconf -fi || exit 1
+fi
+
+step "configure --enable-sanitizers in $build"
+rm -rf "$build"
+mkdir -p "$build" && cd "$build" || exit 1
+"$srcdir/configure" --enable-sanitizers || { tail -n 40 config.log; exit 1; }
+
+step "make -j$jobs"
+make -j"$jobs" || exit 1
+
+step "make -j$jobs -k check"
+[ "$(id -u)" -eq 0 ] || echo "note: not root: the namespace tests will be skipped"
+make -j"$jobs" -k check || status=1
+
+if [ "${RUN_DISTCHECK:-1}" != 0 ]; then
+	if [ "$status" -eq 0 ]; then
+		step "make -j$jobs distcheck"
+		make -j"$jobs" distcheck || status=1
+	else
+		step "make distcheck skipped: make check failed"
+	fi
+fi
+
+# --- summaries ----------------------------------------------------------------
+step "test summaries"
+field() { sed -n "s/^# $1: *\\([0-9]*\\).*/\\1/p" "$2" | head -n 1; }
+passed=0 failed=0 skipped=0 suites=0
+mapfile -t logs < <(find "$build" -name test-suite.log -not -path '*/faasflow-shm-*/*' | sort)
+for log in "${logs[@]}"; do
+	rel=${log#"$build"/}
+	pass=$(field PASS "$log") fail=$(field FAIL "$log") err=$(field ERROR "$log")
+	xpass=$(field XPASS "$log") skip=$(field SKIP "$log") total=$(field TOTAL "$log")
+	printf '%-40s # TOTAL: %s # PASS: %s # SKIP: %s # FAIL: %s # ERROR: %s\n' \
+		"$rel" "${total:-0}" "${pass:-0}" "${skip:-0}" "${fail:-0}" "${err:-0}"
+	suites=$((suites + 1))
+	passed=$((passed + ${pass:-0}))
+	skipped=$((skipped + ${skip:-0}))
+	bad=$((${fail:-0} + ${err:-0} + ${xpass:-0}))
+	failed=$((failed + bad))
+	if [ "$bad" -gt 0 ]; then
+		step "FAILED: $rel"
+		cat "$log"
+	fi
+done
+# distcheck leaves its tree behind only when it failed: show its failed suites too.
+while IFS= read -r log; do
+	if grep -Eq '^# (FAIL|ERROR|XPASS): *[1-9]' "$log"; then
+		step "FAILED in distcheck: ${log#"$build"/}"
+		cat "$log"
+	fi
+done < <(find "$build" -name test-suite.log -path '*/faasflow-shm-*/*' | sort)
+
+if [ "$suites" -eq 0 ]; then
+	echo "no test-suite.log found: the test suites did not run"
+	status=1
+fi
+[ "$failed" -eq 0 ] || status=1
+echo "$suites suites, $skipped skipped"
+echo "$passed passed, $failed failed"
+exit "$status"
