@@ -1,0 +1,149 @@
+/* Connected processes: accepted on a tenant's control socket, identified by SO_PEERCRED,
+ * given a nonzero 32-bit client id that the region records as slot owner / reader. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "daemon.h"
+#include "log.h"
+
+struct ffd_client *ffd_client_by_fd(struct ffd_server *s, int fd)
+{
+	struct ffd_client *c;
+
+	HASH_FIND(hh_fd, s->by_fd, &fd, sizeof(fd), c);
+	return c;
+}
+
+struct ffd_client *ffd_client_by_id(struct ffd_server *s, uint32_t id)
+{
+	struct ffd_client *c;
+
+	if (id == 0)
+		return NULL;
+	HASH_FIND(hh_id, s->by_id, &id, sizeof(id), c);
+	return c;
+}
+
+/* Monotonic, never 0; after a wrap, ids still in use are skipped. */
+static uint32_t next_client_id(struct ffd_server *s)
+{
+	for (;;) {
+		uint32_t id = s->next_id++;
+
+		if (id != 0 && !ffd_client_by_id(s, id))
+			return id;
+	}
+}
+
+static bool uid_allowed(const struct ffd_server *s, uid_t uid, gid_t gid)
+{
+	const struct ff_config *cfg = &s->cfg;
+
+	if (uid == 0 || uid == s->uid)
+		return true;
+	for (unsigned i = 0; i < cfg->nallow_uids; i++)
+		if (cfg->allow_uids[i] == uid)
+			return true;
+	for (unsigned i = 0; i < cfg->nallow_gids; i++)
+		if (cfg->allow_gids[i] == gid)
+			return true;
+	return false;
+}
+
+bool ffd_client_is_admin(const struct ffd_server *s, const struct ffd_client *c)
+{
+	return c->uid == 0 || c->uid == s->uid;
+}
+
+struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t)
+{
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ffd_client *c;
+	int fd;
+
+	fd = accept4(t->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("accept on %s", t->sock_path);
+		return NULL;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
+		log_warn("SO_PEERCRED on a new connection to %s", t->sock_path);
+		close(fd);
+		return NULL;
+	}
+	if (!uid_allowed(s, cr.uid, cr.gid)) {
+		log_warnx("refused client uid=%u gid=%u pid=%d on %s: not root, not the daemon's "
+		          "uid %u, not in ALLOW_UIDS / ALLOW_GIDS", (unsigned)cr.uid,
+		          (unsigned)cr.gid, (int)cr.pid, t->sock_path, (unsigned)s->uid);
+		s->refused_clients++;
+		close(fd);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_warnx("out of memory accepting pid %d", (int)cr.pid);
+		close(fd);
+		return NULL;
+	}
+	c->fd = fd;
+	c->pid = cr.pid;
+	c->uid = cr.uid;
+	c->gid = cr.gid;
+	c->t = t;
+	c->id = next_client_id(s);
+	ev.data.u64 = ((uint64_t)2 << 32) | (uint32_t)fd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("epoll_ctl for client pid %d", (int)cr.pid);
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	HASH_ADD(hh_fd, s->by_fd, fd, sizeof(c->fd), c);
+	HASH_ADD(hh_id, s->by_id, id, sizeof(c->id), c);
+	s->nclients++;
+	log_debug("client %u connected: pid %d uid %u gid %u, tenant %s", c->id, (int)c->pid,
+	          (unsigned)c->uid, (unsigned)c->gid, t->name);
+	return c;
+}
+
+/* The control socket closed: the client is gone. Its endpoints vanish, its slots return
+ * (or wait for their readers), and the next ticks look for slots it was reading. */
+void ffd_client_drop(struct ffd_server *s, struct ffd_client *c)
+{
+	HASH_DELETE(hh_fd, s->by_fd, c);
+	HASH_DELETE(hh_id, s->by_id, c);
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	s->nclients--;
+	if (c->flags & FF_REG_CTL)
+		s->nctl--;
+	ffd_ep_drop_client(c->t, c);
+	ffd_leases_client_gone(s, c);
+	s->scan_ticks = FFD_SCAN_TICKS;
+	log_debug("client %u (pid %d) disconnected", c->id, (int)c->pid);
+	free(c);
+}
+
+/* Shutdown: close every connection but leave the region as it is; live processes keep
+ * their slots and the next coordinator start takes over whatever is not FREE. */
+void ffd_clients_drop_all(struct ffd_server *s)
+{
+	struct ffd_client *c, *tmp;
+
+	HASH_ITER(hh_fd, s->by_fd, c, tmp) {
+		HASH_DELETE(hh_fd, s->by_fd, c);
+		HASH_DELETE(hh_id, s->by_id, c);
+		close(c->fd);
+		ffd_ep_drop_client(c->t, c);
+		free(c);
+	}
+	s->nclients = 0;
+	s->nctl = 0;
+}

@@ -1,0 +1,249 @@
+/* faasflowctl output: the status table, JSON, Prometheus text, endpoint and lease tables. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "ctl.h"
+
+const char *const ctl_fallback_names[FF_FB_MAX] = {
+	[FF_FB_NO_SLOT] = "no_slot",
+	[FF_FB_DISABLED] = "disabled",
+	[FF_FB_NO_COORD] = "no_coordinator",
+	[FF_FB_NO_REGION] = "no_region",
+	[FF_FB_NOT_PEER] = "not_peer",
+	[FF_FB_BAD_DOORBELL] = "bad_doorbell",
+	[FF_FB_PEER_DIED] = "peer_died",
+};
+
+static const char *const state_names[4] = { "free", "leased", "filled", "reading" };
+
+void ctl_human_size(uint64_t v, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	unsigned u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", v);
+	else
+		snprintf(buf, len, "%.1f %s", d, units[u]);
+}
+
+#define CNT(c, f) atomic_load(&((struct ff_counters *)&(c)->r.hdr->c)->f)
+
+static void region_id_hex(const struct ctl *c, char *buf)
+{
+	for (int i = 0; i < 16; i++)
+		sprintf(buf + 2 * i, "%02x", c->reg.region_id[i]);
+}
+
+void ctl_print_status(FILE *f, const struct ctl *c)
+{
+	const struct ff_stats *st = &c->st;
+	char a[32], b[32], id[40];
+
+	region_id_hex(c, id);
+	ctl_human_size(c->have_region ? c->r.hdr->region_size : 0, a, sizeof(a));
+	ctl_human_size(c->reg.slot_size, b, sizeof(b));
+	fprintf(f, "faasflow coordinator   pid %u, up %" PRIu64 " s, socket %s\n",
+	        st->daemon_pid, st->uptime_s, c->sock_path);
+	fprintf(f, "  tenant               %s\n", c->cfg.tenant);
+	fprintf(f, "  region               %s (%s)\n", c->reg.region_path, a);
+	fprintf(f, "  region id            %s\n", id);
+	fprintf(f, "  slots                %" PRIu64 " x %s\n", st->slot_count, b);
+	fprintf(f, "  shared memory        %s\n", st->enabled ? "enabled" : "disabled");
+	fprintf(f, "  slots free           %" PRIu64 "\n", st->slots_free);
+	fprintf(f, "  slots leased         %" PRIu64 "\n", st->slots_leased);
+	fprintf(f, "  slots in flight      %" PRIu64 " (filled %" PRIu64 ", reading %" PRIu64 ")\n",
+	        st->slots_filled + st->slots_reading, st->slots_filled, st->slots_reading);
+	fprintf(f, "  high-water mark      %" PRIu64 "\n", st->slots_hwm);
+	fprintf(f, "  clients              %" PRIu64 "\n", st->clients);
+	fprintf(f, "  endpoints            %" PRIu64 "\n", st->endpoints);
+	fprintf(f, "  leases               %" PRIu64 " requests, %" PRIu64 " returns, %" PRIu64
+	        " reclaimed\n", st->lease_requests, st->returns, st->reclaimed);
+	fprintf(f, "  control              %" PRIu64 " bad messages, %" PRIu64
+	        " refused clients\n", st->bad_messages, st->refused_clients);
+	if (!c->have_region)
+		return;
+	ctl_human_size(CNT(c, region_bytes), a, sizeof(a));
+	ctl_human_size(CNT(c, inline_bytes), b, sizeof(b));
+	fprintf(f, "  via region           %s in %" PRIu64 " payloads\n", a, CNT(c, region_payloads));
+	fprintf(f, "  inline               %s in %" PRIu64 " frames\n", b, CNT(c, inline_frames));
+	ctl_human_size(CNT(c, rx_region_bytes), a, sizeof(a));
+	fprintf(f, "  received via region  %s\n", a);
+	fprintf(f, "  upgrades             %" PRIu64 " attempts, %" PRIu64 " directions upgraded\n",
+	        CNT(c, upgrade_attempts), CNT(c, upgrade_success));
+	fprintf(f, "  fallbacks           ");
+	for (int i = 0; i < FF_FB_MAX; i++)
+		fprintf(f, " %s %" PRIu64 "%s", ctl_fallback_names[i], CNT(c, fallback[i]),
+		        i + 1 < FF_FB_MAX ? "," : "\n");
+	ctl_human_size(c->resident_bytes, a, sizeof(a));
+	fprintf(f, "  region memory        %s resident\n", a);
+}
+
+/* "key": "value", with the value escaped for JSON. */
+static void json_str(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, "\"%s\": \"", key);
+	for (; *v; v++) {
+		unsigned char ch = (unsigned char)*v;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputs("\", ", f);
+}
+
+void ctl_print_json(FILE *f, const struct ctl *c)
+{
+	const struct ff_stats *st = &c->st;
+	char id[40];
+
+	region_id_hex(c, id);
+	fputc('{', f);
+	json_str(f, "tenant", c->cfg.tenant);
+	json_str(f, "socket_path", c->sock_path);
+	json_str(f, "region_path", c->reg.region_path);
+	json_str(f, "region_id", id);
+	fprintf(f, "\"region_size\": %" PRIu64 ", \"slot_size\": %" PRIu64
+	        ", \"slot_count\": %" PRIu64 ", ", c->have_region ? c->r.hdr->region_size : 0,
+	        c->reg.slot_size, st->slot_count);
+	fprintf(f, "\"enabled\": %s, \"daemon_pid\": %u, \"uptime_s\": %" PRIu64 ", ",
+	        st->enabled ? "true" : "false", st->daemon_pid, st->uptime_s);
+	fprintf(f, "\"slots_free\": %" PRIu64 ", \"slots_leased\": %" PRIu64 ", \"slots_filled\": %"
+	        PRIu64 ", \"slots_reading\": %" PRIu64 ", \"slots_in_flight\": %" PRIu64
+	        ", \"slots_hwm\": %" PRIu64 ", ", st->slots_free, st->slots_leased,
+	        st->slots_filled, st->slots_reading, st->slots_filled + st->slots_reading,
+	        st->slots_hwm);
+	fprintf(f, "\"clients\": %" PRIu64 ", \"endpoints\": %" PRIu64 ", \"lease_requests\": %"
+	        PRIu64 ", \"returns\": %" PRIu64 ", \"reclaimed\": %" PRIu64 ", \"bad_messages\": %"
+	        PRIu64 ", \"refused_clients\": %" PRIu64 ", ", st->clients, st->endpoints,
+	        st->lease_requests, st->returns, st->reclaimed, st->bad_messages,
+	        st->refused_clients);
+	if (c->have_region) {
+		fprintf(f, "\"region_bytes\": %" PRIu64 ", \"region_payloads\": %" PRIu64
+		        ", \"inline_bytes\": %" PRIu64 ", \"inline_frames\": %" PRIu64
+		        ", \"rx_region_bytes\": %" PRIu64 ", \"upgrade_attempts\": %" PRIu64
+		        ", \"upgrade_success\": %" PRIu64 ", \"transfer_latency_ns_sum\": %" PRIu64
+		        ", \"transfer_latency_count\": %" PRIu64 ", \"region_memory_bytes\": %" PRIu64
+		        ", ", CNT(c, region_bytes), CNT(c, region_payloads), CNT(c, inline_bytes),
+		        CNT(c, inline_frames), CNT(c, rx_region_bytes), CNT(c, upgrade_attempts),
+		        CNT(c, upgrade_success), CNT(c, region_ns), CNT(c, region_lat_count),
+		        c->resident_bytes);
+		fprintf(f, "\"fallbacks\": {");
+		for (int i = 0; i < FF_FB_MAX; i++)
+			fprintf(f, "\"%s\": %" PRIu64 "%s", ctl_fallback_names[i], CNT(c, fallback[i]),
+			        i + 1 < FF_FB_MAX ? ", " : "");
+		fprintf(f, "}");
+	} else {
+		fprintf(f, "\"fallbacks\": {}");
+	}
+	fprintf(f, "}\n");
+}
+
+static void metric(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP faasflow_%s %s\n# TYPE faasflow_%s %s\n", name, help, name, type);
+}
+
+void ctl_print_metrics(FILE *f, const struct ctl *c)
+{
+	const struct ff_stats *st = &c->st;
+	const char *t = c->cfg.tenant;
+
+	metric(f, "enabled", "gauge", "1 if shared memory transfers are switched on");
+	fprintf(f, "faasflow_enabled{tenant=\"%s\"} %u\n", t, st->enabled ? 1 : 0);
+	metric(f, "slots", "gauge", "Slots of the region by state");
+	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"free\"} %" PRIu64 "\n", t, st->slots_free);
+	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"leased\"} %" PRIu64 "\n", t, st->slots_leased);
+	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"filled\"} %" PRIu64 "\n", t, st->slots_filled);
+	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"reading\"} %" PRIu64 "\n", t,
+	        st->slots_reading);
+	metric(f, "slots_high_water", "gauge", "Most slots out of the pool at once");
+	fprintf(f, "faasflow_slots_high_water{tenant=\"%s\"} %" PRIu64 "\n", t, st->slots_hwm);
+	metric(f, "slot_size_bytes", "gauge", "Size of one slot");
+	fprintf(f, "faasflow_slot_size_bytes{tenant=\"%s\"} %" PRIu64 "\n", t, c->reg.slot_size);
+	metric(f, "clients", "gauge", "Processes connected to the coordinator");
+	fprintf(f, "faasflow_clients{tenant=\"%s\"} %" PRIu64 "\n", t, st->clients);
+	metric(f, "endpoints", "gauge", "Live listening endpoints");
+	fprintf(f, "faasflow_endpoints{tenant=\"%s\"} %" PRIu64 "\n", t, st->endpoints);
+	metric(f, "lease_requests_total", "counter", "Lease requests answered");
+	fprintf(f, "faasflow_lease_requests_total{tenant=\"%s\"} %" PRIu64 "\n", t,
+	        st->lease_requests);
+	metric(f, "reclaimed_slots_total", "counter", "Slots taken back from dead processes");
+	fprintf(f, "faasflow_reclaimed_slots_total{tenant=\"%s\"} %" PRIu64 "\n", t, st->reclaimed);
+	metric(f, "bad_messages_total", "counter", "Malformed control messages");
+	fprintf(f, "faasflow_bad_messages_total{tenant=\"%s\"} %" PRIu64 "\n", t, st->bad_messages);
+	if (!c->have_region)
+		return;
+	metric(f, "region_bytes_total", "counter", "Payload bytes sent through region slots");
+	fprintf(f, "faasflow_region_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", t,
+	        CNT(c, region_bytes));
+	metric(f, "region_payloads_total", "counter", "Doorbells sent");
+	fprintf(f, "faasflow_region_payloads_total{tenant=\"%s\"} %" PRIu64 "\n", t,
+	        CNT(c, region_payloads));
+	metric(f, "inline_bytes_total", "counter", "Payload bytes sent inline on upgraded connections");
+	fprintf(f, "faasflow_inline_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", t,
+	        CNT(c, inline_bytes));
+	metric(f, "upgrades_total", "counter", "Connection upgrades by result");
+	fprintf(f, "faasflow_upgrades_total{tenant=\"%s\",result=\"attempt\"} %" PRIu64 "\n", t,
+	        CNT(c, upgrade_attempts));
+	fprintf(f, "faasflow_upgrades_total{tenant=\"%s\",result=\"success\"} %" PRIu64 "\n", t,
+	        CNT(c, upgrade_success));
+	metric(f, "fallbacks_total", "counter", "Payloads or connections that went by TCP, by cause");
+	for (int i = 0; i < FF_FB_MAX; i++)
+		fprintf(f, "faasflow_fallbacks_total{tenant=\"%s\",cause=\"%s\"} %" PRIu64 "\n", t,
+		        ctl_fallback_names[i], CNT(c, fallback[i]));
+	metric(f, "region_memory_bytes", "gauge",
+	       "Resident memory of the region file (mincore over its mapping)");
+	fprintf(f, "faasflow_region_memory_bytes{tenant=\"%s\"} %" PRIu64 "\n", t, c->resident_bytes);
+	metric(f, "transfer_latency_seconds", "summary",
+	       "Doorbell sent to slot freed, summed over payloads");
+	fprintf(f, "faasflow_transfer_latency_seconds_sum{tenant=\"%s\"} %.9f\n", t,
+	        (double)CNT(c, region_ns) / 1e9);
+	fprintf(f, "faasflow_transfer_latency_seconds_count{tenant=\"%s\"} %" PRIu64 "\n", t,
+	        CNT(c, region_lat_count));
+}
+
+static void addr_str(const uint8_t *a, char *buf, size_t len)
+{
+	static const uint8_t v4[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (memcmp(a, v4, 12) == 0)
+		inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+}
+
+void ctl_print_endpoints(FILE *f, const struct ff_endpoint_info *e, size_t n)
+{
+	char a[INET6_ADDRSTRLEN], ns[64];
+
+	fprintf(f, "%-8s %-8s %-40s %-6s %-24s %-6s %s\n", "CLIENT", "PID", "ADDRESS", "PORT",
+	        "NETNS(dev:ino)", "ADDRS", "NAME");
+	for (size_t i = 0; i < n; i++) {
+		addr_str(e[i].ep.addr, a, sizeof(a));
+		snprintf(ns, sizeof(ns), "%" PRIu64 ":%" PRIu64, e[i].ep.netns_dev, e[i].ep.netns_ino);
+		fprintf(f, "%-8u %-8d %-40s %-6u %-24s %-6u %.64s\n", e[i].client_id, e[i].pid, a,
+		        e[i].ep.port, ns, e[i].ep.naddrs, e[i].ep.name[0] ? e[i].ep.name : "-");
+	}
+	fprintf(f, "%zu endpoint(s)\n", n);
+}
+
+void ctl_print_leases(FILE *f, const struct ff_lease_info *l, size_t n)
+{
+	fprintf(f, "%-8s %-8s %-10s %-10s %-8s %-10s\n", "SLOT", "STATE", "GEN", "OWNER", "PID",
+	        "READER");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%-8u %-8s %-10u %-10u %-8d %-10u\n", l[i].slot, state_names[l[i].state & 3],
+		        l[i].gen, l[i].owner_id, l[i].owner_pid, l[i].reader_id);
+	fprintf(f, "%zu slot(s) out of the pool\n", n);
+}

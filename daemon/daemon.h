@@ -1,0 +1,158 @@
+/* faasflowd internals: one server, one tenant per served region, clients, endpoints, leases.
+ * Single-threaded: every function here runs on the event loop's thread. */
+#ifndef FAASFLOW_DAEMON_H
+#define FAASFLOW_DAEMON_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uthash.h>
+
+#include "config.h"
+#include "proto.h"
+#include "region.h"
+
+/* A slot whose owner died while it was FILLED (a reader may still come for it) is an orphan.
+ * If no reader has claimed it ORPHAN_TIMEOUT_NS after the owner's death, the daemon takes it
+ * back anyway: a doorbell that old is never going to be read. Not a config key on purpose. */
+#define FFD_ORPHAN_TIMEOUT_NS   (30ULL * 1000000000ULL)
+#define FFD_TICK_MS             200      /* orphan / dead-reader scan period */
+#define FFD_SCAN_TICKS          10       /* full dead-reader scans after a client leaves */
+#define FFD_LOOKUP_TTL_MS       1000
+#define FFD_MAX_EP_PER_CLIENT   1024
+#define FFD_MAX_TENANTS         16
+
+/* Where a slot is, from the pool's point of view (daemon memory, not the region). */
+enum ffd_slot_where {
+	FFD_POOL = 0,       /* on the free list */
+	FFD_OUT,            /* leased to a live client (owner) */
+	FFD_ORPHAN,         /* owner gone while FILLED/READING: waits for the reader */
+};
+
+struct ffd_slot {
+	uint32_t owner;         /* client id (FFD_OUT / FFD_ORPHAN: the dead owner) */
+	uint8_t  where;         /* enum ffd_slot_where */
+	uint64_t orphan_since;  /* CLOCK_MONOTONIC ns */
+};
+
+struct ffd_ep_key {
+	uint64_t netns_dev, netns_ino;
+	uint8_t  addr[16];
+	uint16_t port;
+	uint16_t pad;
+	uint32_t client_id;
+};
+
+struct ffd_endpoint {
+	struct ffd_ep_key key;
+	struct ff_endpoint ep;
+	int32_t pid;
+	UT_hash_handle hh;
+};
+
+struct ffd_tenant {
+	char name[FF_NAME_MAX];
+	char region_path[PATH_MAX];
+	char sock_path[PATH_MAX];
+	struct ff_region r;
+	bool have_region;
+	int listen_fd;
+	/* leases */
+	struct ffd_slot *slots;
+	uint32_t *free_stack;   /* LIFO: the most recently freed slot is leased first */
+	uint64_t nfree;
+	uint64_t norphans;
+	uint64_t returns, bad_returns;
+	/* endpoints */
+	struct ffd_endpoint *endpoints;
+	uint64_t nendpoints;
+};
+
+struct ffd_client {
+	int fd;
+	uint32_t id;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	uint32_t flags;         /* FF_REG_* from REGISTER */
+	bool registered;
+	char name[FF_NAME_MAX];
+	struct ffd_tenant *t;
+	uint64_t held;          /* slots this client owns (FFD_OUT) */
+	uint32_t nendpoints;
+	UT_hash_handle hh_fd, hh_id;
+};
+
+struct ffd_server {
+	struct ff_config cfg;
+	const char *config_path;      /* --config, or NULL */
+	char **sets;                  /* --set KEY=VALUE, reapplied on reload */
+	int nsets;
+	struct ffd_tenant tenants[FFD_MAX_TENANTS];
+	unsigned ntenants;
+	int epfd, sigfd, timerfd;
+	struct ffd_client *by_fd, *by_id;
+	uint32_t next_id;
+	uint64_t nclients, nctl;
+	uint64_t bad_messages, refused_clients;
+	uint64_t start_mono_ns;
+	unsigned scan_ticks;
+	bool stop;
+	uid_t uid;
+	uint8_t buf[FF_MSG_MAX + 64];
+	uint8_t out[FF_MSG_MAX];
+};
+
+/* util */
+uint64_t ffd_now_ns(void);
+
+/* tenant.c: region and control socket of each tenant */
+int ffd_tenants_open(struct ffd_server *s);
+void ffd_tenants_close(struct ffd_server *s);
+int ffd_parse_owner(const char *owner, uid_t *uid, gid_t *gid);
+
+/* clients.c */
+struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t);
+struct ffd_client *ffd_client_by_fd(struct ffd_server *s, int fd);
+struct ffd_client *ffd_client_by_id(struct ffd_server *s, uint32_t id);
+void ffd_client_drop(struct ffd_server *s, struct ffd_client *c);
+void ffd_clients_drop_all(struct ffd_server *s);
+bool ffd_client_is_admin(const struct ffd_server *s, const struct ffd_client *c);
+
+/* endpoints.c */
+int ffd_ep_add(struct ffd_tenant *t, struct ffd_client *c, const struct ff_endpoint *ep);
+int ffd_ep_del(struct ffd_tenant *t, struct ffd_client *c, const struct ff_endpoint *ep);
+void ffd_ep_drop_client(struct ffd_tenant *t, struct ffd_client *c);
+bool ffd_ep_lookup(const struct ffd_tenant *t, const struct ff_lookup *lk);
+size_t ffd_ep_list(const struct ffd_tenant *t, struct ff_endpoint_info *out, size_t max);
+void ffd_ep_free_all(struct ffd_tenant *t);
+
+/* leases.c */
+int ffd_leases_init(struct ffd_tenant *t);
+void ffd_leases_free(struct ffd_tenant *t);
+int ffd_lease(struct ffd_server *s, struct ffd_client *c, uint32_t want, uint32_t *slots,
+              uint32_t *n);
+uint32_t ffd_return(struct ffd_client *c, const uint32_t *slots, uint32_t n);
+void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c);
+void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t);
+void ffd_leases_count(const struct ffd_tenant *t, struct ff_stats *st);
+size_t ffd_leases_list(const struct ffd_server *s, const struct ffd_tenant *t,
+                       struct ff_lease_info *out, size_t max);
+
+/* dispatch.c */
+void ffd_handle_packet(struct ffd_server *s, struct ffd_client *c, size_t n);
+
+/* server.c */
+int ffd_server_init(struct ffd_server *s);
+int ffd_server_run(struct ffd_server *s);
+void ffd_server_fini(struct ffd_server *s);
+int ffd_reload(struct ffd_server *s);
+
+/* notify.c: systemd Type=notify without libsystemd */
+int ffd_notify(const char *state);
+
+/* crash.c */
+void ffd_crash_handlers_install(void);
+
+#endif

@@ -1,0 +1,183 @@
+/* The event loop: one epoll set with every tenant's listening socket, the clients, a
+ * signalfd (SIGTERM, SIGINT, SIGHUP) and a 200 ms timerfd for reclamation. Single-threaded. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+enum { EV_LISTEN = 1, EV_CLIENT = 2, EV_SIGNAL = 3, EV_TIMER = 4 };
+
+uint64_t ffd_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int watch(struct ffd_server *s, int fd, uint32_t kind, uint32_t val)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	ev.data.u64 = ((uint64_t)kind << 32) | val;
+	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int ffd_server_init(struct ffd_server *s)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, FFD_TICK_MS * 1000000L },
+		.it_value = { 0, FFD_TICK_MS * 1000000L },
+	};
+	sigset_t set;
+
+	s->uid = getuid();
+	s->start_mono_ns = ffd_now_ns();
+	/* Client ids start at a random point, so ids recorded in the region by a previous run
+	 * of the coordinator are (almost surely) not mistaken for live clients of this one. */
+	if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) != sizeof(s->next_id))
+		s->next_id = (uint32_t)ffd_now_ns() ^ ((uint32_t)getpid() << 16);
+	s->next_id |= 1;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		goto err;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		goto err;
+	signal(SIGPIPE, SIG_IGN);
+	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0 || watch(s, s->sigfd, EV_SIGNAL, 0) < 0)
+		goto err;
+	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->timerfd < 0 || timerfd_settime(s->timerfd, 0, &its, NULL) < 0 ||
+	    watch(s, s->timerfd, EV_TIMER, 0) < 0)
+		goto err;
+	if (ffd_tenants_open(s) < 0)
+		return -1;
+	for (unsigned i = 0; i < s->ntenants; i++)
+		if (watch(s, s->tenants[i].listen_fd, EV_LISTEN, i) < 0)
+			goto err;
+	return 0;
+err:
+	fprintf(stderr, "faasflowd: cannot set up the event loop: %s\n", strerror(errno));
+	return -1;
+}
+
+void ffd_server_fini(struct ffd_server *s)
+{
+	ffd_clients_drop_all(s);
+	ffd_tenants_close(s);
+	if (s->timerfd >= 0)
+		close(s->timerfd);
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	if (s->epfd >= 0)
+		close(s->epfd);
+	s->timerfd = s->sigfd = s->epfd = -1;
+}
+
+static void on_client(struct ffd_server *s, int fd, uint32_t events)
+{
+	struct ffd_client *c = ffd_client_by_fd(s, fd);
+	ssize_t n;
+
+	if (!c)
+		return;
+	for (int burst = 0; burst < 16; burst++) {
+		n = recv(fd, s->buf, FF_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		if (n > 0) {
+			ffd_handle_packet(s, c, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* 0: orderly close (or an empty packet: a header it is not, and we cannot tell
+		 * them apart on SOCK_SEQPACKET); < 0: reset. Either way the client is gone. */
+		ffd_client_drop(s, c);
+		return;
+	}
+	(void)events;
+}
+
+static void on_signal(struct ffd_server *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			ffd_notify("RELOADING=1");
+			ffd_reload(s);
+			ffd_notify("READY=1");
+		} else {
+			log_info("signal %u from pid %u: shutting down", si.ssi_signo, si.ssi_pid);
+			s->stop = true;
+		}
+	}
+}
+
+static void on_timer(struct ffd_server *s)
+{
+	uint64_t ticks;
+
+	if (read(s->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	for (unsigned i = 0; i < s->ntenants; i++)
+		ffd_leases_tick(s, &s->tenants[i]);
+	if (s->scan_ticks)
+		s->scan_ticks--;
+}
+
+int ffd_server_run(struct ffd_server *s)
+{
+	struct epoll_event evs[64];
+
+	while (!s->stop) {
+		int n = epoll_wait(s->epfd, evs, 64, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll_wait");
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			uint32_t kind = (uint32_t)(evs[i].data.u64 >> 32);
+			uint32_t val = (uint32_t)evs[i].data.u64;
+
+			switch (kind) {
+			case EV_LISTEN:
+				for (int k = 0; k < 16; k++) {
+					errno = 0;
+					if (!ffd_client_accept(s, &s->tenants[val]) &&
+					    (errno == EAGAIN || errno == EINTR))
+						break;
+				}
+				break;
+			case EV_CLIENT:
+				on_client(s, (int)val, evs[i].events);
+				break;
+			case EV_SIGNAL:
+				on_signal(s);
+				break;
+			case EV_TIMER:
+				on_timer(s);
+				break;
+			}
+		}
+	}
+	return 0;
+}

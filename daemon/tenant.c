@@ -1,0 +1,272 @@
+/* Each tenant served: its region file and its control socket
+ * "<SOCKET_DIR>/faasflow_container_<tenant>.sock". */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* "user[:group]" (names or numbers) -> uid/gid; (uid_t)-1 / (gid_t)-1 = keep. */
+int ffd_parse_owner(const char *owner, uid_t *uid, gid_t *gid)
+{
+	char user[64], *colon, *end;
+	struct passwd *pw;
+	struct group *gr;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (!owner[0])
+		return 0;
+	snprintf(user, sizeof(user), "%s", owner);
+	colon = strchr(user, ':');
+	if (colon) {
+		*colon++ = '\0';
+		if (*colon) {
+			gr = getgrnam(colon);
+			if (gr) {
+				*gid = gr->gr_gid;
+			} else {
+				*gid = (gid_t)strtoul(colon, &end, 10);
+				if (*end)
+					return -1;
+			}
+		}
+	}
+	if (user[0]) {
+		pw = getpwnam(user);
+		if (pw) {
+			*uid = pw->pw_uid;
+			if (!colon)
+				*gid = pw->pw_gid;
+		} else {
+			*uid = (uid_t)strtoul(user, &end, 10);
+			if (*end)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int apply_owner(const struct ffd_server *s, const char *path)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (!s->cfg.owner[0])
+		return 0;
+	if (ffd_parse_owner(s->cfg.owner, &uid, &gid) < 0) {
+		fprintf(stderr, "faasflowd: OWNER = '%s': no such user or group; expected "
+		        "\"user[:group]\" (names or numeric ids)\n", s->cfg.owner);
+		return -1;
+	}
+	if (chown(path, uid, gid) < 0) {
+		fprintf(stderr, "faasflowd: cannot give %s to OWNER %s: %s\n", path, s->cfg.owner,
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* A socket file already there: refuse if a coordinator answers on it, remove it if stale. */
+static int check_stale_socket(struct ffd_tenant *t, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(t->sock_path, &st) < 0)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		fprintf(stderr, "faasflowd: %s exists and is not a socket; remove it or change "
+		        "SOCKET_DIR\n", t->sock_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (rc == 0) {
+		fprintf(stderr, "faasflowd: another faasflowd is already running for tenant '%s' "
+		        "(it answers on %s); stop it first\n", t->name, t->sock_path);
+		return -1;
+	}
+	log_info("removing stale socket %s", t->sock_path);
+	if (unlink(t->sock_path) < 0 && errno != ENOENT) {
+		fprintf(stderr, "faasflowd: cannot remove stale socket %s: %s\n", t->sock_path,
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_socket(struct ffd_server *s, struct ffd_tenant *t, struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		goto err;
+	if (bind(fd, (struct sockaddr *)sa, sizeof(*sa)) < 0)
+		goto err;
+	t->listen_fd = fd;
+	if (chmod(t->sock_path, s->cfg.socket_mode) < 0)
+		goto err;
+	if (apply_owner(s, t->sock_path) < 0)
+		return -1;
+	if (listen(fd, 128) < 0)
+		goto err;
+	return 0;
+err:
+	fprintf(stderr, "faasflowd: cannot listen on %s: %s\n", t->sock_path, strerror(errno));
+	return -1;
+}
+
+static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char err[1024];
+	bool re = false;
+
+	t->listen_fd = -1;
+	snprintf(s->cfg.tenant, sizeof(s->cfg.tenant), "%s", t->name);
+	if (ff_config_socket_path(&s->cfg, t->sock_path, sizeof(t->sock_path)) < 0 ||
+	    strlen(t->sock_path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "faasflowd: socket path for tenant '%s' in SOCKET_DIR %s is too long "
+		        "(at most %zu bytes)\n", t->name, s->cfg.socket_dir, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, t->sock_path, strlen(t->sock_path) + 1);
+	if (ff_config_region_path(&s->cfg, t->name, t->region_path, sizeof(t->region_path)) < 0) {
+		fprintf(stderr, "faasflowd: region path for tenant '%s' is too long\n", t->name);
+		return -1;
+	}
+	if (mkdir_p(s->cfg.socket_dir) < 0) {
+		fprintf(stderr, "faasflowd: cannot create SOCKET_DIR %s: %s\n", s->cfg.socket_dir,
+		        strerror(errno));
+		return -1;
+	}
+	if (check_stale_socket(t, &sa) < 0)
+		return -1;
+	if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size, s->cfg.slot_size,
+	                               s->cfg.shm_file_mode, t->name, &re, err, sizeof(err)) < 0) {
+		fprintf(stderr, "faasflowd: %s\n", err);
+		return -1;
+	}
+	t->have_region = true;
+	if (!re && apply_owner(s, t->region_path) < 0)
+		return -1;
+	if (ffd_leases_init(t) < 0) {
+		fprintf(stderr, "faasflowd: out of memory for the slot table of %s\n", t->region_path);
+		return -1;
+	}
+	atomic_store(&t->r.hdr->enabled, s->cfg.enabled ? 1 : 0);
+	atomic_store(&t->r.hdr->daemon_pid, (uint32_t)getpid());
+	atomic_fetch_add(&t->r.hdr->daemon_epoch, 1);
+	if (open_socket(s, t, &sa) < 0)
+		return -1;
+	log_info("tenant %s: %s region %s (%llu MiB, %llu slots of %llu KiB), socket %s",
+	         t->name, re ? "re-attached" : "created", t->region_path,
+	         (unsigned long long)(t->r.hdr->region_size >> 20),
+	         (unsigned long long)t->r.hdr->slot_count,
+	         (unsigned long long)(t->r.hdr->slot_size >> 10), t->sock_path);
+	return 0;
+}
+
+static bool tenant_known(const struct ffd_server *s, const char *name)
+{
+	for (unsigned i = 0; i < s->ntenants; i++)
+		if (strcmp(s->tenants[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static int add_tenant(struct ffd_server *s, const char *name, size_t len)
+{
+	if (len == 0 || tenant_known(s, name))
+		return 0;
+	if (len >= FF_NAME_MAX || s->ntenants >= FFD_MAX_TENANTS) {
+		fprintf(stderr, "faasflowd: TENANTS: '%.*s' is too long or there are more than %d "
+		        "tenants\n", (int)len, name, FFD_MAX_TENANTS);
+		return -1;
+	}
+	memcpy(s->tenants[s->ntenants].name, name, len);
+	s->tenants[s->ntenants].name[len] = '\0';
+	s->tenants[s->ntenants].listen_fd = -1;
+	s->ntenants++;
+	return 0;
+}
+
+int ffd_tenants_open(struct ffd_server *s)
+{
+	char tenant[FF_NAME_MAX];
+	const char *p = s->cfg.tenants_raw;
+
+	snprintf(tenant, sizeof(tenant), "%s", s->cfg.tenant);
+	if (add_tenant(s, tenant, strlen(tenant)) < 0)
+		return -1;
+	while (*p) {
+		size_t n = strcspn(p, ", \t");
+		char name[FF_NAME_MAX * 2];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1),
+		         p);
+		if (add_tenant(s, name, n) < 0)
+			return -1;
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	for (unsigned i = 0; i < s->ntenants; i++) {
+		if (tenant_open(s, &s->tenants[i]) < 0) {
+			snprintf(s->cfg.tenant, sizeof(s->cfg.tenant), "%s", tenant);
+			return -1;
+		}
+	}
+	snprintf(s->cfg.tenant, sizeof(s->cfg.tenant), "%s", tenant);
+	return 0;
+}
+
+void ffd_tenants_close(struct ffd_server *s)
+{
+	for (unsigned i = 0; i < s->ntenants; i++) {
+		struct ffd_tenant *t = &s->tenants[i];
+
+		if (t->listen_fd >= 0) {
+			close(t->listen_fd);
+			unlink(t->sock_path);
+			t->listen_fd = -1;
+		}
+		ffd_ep_free_all(t);
+		if (t->have_region) {
+			atomic_store(&t->r.hdr->daemon_pid, 0);
+			ffd_leases_free(t);
+			ff_region_close(&t->r);
+			t->have_region = false;
+		}
+	}
+}
