@@ -1,0 +1,421 @@
+/* The process's control connection to the coordinator: lazy (opened at the first candidate
+ * connection or listener), re-opened after a coordinator restart, dropped in a forked child.
+ * The region is mapped once, at the first successful registration. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "shim.h"
+
+struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+
+#define CTL_TIMEOUT_MS      100
+#define LOOKUP_TIMEOUT_MS   10
+#define RETRY_NS            (1000ull * 1000 * 1000)
+#define VALID_CHECK_NS      (100ull * 1000 * 1000)
+#define LOOKUP_CACHE        64
+
+struct lookup_entry {
+	uint8_t addr[16];
+	uint16_t port;
+	bool found;
+	uint64_t expires_ns;
+};
+static struct lookup_entry lcache[LOOKUP_CACHE];
+static unsigned lcache_next;
+static uint64_t valid_checked_ns;
+static bool valid_last;
+
+uint64_t ff_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void ctl_drop(void)
+{
+	if (ff_ctl.fd >= 0)
+		ff_real.close(ff_ctl.fd);
+	ff_ctl.fd = -1;
+	ff_ctl.client_id = 0;
+}
+
+static bool map_region(const struct ff_register_reply *rep)
+{
+	char err[512];
+
+	if (ff_ctl.mapped && memcmp(ff_ctl.region.hdr->region_id, rep->region_id, 16) == 0)
+		return true;
+	if (ff_ctl.mapped) {
+		/* The region was replaced: keep the old mapping alive for connections that still
+		 * reference it would need per-connection regions; new payloads use the new one. */
+		log_info("region %s was replaced, mapping the new one", rep->region_path);
+		ff_region_close(&ff_ctl.region);
+		ff_ctl.mapped = false;
+	}
+	if (ff_region_open(&ff_ctl.region, rep->region_path, true, err, sizeof(err)) < 0) {
+		ff_note_fallback(FF_FB_NO_REGION, err);
+		return false;
+	}
+	if (memcmp(ff_ctl.region.hdr->region_id, rep->region_id, 16) != 0) {
+		ff_note_fallback(FF_FB_NO_REGION, "region id differs from the coordinator's");
+		ff_region_close(&ff_ctl.region);
+		return false;
+	}
+	memcpy(ff_ctl.region_id, rep->region_id, 16);
+	ff_ctl.mapped = true;
+	valid_checked_ns = ff_now_ns();
+	valid_last = true;
+	return true;
+}
+
+static bool ctl_register(void)
+{
+	char path[PATH_MAX + 64];
+	struct ff_register req;
+	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	size_t rlen = sizeof(reply);
+	int32_t status;
+	const char *name = getenv(FF_ENV_NAME);
+	const struct ff_register_reply *rep;
+
+	if (ff_config_socket_path(&ff_proc.cfg, path, sizeof(path)) < 0)
+		return false;
+	ff_ctl.fd = ff_ctl_connect(path, CTL_TIMEOUT_MS);
+	if (ff_ctl.fd < 0) {
+		char why[PATH_MAX + 128];
+		snprintf(why, sizeof(why), "cannot connect to %s: %s", path, strerror(errno));
+		ff_note_fallback(FF_FB_NO_COORD, why);
+		return false;
+	}
+	memset(&req, 0, sizeof(req));
+	req.pid = ff_proc.pid;
+	if (name)
+		snprintf(req.name, sizeof(req.name), "%s", name);
+	snprintf(req.tenant, sizeof(req.tenant), "%s", ff_proc.cfg.tenant);
+	if (ff_ctl_call(ff_ctl.fd, FF_MSG_REGISTER, &req, sizeof(req), reply, &rlen, &status,
+			CTL_TIMEOUT_MS) < 0 || status != 0 ||
+	    rlen != sizeof(struct ff_msg_hdr) + sizeof(*rep)) {
+		ff_note_fallback(FF_FB_NO_COORD, "the coordinator refused or did not answer REGISTER");
+		ctl_drop();
+		return false;
+	}
+	rep = (const void *)(reply + sizeof(struct ff_msg_hdr));
+	ff_ctl.client_id = rep->client_id;
+	ff_ctl.quota = rep->quota;
+	ff_ctl.lease_batch = rep->lease_batch ? rep->lease_batch : 1;
+	if (!map_region(rep)) {
+		ctl_drop();
+		return false;
+	}
+	return true;
+}
+
+/* Caller holds ff_ctl.lock. */
+static bool ctl_ensure_locked(void)
+{
+	uint64_t now;
+
+	if (ff_ctl.fd >= 0)
+		return true;
+	now = ff_now_ns();
+	if (ff_ctl.last_fail_ns && now - ff_ctl.last_fail_ns < RETRY_NS)
+		return false;
+	if (!ctl_register()) {
+		ff_ctl.last_fail_ns = now ? now : 1;
+		return false;
+	}
+	ff_ctl.last_fail_ns = 0;
+	return true;
+}
+
+bool ff_ctl_ensure(void)
+{
+	bool ok;
+
+	ff_busy++;
+	pthread_mutex_lock(&ff_ctl.lock);
+	ok = ctl_ensure_locked();
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+	return ok;
+}
+
+/* One request; on a broken connection (coordinator restarted) reconnect once and retry. */
+static int ctl_call_locked(uint16_t type, const void *req, size_t len, void *reply,
+			   size_t *rlen, int32_t *status, int timeout_ms)
+{
+	size_t cap = *rlen;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!ctl_ensure_locked())
+			return -1;
+		*rlen = cap;
+		if (ff_ctl_call(ff_ctl.fd, type, req, len, reply, rlen, status, timeout_ms) == 0)
+			return 0;
+		ctl_drop();
+	}
+	return -1;
+}
+
+bool ff_region_usable(void)
+{
+	uint64_t now;
+
+	if (!ff_ctl.mapped || !atomic_load_explicit(&ff_ctl.region.hdr->enabled, memory_order_relaxed))
+		return false;
+	now = ff_now_ns();
+	if (now - valid_checked_ns > VALID_CHECK_NS) {
+		char path[PATH_MAX];
+		bool ok = ff_config_region_path(&ff_proc.cfg, ff_proc.cfg.tenant, path, sizeof(path)) == 0 &&
+			  ff_region_still_valid(&ff_ctl.region, path);
+		if (!ok && valid_last)
+			ff_note_fallback(FF_FB_NO_REGION, "the region file was deleted, truncated or replaced");
+		valid_last = ok;
+		valid_checked_ns = now;
+	}
+	return valid_last;
+}
+
+static void to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
+{
+	memset(out, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+	} else {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		memcpy(out, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+static void netns_id(uint64_t *dev, uint64_t *ino)
+{
+	static uint64_t d, i;
+	struct stat st;
+
+	if (!i && stat("/proc/self/ns/net", &st) == 0) {
+		d = st.st_dev;
+		i = st.st_ino;
+	}
+	*dev = d;
+	*ino = i;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned bytes = bits / 8, rem = bits % 8;
+
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	if (rem && ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff << (8 - rem))))
+		return false;
+	return true;
+}
+
+/* Which PEERS entry covers the destination; NULL when none does. */
+static const struct ff_peer *match_peer(const uint8_t addr[16], uint16_t port)
+{
+	for (unsigned i = 0; i < ff_proc.cfg.npeers; i++) {
+		const struct ff_peer *p = &ff_proc.cfg.peers[i];
+		const uint8_t *pa = (const uint8_t *)&p->addr;
+		switch (p->kind) {
+		case FF_PEER_ANY:
+			if (!p->port || p->port == port)
+				return p;
+			break;
+		case FF_PEER_HOST:
+		case FF_PEER_NAMED:
+			if (p->port == port && memcmp(pa, addr, 16) == 0)
+				return p;
+			break;
+		case FF_PEER_CIDR:
+			if (p->port == port && prefix_match(pa, addr, p->prefix))
+				return p;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static struct lookup_entry *cache_find(const uint8_t addr[16], uint16_t port, uint64_t now)
+{
+	for (unsigned i = 0; i < LOOKUP_CACHE; i++)
+		if (lcache[i].expires_ns > now && lcache[i].port == port &&
+		    memcmp(lcache[i].addr, addr, 16) == 0)
+			return &lcache[i];
+	return NULL;
+}
+
+bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
+{
+	struct ff_lookup req;
+	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	size_t rlen = sizeof(reply);
+	int32_t status;
+	const struct ff_peer *peer;
+	struct lookup_entry *e;
+	bool found = false;
+	uint32_t ttl = 1000;
+	uint64_t now;
+
+	if (len < sizeof(struct sockaddr_in) ||
+	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
+		return false;
+	memset(&req, 0, sizeof(req));
+	uint16_t port;
+	to_v6(sa, req.addr, &port);
+	req.port = port;
+	peer = match_peer(req.addr, req.port);
+	if (!peer)
+		return false;
+	if (peer->kind == FF_PEER_NAMED)
+		snprintf(req.name, sizeof(req.name), "%s", peer->name);
+	{
+		uint64_t d, i;
+		netns_id(&d, &i);
+		req.netns_dev = d;
+		req.netns_ino = i;
+	}
+
+	ff_busy++;
+	pthread_mutex_lock(&ff_ctl.lock);
+	now = ff_now_ns();
+	e = cache_find(req.addr, req.port, now);
+	if (e) {
+		found = e->found;
+		goto out;
+	}
+	if (ctl_call_locked(FF_MSG_LOOKUP, &req, sizeof(req), reply, &rlen, &status,
+			    LOOKUP_TIMEOUT_MS) < 0)
+		goto out;
+	if (status == 0 && rlen == sizeof(struct ff_msg_hdr) + sizeof(struct ff_lookup_reply)) {
+		const struct ff_lookup_reply *r = (const void *)(reply + sizeof(struct ff_msg_hdr));
+		found = r->found != 0;
+		ttl = r->ttl_ms;
+	}
+	e = &lcache[lcache_next++ % LOOKUP_CACHE];
+	memcpy(e->addr, req.addr, 16);
+	e->port = req.port;
+	e->found = found;
+	e->expires_ns = now + (uint64_t)ttl * 1000000ull;
+out:
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+	if (!found)
+		ff_note_fallback(FF_FB_NOT_PEER, "the destination is not a live shim listener on this host");
+	return found;
+}
+
+static void fill_ns_addrs(struct ff_endpoint *ep)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (i = ifa; i && ep->naddrs < 16; i = i->ifa_next) {
+		uint16_t port;
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		to_v6(i->ifa_addr, ep->ns_addrs[ep->naddrs++], &port);
+	}
+	freeifaddrs(ifa);
+}
+
+void ff_ctl_listen(const struct sockaddr_storage *ss, bool add)
+{
+	struct ff_endpoint ep;
+	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	size_t rlen = sizeof(reply);
+	int32_t status;
+	const char *name = getenv(FF_ENV_NAME);
+
+	memset(&ep, 0, sizeof(ep));
+	{
+		uint16_t port;
+		uint64_t d, i;
+		to_v6((const struct sockaddr *)ss, ep.addr, &port);
+		ep.port = port;
+		netns_id(&d, &i);
+		ep.netns_dev = d;
+		ep.netns_ino = i;
+	}
+	if (name)
+		snprintf(ep.name, sizeof(ep.name), "%s", name);
+	ff_busy++;
+	if (add)
+		fill_ns_addrs(&ep);
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (add || ff_ctl.fd >= 0)
+		ctl_call_locked(add ? FF_MSG_LISTEN_ADD : FF_MSG_LISTEN_DEL, &ep, sizeof(ep), reply,
+				&rlen, &status, CTL_TIMEOUT_MS);
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+}
+
+int ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max)
+{
+	struct ff_lease req = { .count = want };
+	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	size_t rlen = sizeof(reply);
+	int32_t status;
+	int got = 0;
+
+	ff_busy++;
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (ctl_call_locked(FF_MSG_LEASE, &req, sizeof(req), reply, &rlen, &status, CTL_TIMEOUT_MS) == 0 &&
+	    status == 0 && rlen >= sizeof(struct ff_msg_hdr) + sizeof(uint32_t)) {
+		const struct ff_slot_list *l = (const void *)(reply + sizeof(struct ff_msg_hdr));
+		for (uint32_t i = 0; i < l->count && (uint32_t)got < max; i++)
+			if (l->slots[i] < ff_ctl.region.hdr->slot_count)
+				slots[got++] = l->slots[i];
+	}
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+	return got;
+}
+
+void ff_ctl_return(const uint32_t *slots, uint32_t n)
+{
+	static _Alignas(8) uint8_t req[sizeof(uint32_t) * (FF_LEASE_MAX + 1)];
+	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	struct ff_slot_list *l = (void *)req;
+	size_t rlen = sizeof(reply);
+	int32_t status;
+
+	if (n > FF_LEASE_MAX)
+		n = FF_LEASE_MAX;
+	ff_busy++;
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (ff_ctl.fd >= 0) {
+		l->count = n;
+		memcpy(l->slots, slots, n * sizeof(uint32_t));
+		ctl_call_locked(FF_MSG_RETURN, req, sizeof(uint32_t) * (n + 1), reply, &rlen, &status,
+				CTL_TIMEOUT_MS);
+	}
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+}
+
+void ff_ctl_after_fork(void)
+{
+	pthread_mutex_init(&ff_ctl.lock, NULL);
+	if (ff_ctl.fd >= 0)
+		ff_real.close(ff_ctl.fd);   /* the parent keeps its own connection open */
+	ff_ctl.fd = -1;
+	ff_ctl.client_id = 0;
+	ff_ctl.last_fail_ns = 0;
+}

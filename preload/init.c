@@ -1,0 +1,136 @@
+/* Once-only start-up: resolve libc's symbols, read the configuration, prepare the fd table.
+ * Called from the constructor and from every wrapper (another library's constructor may call
+ * send() before ours has run). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+struct ff_real ff_real;
+struct ff_proc ff_proc;
+_Atomic int ff_ready;
+__thread int ff_busy __attribute__((tls_model("initial-exec")));
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static _Atomic unsigned logged_causes;
+
+static void *resolve(const char *name, void *ours)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (p == ours) {
+		static const char msg[] = "faasflow-shim: dlsym(RTLD_NEXT) returned the shim itself\n";
+		ssize_t r = ff_real.write ? ff_real.write(2, msg, sizeof(msg) - 1) : -1;
+		(void)r;
+		abort();
+	}
+	return p;
+}
+
+#define RESOLVE(f) ff_real.f = (__typeof__(ff_real.f))resolve(#f, (void *)(uintptr_t)f)
+
+/* Our own exported symbols, for the "resolved to ourselves" check. */
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <fcntl.h>
+#include <spawn.h>
+
+static void resolve_all(void)
+{
+	ff_real.write = (__typeof__(ff_real.write))dlsym(RTLD_NEXT, "write");
+	RESOLVE(read); RESOLVE(readv); RESOLVE(recv); RESOLVE(recvfrom); RESOLVE(recvmsg);
+	RESOLVE(recvmmsg); RESOLVE(writev); RESOLVE(send); RESOLVE(sendto);
+	RESOLVE(sendmsg); RESOLVE(sendmmsg); RESOLVE(sendfile); RESOLVE(splice); RESOLVE(ioctl);
+	RESOLVE(connect); RESOLVE(accept); RESOLVE(accept4); RESOLVE(listen); RESOLVE(close);
+	RESOLVE(shutdown); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(fcntl);
+	RESOLVE(fork); RESOLVE(execve); RESOLVE(execvpe); RESOLVE(fexecve);
+	ff_real.close_range = (__typeof__(ff_real.close_range))dlsym(RTLD_NEXT, "close_range");
+	ff_real.posix_spawn = (__typeof__(ff_real.posix_spawn))dlsym(RTLD_NEXT, "posix_spawn");
+	ff_real.posix_spawnp = (__typeof__(ff_real.posix_spawnp))dlsym(RTLD_NEXT, "posix_spawnp");
+}
+
+static void self_path(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)(uintptr_t)resolve_all, &info) && info.dli_fname)
+		snprintf(ff_proc.self_path, sizeof(ff_proc.self_path), "%s", info.dli_fname);
+}
+
+static void atfork_child(void)
+{
+	ff_proc.pid = getpid();
+	ff_ctl_after_fork();
+	ff_slots_after_fork();
+	ff_fdtab_after_fork();
+}
+
+static void do_init(void)
+{
+	char err[512];
+
+	ff_busy++;
+	resolve_all();
+	ff_proc.pid = getpid();
+	self_path();
+	ff_config_defaults(&ff_proc.cfg);
+	if (ff_config_load(&ff_proc.cfg, NULL, err, sizeof(err)) < 0) {
+		ff_log_open("faasflow-shim", getenv(FF_ENV_LOG), FF_LOG_WARN);
+		log_warnx("configuration rejected, passing every connection through to TCP: %s", err);
+		goto out;
+	}
+	{
+		const char *lf = getenv(FF_ENV_LOG);
+		if (!lf && ff_proc.cfg.log_file[0])
+			lf = ff_proc.cfg.log_file;
+		ff_log_open("faasflow-shim", lf, ff_proc.cfg.log_level);
+	}
+	if (!ff_fdtab_init()) {
+		log_warnx("cannot allocate the descriptor table, passing through to TCP");
+		goto out;
+	}
+	pthread_atfork(NULL, NULL, atfork_child);
+	ff_proc.cfg_ok = true;
+	ff_exec_restore();
+out:
+	ff_busy--;
+	atomic_store_explicit(&ff_ready, 1, memory_order_release);
+}
+
+void ff_init_slow(void)
+{
+	pthread_once(&init_once, do_init);
+}
+
+__attribute__((constructor)) static void ff_constructor(void)
+{
+	ff_init();
+}
+
+void ff_note_fallback(enum ff_fallback cause, const char *why)
+{
+	static const char *const names[FF_FB_MAX] = {
+		"no free slot", "disabled", "coordinator unreachable", "region unusable",
+		"not a shim endpoint", "bad doorbell", "peer died",
+	};
+	unsigned bit = 1u << cause;
+
+	if (ff_ctl.mapped)
+		ff_counter_add(&ff_ctl.region.hdr->c.fallback[cause], 1);
+	if (!(atomic_fetch_or(&logged_causes, bit) & bit))
+		log_info("plain TCP (%s): %s", names[cause], why);
+}
+
+size_t ff_iov_len(const struct iovec *iov, int iovcnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}

@@ -1,0 +1,169 @@
+/* Exported output wrappers: make sure the shim is initialised, then the real logic. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* Server side: a direction upgrades only after a valid hello came from the client. */
+static void tx_decide(struct ff_conn *c, int fd)
+{
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
+		struct iovec none = { 0 };
+		int saved = errno;
+		/* A zero-length read decides the incoming direction without blocking. */
+		ff_rx(c, fd, &none, 0, MSG_DONTWAIT);
+		errno = saved;
+	}
+	int rx = atomic_load(&c->rx);
+	int want = (rx == FF_RX_FRAMED && c->rx_region_ok && ff_ctl.mapped) ? FF_TX_HELLO : FF_TX_RAW;
+	int expect = FF_TX_UNDECIDED;
+	atomic_compare_exchange_strong(&c->tx, &expect, want);
+}
+
+static ssize_t conn_send(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	ssize_t r;
+
+	if (c->kind != FF_KIND_CONN)
+		goto raw;
+	if (atomic_load(&c->tx) == FF_TX_UNDECIDED)
+		tx_decide(c, fd);
+	if (atomic_load(&c->tx) == FF_TX_RAW)
+		goto raw;
+	if (ff_iov_len(iov, iovcnt) == 0)
+		goto raw;
+	return ff_tx(c, fd, iov, iovcnt, flags);
+raw:
+	{
+		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+		r = ff_real.sendmsg(fd, &mh, flags);
+	}
+	return r;
+}
+
+/* write()/writev() on a socket behave as send() with no flags (SIGPIPE included). */
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	struct ff_conn *c;
+	ssize_t r;
+
+	ff_init();
+	if (ff_passthrough() || !(c = ff_conn_get(fd)))
+		return ff_real.write(fd, buf, n);
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+	r = conn_send(c, fd, &v, 1, 0);
+	ff_conn_put(c);
+	return r;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	struct ff_conn *c;
+	ssize_t r;
+
+	ff_init();
+	if (ff_passthrough() || !(c = ff_conn_get(fd)))
+		return ff_real.writev(fd, iov, iovcnt);
+	if (iovcnt < 0 || iovcnt > 1024) {
+		ff_conn_put(c);
+		errno = EINVAL;
+		return -1;
+	}
+	r = conn_send(c, fd, iov, iovcnt, 0);
+	ff_conn_put(c);
+	return r;
+}
+
+ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+	struct ff_conn *c;
+	ssize_t r;
+
+	ff_init();
+	if (ff_passthrough() || !(c = ff_conn_get(fd)))
+		return ff_real.send(fd, buf, n, flags);
+	if (flags & MSG_OOB) {
+		ff_conn_put(c);
+		return ff_real.send(fd, buf, n, flags);
+	}
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+	r = conn_send(c, fd, &v, 1, flags);
+	ff_conn_put(c);
+	return r;
+}
+
+ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tl)
+{
+	struct ff_conn *c;
+	ssize_t r;
+
+	ff_init();
+	if (ff_passthrough() || !(c = ff_conn_get(fd)))
+		return ff_real.sendto(fd, buf, n, flags, to, tl);
+	if (flags & MSG_OOB) {
+		ff_conn_put(c);
+		return ff_real.sendto(fd, buf, n, flags, to, tl);
+	}
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+	r = conn_send(c, fd, &v, 1, flags);   /* a connected stream ignores the address */
+	ff_conn_put(c);
+	return r;
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct ff_conn *c;
+	ssize_t r;
+
+	ff_init();
+	if (ff_passthrough() || !(c = ff_conn_get(fd)))
+		return ff_real.sendmsg(fd, msg, flags);
+	if ((flags & MSG_OOB) || msg->msg_controllen || msg->msg_iovlen > 1024) {
+		ff_conn_put(c);
+		return ff_real.sendmsg(fd, msg, flags);
+	}
+	r = conn_send(c, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	ff_conn_put(c);
+	return r;
+}
+
+int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	struct ff_conn *c;
+	unsigned int i;
+
+	ff_init();
+	if (ff_passthrough() || !(c = ff_conn_get(fd)))
+		return ff_real.sendmmsg(fd, vec, vlen, flags);
+	for (i = 0; i < vlen; i++) {
+		ssize_t r = conn_send(c, fd, vec[i].msg_hdr.msg_iov, (int)vec[i].msg_hdr.msg_iovlen, flags);
+		if (r < 0) {
+			ff_conn_put(c);
+			return i ? (int)i : -1;
+		}
+		vec[i].msg_len = (unsigned int)r;
+		if ((size_t)r < ff_iov_len(vec[i].msg_hdr.msg_iov, (int)vec[i].msg_hdr.msg_iovlen)) {
+			i++;
+			break;
+		}
+	}
+	ff_conn_put(c);
+	return (int)i;
+}
+
+ssize_t ff_send_buf(struct ff_conn *c, int fd, const void *buf, size_t n, int flags)
+{
+	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
+
+	return conn_send(c, fd, &v, 1, flags);
+}
+
+bool ff_conn_framed_tx(struct ff_conn *c, int fd)
+{
+	if (c->kind != FF_KIND_CONN)
+		return false;
+	if (atomic_load(&c->tx) == FF_TX_UNDECIDED)
+		tx_decide(c, fd);
+	return atomic_load(&c->tx) != FF_TX_RAW;
+}

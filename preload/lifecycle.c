@@ -1,0 +1,280 @@
+/* Connections come and go: connect (client upgrade decision), listen (registration), accept,
+ * close, shutdown, the dup family and fork. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static bool is_inet_stream(int fd, const struct sockaddr *sa)
+{
+	int type = 0;
+	socklen_t l = sizeof(type);
+
+	if (sa && sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_STREAM)
+		return false;
+	if (!sa) {
+		int dom = 0;
+		l = sizeof(dom);
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 ||
+		    (dom != AF_INET && dom != AF_INET6))
+			return false;
+	}
+	return true;
+}
+
+int connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct ff_conn *c = NULL;
+	int r, saved;
+
+	ff_init();
+	if (ff_passthrough() || !ff_proc.cfg.enabled || !sa || ff_fd_tracked(fd) ||
+	    !is_inet_stream(fd, sa))
+		return ff_real.connect(fd, sa, len);
+	if (ff_ctl_lookup(sa, len)) {
+		ff_counter_add(&ff_ctl.region.hdr->c.upgrade_attempts, 1);
+		if (ff_region_usable()) {
+			c = ff_conn_new(FF_KIND_CONN);
+		} else {
+			ff_note_fallback(FF_FB_DISABLED, "the region is switched off or unusable");
+		}
+	}
+	r = ff_real.connect(fd, sa, len);
+	saved = errno;
+	if (c) {
+		if (r == 0 || errno == EINPROGRESS || errno == EINTR) {
+			c->is_client = true;
+			atomic_store(&c->tx, FF_TX_HELLO);
+			atomic_store(&c->rx, FF_RX_UNDECIDED);
+			ff_fd_attach(fd, c);
+		} else {
+			ff_conn_discard(c);
+		}
+	}
+	errno = saved;
+	return r;
+}
+
+int listen(int fd, int backlog)
+{
+	struct ff_conn *c;
+	socklen_t l;
+	int r;
+
+	ff_init();
+	r = ff_real.listen(fd, backlog);
+	if (r < 0 || ff_passthrough() || !ff_proc.cfg.enabled || ff_fd_tracked(fd) ||
+	    !is_inet_stream(fd, NULL))
+		return r;
+	int saved = errno;
+	if (!ff_ctl_ensure())
+		goto out;
+	c = ff_conn_new(FF_KIND_LISTENER);
+	if (!c)
+		goto out;
+	l = sizeof(c->laddr);
+	if (getsockname(fd, (struct sockaddr *)&c->laddr, &l) < 0) {
+		ff_conn_discard(c);
+		goto out;
+	}
+	ff_ctl_listen(&c->laddr, true);
+	ff_fd_attach(fd, c);
+out:
+	errno = saved;
+	return r;
+}
+
+static int track_accepted(int lfd, int r)
+{
+	struct ff_conn *l, *c;
+
+	if (r < 0 || ff_passthrough())
+		return r;
+	l = ff_conn_get(lfd);
+	if (!l)
+		return r;
+	if (l->kind == FF_KIND_LISTENER && (c = ff_conn_new(FF_KIND_CONN)) != NULL) {
+		atomic_store(&c->tx, FF_TX_UNDECIDED);
+		atomic_store(&c->rx, FF_RX_UNDECIDED);
+		ff_fd_attach(r, c);
+	}
+	ff_conn_put(l);
+	return r;
+}
+
+int accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+	ff_init();
+	return track_accepted(fd, ff_real.accept(fd, sa, len));
+}
+
+int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+	ff_init();
+	return track_accepted(fd, ff_real.accept4(fd, sa, len, flags));
+}
+
+/* Our own descriptors (the control socket) may be closed by a program that closes "all fds". */
+static void guard_own(int fd)
+{
+	if (fd >= 0 && fd == ff_ctl.fd)
+		ff_ctl_after_fork();   /* forget it without closing: the caller closes it */
+}
+
+/* The last reference of a connection whose peer is gone: its payloads in flight come back. */
+static void before_close(int fd)
+{
+	struct ff_conn *c = ff_fd_peek(fd);
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	if (!c || c->kind != FF_KIND_CONN || atomic_load(&c->fdrefs) != 1 ||
+	    atomic_load(&c->tx) != FF_TX_FRAMED)
+		return;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 && ti.tcpi_state == TCP_CLOSE)
+		ff_slot_reclaim_conn(c->cookie);
+}
+
+int close(int fd)
+{
+	ff_init();
+	if (!ff_passthrough()) {
+		guard_own(fd);
+		if (ff_fd_tracked(fd)) {
+			before_close(fd);
+			ff_fd_detach(fd);
+		}
+	}
+	return ff_real.close(fd);
+}
+
+int close_range(unsigned int first, unsigned int last, int flags)
+{
+	int r;
+
+	ff_init();
+	if (!ff_real.close_range) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = ff_real.close_range(first, last, flags);
+	if (r == 0 && !ff_passthrough() && !(flags & CLOSE_RANGE_CLOEXEC)) {
+		unsigned int hi = (unsigned int)ff_fdtab_max();
+		if (last > hi)
+			last = hi;
+		if (ff_ctl.fd >= 0 && (unsigned int)ff_ctl.fd >= first && (unsigned int)ff_ctl.fd <= last)
+			guard_own(ff_ctl.fd);
+		for (unsigned int fd = first; fd <= last && fd <= hi; fd++)
+			if (ff_fd_tracked((int)fd))
+				ff_fd_detach((int)fd);
+	}
+	return r;
+}
+
+int shutdown(int fd, int how)
+{
+	struct ff_conn *c;
+
+	ff_init();
+	if (!ff_passthrough() && (how == SHUT_WR || how == SHUT_RDWR) && (c = ff_conn_get(fd))) {
+		/* Frame bytes already accepted go out before the FIN. */
+		if (c->kind == FF_KIND_CONN && c->tx_pend_len) {
+			struct iovec none = { 0 };
+			ff_tx(c, fd, &none, 0, 0);
+		}
+		ff_conn_put(c);
+	}
+	return ff_real.shutdown(fd, how);
+}
+
+static int share(int oldfd, int newfd)
+{
+	struct ff_conn *c;
+
+	if (newfd < 0 || ff_passthrough())
+		return newfd;
+	c = ff_conn_get(oldfd);
+	if (c) {
+		ff_fd_attach(newfd, c);
+		ff_conn_put(c);
+	}
+	return newfd;
+}
+
+int dup(int fd)
+{
+	ff_init();
+	return share(fd, ff_real.dup(fd));
+}
+
+static int dup_to(int oldfd, int newfd, int r)
+{
+	if (r < 0 || ff_passthrough() || oldfd == newfd)
+		return r;
+	guard_own(newfd);
+	if (ff_fd_tracked(oldfd))
+		return share(oldfd, r);
+	if (ff_fd_tracked(newfd))
+		ff_fd_detach(newfd);
+	return r;
+}
+
+int dup2(int oldfd, int newfd)
+{
+	ff_init();
+	return dup_to(oldfd, newfd, ff_real.dup2(oldfd, newfd));
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	ff_init();
+	return dup_to(oldfd, newfd, ff_real.dup3(oldfd, newfd, flags));
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+	int r;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	ff_init();
+	r = ff_real.fcntl(fd, cmd, arg);
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
+		share(fd, r);
+	return r;
+}
+
+int fcntl64(int fd, int cmd, ...);
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl(fd, cmd, arg);
+}
+
+pid_t fork(void)
+{
+	ff_init();
+	return ff_real.fork();   /* the atfork child handler resets per-process state */
+}
+
+/* A vfork child shares our memory: run it as a fork so the shim's state stays consistent. */
+pid_t vfork(void)
+{
+	ff_init();
+	return ff_real.fork();
+}

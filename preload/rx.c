@@ -1,0 +1,411 @@
+/* The receiving half: decide the direction from offset 0 (hello or raw), then parse frames.
+ * A doorbell stays in the socket until its whole payload has been copied out, so the fd stays
+ * readable (level and edge) while slot bytes remain; it is consumed and the slot given back
+ * only then. Nothing is ever read ahead into the shim. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "shim.h"
+
+#define HELLO_WAIT_MS 20
+
+static ssize_t peek(int fd, void *buf, size_t n, int flags)
+{
+	ssize_t r;
+
+	do
+		r = ff_real.recv(fd, buf, n, MSG_PEEK | flags);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static bool sock_blocking(int fd, int flags)
+{
+	int fl;
+
+	if (flags & MSG_DONTWAIT)
+		return false;
+	fl = ff_real.fcntl(fd, F_GETFL);
+	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+/* Offset 0 of this direction: a valid hello switches it to frames, anything else keeps it raw.
+ * Returns 0 when decided, -1 with errno (EAGAIN: nothing there yet). */
+static int rx_decide(struct ff_conn *c, int fd, int flags)
+{
+	uint8_t b[FF_HELLO_SIZE];
+	uint64_t deadline = 0;
+	int match = 0;
+
+	for (;;) {
+		ssize_t r = peek(fd, b, sizeof(b), flags & MSG_DONTWAIT);
+		int res;
+
+		if (r < 0)
+			return -1;
+		res = r == 0 ? FF_HELLO_NO : ff_hello_check(b, (size_t)r, ff_ctl.region_id, &match);
+		if (res == FF_HELLO_NO) {
+			atomic_store(&c->rx, FF_RX_RAW);
+			return 0;
+		}
+		if (res == FF_HELLO_YES) {
+			do
+				r = ff_real.recv(fd, b, sizeof(b), MSG_DONTWAIT);
+			while (r < 0 && errno == EINTR);
+			c->rx_region_ok = match && ff_ctl.mapped;
+			atomic_store(&c->rx, FF_RX_FRAMED);
+			if (ff_ctl.mapped)
+				ff_counter_add(&ff_ctl.region.hdr->c.upgrade_success, 1);
+			return 0;
+		}
+		/* A prefix of the magic: wait a few milliseconds for the rest, never longer. */
+		uint64_t now = ff_now_ns();
+		if (!deadline)
+			deadline = now + HELLO_WAIT_MS * 1000000ull;
+		if (now >= deadline) {
+			atomic_store(&c->rx, FF_RX_RAW);
+			return 0;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		poll(&p, 1, 1);
+	}
+}
+
+static void scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n)
+{
+	for (int i = 0; i < iovcnt && n; i++) {
+		size_t l = iov[i].iov_len;
+		if (at >= l) {
+			at -= l;
+			continue;
+		}
+		l -= at;
+		if (l > n)
+			l = n;
+		memcpy((uint8_t *)iov[i].iov_base + at, src, l);
+		src += l;
+		n -= l;
+		at = 0;
+	}
+}
+
+/* An iovec array for [at, at+len) of iov, after an optional prefix buffer. */
+static int sub_iov(struct iovec *out, int max, const struct iovec *iov, int iovcnt, size_t at,
+		   size_t len)
+{
+	int n = 0;
+
+	for (int i = 0; i < iovcnt && len && n < max; i++) {
+		size_t l = iov[i].iov_len;
+		if (at >= l) {
+			at -= l;
+			continue;
+		}
+		l -= at;
+		if (l > len)
+			l = len;
+		out[n++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + at, .iov_len = l };
+		len -= l;
+		at = 0;
+	}
+	return n;
+}
+
+static ssize_t broken(struct ff_conn *c, int fd, const char *why)
+{
+	if (!c->rx_broken) {
+		c->rx_broken = true;
+		ff_note_fallback(FF_FB_BAD_DOORBELL, why);
+		ff_real.shutdown(fd, SHUT_RDWR);
+	}
+	errno = ECONNRESET;
+	return -1;
+}
+
+/* Copy from the active doorbell's slot. */
+static size_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			   size_t at, size_t space, int flags)
+{
+	const struct ff_doorbell *db = &c->rx_db;
+	size_t n = db->len - c->rx_db_done;
+	uint8_t tmp[FF_DOORBELL_SIZE];
+
+	if (n > space)
+		n = space;
+	if (!(flags & MSG_TRUNC))
+		scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db->slot) + db->offset + c->rx_db_done, n);
+	if (flags & MSG_PEEK)
+		return n;
+	c->rx_db_done += n;
+	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, n);
+	if (c->rx_db_done == db->len) {
+		/* The doorbell is at the head of the socket: consume it, give the slot back. */
+		ssize_t r;
+		do
+			r = ff_real.recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		c->rx_db_active = false;
+		ff_slot_release(db->slot, db->gen);
+	}
+	return n;
+}
+
+static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			 size_t at, size_t len, size_t hlen, int flags)
+{
+	struct iovec v[65];
+	uint8_t hdr[FF_INLINE_HDR];
+	struct msghdr mh = { .msg_iov = v };
+	int n = 0;
+	ssize_t r;
+
+	if (hlen)
+		v[n++] = (struct iovec){ .iov_base = hdr, .iov_len = hlen };
+	if (flags & MSG_TRUNC) {
+		/* Discard: read into nothing by letting the kernel drop the bytes. */
+		mh.msg_iovlen = (size_t)n;
+		if (hlen) {
+			do
+				r = ff_real.recvmsg(fd, &mh, flags & ~(MSG_TRUNC | MSG_WAITALL));
+			while (r < 0 && errno == EINTR);
+			if (r < 0)
+				return -1;
+		}
+		do
+			r = ff_real.recv(fd, NULL, len, MSG_TRUNC | (flags & MSG_DONTWAIT));
+		while (r < 0 && errno == EINTR);
+		if (r >= 0)
+			c->rx_inline_left -= (size_t)r;
+		return r;
+	}
+	n += sub_iov(v + n, 64, iov, iovcnt, at, len);
+	mh.msg_iovlen = (size_t)n;
+	do
+		r = ff_real.recvmsg(fd, &mh, flags & ~MSG_WAITALL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	if ((size_t)r < hlen)
+		return -1;   /* cannot happen with one reader: the header was peeked whole */
+	r -= (ssize_t)hlen;
+	c->rx_inline_left -= (size_t)r;
+	return r;
+}
+
+/* Peek one inline frame's payload (header still in the socket) into iov. */
+static ssize_t peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at, size_t len,
+			   size_t hlen, int flags)
+{
+	uint8_t *tmp = malloc(hlen + len);
+	ssize_t r;
+
+	if (!tmp)
+		return -1;
+	r = peek(fd, tmp, hlen + len, flags & MSG_DONTWAIT);
+	if (r > (ssize_t)hlen) {
+		scatter(iov, iovcnt, at, tmp + hlen, (size_t)r - hlen);
+		r -= (ssize_t)hlen;
+	} else if (r >= 0) {
+		r = 0;
+	}
+	free(tmp);
+	return r;
+}
+
+/* Next frame at the head: start it. Returns payload bytes delivered (maybe 0), or -1. */
+static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			size_t at, size_t space, int flags, int pflags, bool *eof)
+{
+	uint8_t hb[FF_FRAME_PEEK];
+	struct ff_doorbell db;
+	size_t hlen;
+	uint64_t plen;
+	uint64_t ssz = ff_ctl.mapped ? ff_ctl.region.hdr->slot_size : 0;
+	uint64_t scnt = ff_ctl.mapped ? ff_ctl.region.hdr->slot_count : 0;
+	ssize_t r;
+	int t;
+
+	for (;;) {
+		r = peek(fd, hb, sizeof(hb), pflags);
+		if (r <= 0) {
+			*eof = r == 0;
+			return r == 0 ? 0 : -1;
+		}
+		t = ff_frame_decode(hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
+				    &hlen, &plen, &db);
+		if (t < 0)
+			return broken(c, fd, "invalid frame on an upgraded connection");
+		if (t > 0)
+			break;
+		/* Part of a header: the rest is on its way. */
+		if (!sock_blocking(fd, pflags)) {
+			errno = EAGAIN;
+			return -1;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		poll(&p, 1, -1);
+	}
+	if (t == FF_FRAME_INLINE) {
+		size_t n = plen < space ? (size_t)plen : space;
+		if (flags & MSG_PEEK)
+			return peek_inline(fd, iov, iovcnt, at, n, hlen, pflags);
+		c->rx_inline_left = plen;
+		return rx_inline(c, fd, iov, iovcnt, at, n, hlen, (flags & MSG_TRUNC) | pflags);
+	}
+	if (!c->rx_region_ok)
+		return broken(c, fd, "doorbell for a region this process does not share");
+	if (flags & MSG_PEEK) {
+		if (!ff_slot_check(&db))
+			return broken(c, fd, "stale or forged doorbell");
+		c->rx_db = db;
+		c->rx_db_done = 0;
+		size_t n = db.len < space ? (size_t)db.len : space;
+		if (!(flags & MSG_TRUNC))
+			scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset, n);
+		return (ssize_t)n;
+	}
+	if (ff_slot_claim(&db) < 0)
+		return broken(c, fd, "stale or forged doorbell");
+	c->rx_db = db;
+	c->rx_db_done = 0;
+	c->rx_db_active = true;
+	return (ssize_t)rx_from_slot(c, fd, iov, iovcnt, at, space, flags);
+}
+
+static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	size_t space = ff_iov_len(iov, iovcnt), got = 0;
+	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
+	bool eof = false;
+
+	if (c->rx_broken) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	while (got < space) {
+		/* The first bytes wait as the socket would; later ones only if MSG_WAITALL. */
+		int pflags = (got && !waitall) ? MSG_DONTWAIT : (flags & MSG_DONTWAIT);
+		ssize_t r;
+
+		if (c->rx_db_active)
+			r = (ssize_t)rx_from_slot(c, fd, iov, iovcnt, got, space - got, flags);
+		else if (c->rx_inline_left) {
+			size_t n = space - got < c->rx_inline_left ? space - got : (size_t)c->rx_inline_left;
+			if (flags & MSG_PEEK) {
+				struct iovec v[64];
+				int k = sub_iov(v, 64, iov, iovcnt, got, n);
+				struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)k };
+				do
+					r = ff_real.recvmsg(fd, &mh, MSG_PEEK | pflags);
+				while (r < 0 && errno == EINTR);
+			} else {
+				r = rx_inline(c, fd, iov, iovcnt, got, n, 0, (flags & MSG_TRUNC) | pflags);
+			}
+			eof = r == 0;
+		} else {
+			r = rx_frame(c, fd, iov, iovcnt, got, space - got, flags, pflags, &eof);
+		}
+		if (r < 0)
+			return got ? (ssize_t)got : -1;
+		got += (size_t)r;
+		if (eof || (flags & MSG_PEEK))
+			break;
+	}
+	return (ssize_t)got;
+}
+
+ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	ssize_t r;
+	int saved;
+
+	pthread_mutex_lock(&c->rx_lock);
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && rx_decide(c, fd, flags) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (atomic_load(&c->rx) == FF_RX_RAW) {
+		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+		r = ff_real.recvmsg(fd, &mh, flags);
+		goto out;
+	}
+	if (ff_iov_len(iov, iovcnt) == 0) {
+		r = 0;
+		goto out;
+	}
+	r = rx_framed(c, fd, iov, iovcnt, flags);
+out:
+	saved = errno;
+	pthread_mutex_unlock(&c->rx_lock);
+	errno = saved;
+	return r;
+}
+
+/* FIONREAD: application bytes readable now (slot payloads count in full). */
+int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
+{
+	int kernel = 0, count = 0;
+	size_t pos = 0, n;
+	uint8_t *buf;
+	ssize_t r;
+
+	pthread_mutex_lock(&c->rx_lock);
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED)
+		rx_decide(c, fd, MSG_DONTWAIT);
+	if (ff_real.ioctl(fd, FIONREAD, &kernel) < 0) {
+		pthread_mutex_unlock(&c->rx_lock);
+		return -1;
+	}
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || kernel <= 0) {
+		*avail = atomic_load(&c->rx) == FF_RX_FRAMED ? 0 : kernel;
+		pthread_mutex_unlock(&c->rx_lock);
+		return 0;
+	}
+	n = (size_t)kernel < (256u << 10) ? (size_t)kernel : (256u << 10);
+	buf = malloc(n);
+	r = buf ? peek(fd, buf, n, MSG_DONTWAIT) : -1;
+	if (r > 0) {
+		n = (size_t)r;
+		if (c->rx_db_active) {
+			count += (int)(c->rx_db.len - c->rx_db_done);
+			pos = FF_DOORBELL_SIZE;
+		} else if (c->rx_inline_left) {
+			pos = c->rx_inline_left < n ? (size_t)c->rx_inline_left : n;
+			count += (int)pos;
+		}
+		while (pos < n) {
+			struct ff_doorbell db;
+			size_t hlen;
+			uint64_t plen;
+			int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
+			if (t <= 0)
+				break;
+			if (t == FF_FRAME_DOORBELL) {
+				count += (int)plen;
+				pos += hlen;
+			} else {
+				size_t have = n - pos - hlen;
+				count += (int)(plen < have ? plen : have);
+				pos += hlen + (size_t)plen;
+			}
+		}
+	}
+	free(buf);
+	*avail = count;
+	pthread_mutex_unlock(&c->rx_lock);
+	return 0;
+}
+
+void ff_conn_release_rx(struct ff_conn *c)
+{
+	/* Unread slot payload of a closed socket is dropped, as TCP drops unread bytes. */
+	if (c->rx_db_active && ff_ctl.mapped)
+		ff_slot_release(c->rx_db.slot, c->rx_db.gen);
+	c->rx_db_active = false;
+}

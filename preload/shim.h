@@ -1,0 +1,175 @@
+/* Internal interfaces of the shim. Nothing here is exported from the shared object. */
+#ifndef FAASFLOW_SHIM_H
+#define FAASFLOW_SHIM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "region.h"
+
+#define FF_HIDDEN __attribute__((visibility("hidden")))
+#define FF_EXPORT __attribute__((visibility("default")))
+
+/* ---- real libc functions (init.c) -------------------------------------- */
+struct ff_real {
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*recv)(int, void *, size_t, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*listen)(int, int);
+	int (*close)(int);
+	int (*close_range)(unsigned int, unsigned int, int);
+	int (*shutdown)(int, int);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*fcntl)(int, int, ...);
+	pid_t (*fork)(void);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*posix_spawn)(pid_t *, const char *, const void *, const void *, char *const[], char *const[]);
+	int (*posix_spawnp)(pid_t *, const char *, const void *, const void *, char *const[], char *const[]);
+};
+extern struct ff_real ff_real FF_HIDDEN;
+
+/* ---- process state (init.c) ---------------------------------------------- */
+struct ff_proc {
+	struct ff_config cfg;
+	bool cfg_ok;                 /* configuration valid: else everything passes through */
+	char self_path[4096];        /* this shared object, for LD_PRELOAD across exec */
+	pid_t pid;
+};
+extern struct ff_proc ff_proc FF_HIDDEN;
+extern _Atomic int ff_ready FF_HIDDEN;
+extern __thread int ff_busy FF_HIDDEN;   /* recursion guard: inside the shim's own calls */
+
+FF_HIDDEN void ff_init_slow(void);
+static inline void ff_init(void)
+{
+	if (__builtin_expect(!atomic_load_explicit(&ff_ready, memory_order_acquire), 0))
+		ff_init_slow();
+}
+/* Log a fallback cause once per process (at INFO), count it in the region if mapped. */
+FF_HIDDEN void ff_note_fallback(enum ff_fallback cause, const char *why);
+
+/* ---- per-connection state (fdtable.c) ------------------------------------- */
+enum ff_kind { FF_KIND_CONN = 1, FF_KIND_LISTENER = 2 };
+enum ff_tx { FF_TX_UNDECIDED = 0, FF_TX_RAW, FF_TX_HELLO, FF_TX_FRAMED };
+enum ff_rx { FF_RX_UNDECIDED = 0, FF_RX_RAW, FF_RX_FRAMED };
+
+struct ff_conn {
+	_Atomic int fdrefs;          /* fds pointing at this open file */
+	_Atomic int users;           /* calls in progress */
+	struct ff_conn *next_free;
+	int kind;
+	bool is_client;
+	uint64_t cookie;             /* per-process unique id, tags slots in flight */
+	pthread_mutex_t tx_lock;
+	pthread_mutex_t rx_lock;
+	/* tx */
+	_Atomic int tx;              /* enum ff_tx */
+	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
+	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
+	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
+	/* rx */
+	_Atomic int rx;              /* enum ff_rx */
+	bool rx_region_ok;           /* the peer's hello named our region */
+	bool rx_broken;              /* a bad doorbell: reads fail as a reset */
+	uint64_t rx_inline_left;     /* payload bytes of the current inline frame in the socket */
+	bool rx_db_active;           /* a doorbell at the head of the socket is being copied out */
+	struct ff_doorbell rx_db;
+	uint64_t rx_db_done;
+	/* listener */
+	struct sockaddr_storage laddr;
+};
+
+FF_HIDDEN bool ff_fdtab_init(void);
+FF_HIDDEN struct ff_conn *ff_conn_new(int kind);
+FF_HIDDEN void ff_conn_discard(struct ff_conn *c);        /* never attached */
+/* Look up fd and mark the conn in use; NULL for untouched fds (the fast path). */
+FF_HIDDEN struct ff_conn *ff_conn_get(int fd);
+FF_HIDDEN void ff_conn_put(struct ff_conn *c);
+FF_HIDDEN void ff_fd_attach(int fd, struct ff_conn *c);  /* takes one fd reference */
+FF_HIDDEN void ff_fd_detach(int fd);                       /* drops the fd's reference */
+FF_HIDDEN bool ff_fd_tracked(int fd);
+FF_HIDDEN void ff_fdtab_after_fork(void);
+FF_HIDDEN int ff_fdtab_max(void);
+FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */
+
+/* ---- the region and the control connection (control.c) ------------------ */
+struct ff_ctl {
+	pthread_mutex_t lock;
+	int fd;                      /* -1 when not connected */
+	uint32_t client_id;
+	uint32_t quota, lease_batch;
+	struct ff_region region;     /* mapped once, kept across coordinator restarts */
+	bool mapped;
+	uint8_t region_id[16];
+	uint64_t last_fail_ns;       /* back-off after a failed connect */
+};
+extern struct ff_ctl ff_ctl FF_HIDDEN;
+
+FF_HIDDEN bool ff_ctl_ensure(void);               /* connected and region mapped */
+FF_HIDDEN bool ff_region_usable(void);            /* mapped, enabled, file intact */
+FF_HIDDEN bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len);
+FF_HIDDEN void ff_ctl_listen(const struct sockaddr_storage *ss, bool add);
+FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
+FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
+FF_HIDDEN void ff_ctl_after_fork(void);
+FF_HIDDEN uint64_t ff_now_ns(void);
+
+/* ---- slots (slots.c) ---------------------------------------------------------- */
+/* Take a slot for a payload on conn `cookie`; wait for one of this connection's slots in flight
+ * when may_wait (blocking socket), checking fd health. Returns slot index, or -1 (go inline),
+ * or -2 with errno when the connection died while waiting. */
+FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen);
+FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
+FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
+FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db);   /* reader: 0 or -1 (bad) */
+FF_HIDDEN bool ff_slot_check(const struct ff_doorbell *db);   /* reader peek: valid now? */
+FF_HIDDEN void ff_slot_release(uint32_t slot, uint32_t gen);  /* reader done */
+FF_HIDDEN void ff_slots_after_fork(void);
+
+/* ---- data path (tx.c, rx.c) ------------------------------------------------ */
+FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
+FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
+FF_HIDDEN int ff_rx_fionread(struct ff_conn *c, int fd, int *avail);
+FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
+
+/* true when the call must go straight to libc */
+static inline bool ff_passthrough(void)
+{
+	return ff_busy || !ff_proc.cfg_ok;
+}
+
+/* Whole-buffer helpers for sendfile/splice (io_write.c, io_read.c). */
+FF_HIDDEN ssize_t ff_send_buf(struct ff_conn *c, int fd, const void *buf, size_t n, int flags);
+FF_HIDDEN ssize_t ff_recv_buf(struct ff_conn *c, int fd, void *buf, size_t n, int flags);
+FF_HIDDEN bool ff_conn_framed_tx(struct ff_conn *c, int fd);
+FF_HIDDEN size_t ff_iov_len(const struct iovec *iov, int iovcnt);
+FF_HIDDEN void ff_exec_restore(void);
+
+#endif

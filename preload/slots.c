@@ -1,0 +1,270 @@
+/* This process's leased slots. Writers take an idle one (LEASED -> FILLED), readers claim
+ * (FILLED -> READING) and give it back to its owner (READING -> LEASED, generation + 1).
+ * Every transition is a compare-and-swap on the slot word, so a slot the coordinator took back
+ * (after a restart, or from a process it believes dead) can never be used twice. */
+#include <errno.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "shim.h"
+
+struct my_slot {
+	uint32_t slot;
+	uint64_t cookie;     /* connection it is in flight on (0: idle) */
+	uint64_t seq;        /* fill order, to wait for the oldest */
+};
+
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct my_slot *mine;
+static uint32_t nmine, capmine;
+static uint64_t fill_seq;
+
+#define WAIT_SLICE_NS   (10ull * 1000 * 1000)
+#define WAIT_OTHERS_NS  (20ull * 1000 * 1000)
+
+static struct ff_slot_meta *meta(uint32_t slot)
+{
+	return &ff_ctl.region.meta[slot];
+}
+
+static bool cas_word(uint32_t slot, uint32_t from, uint32_t to)
+{
+	return atomic_compare_exchange_strong(&meta(slot)->word, &from, to);
+}
+
+static void futex_wait(_Atomic uint32_t *w, uint32_t val, uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
+
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+}
+
+static void forget(uint32_t i)
+{
+	mine[i] = mine[--nmine];
+}
+
+/* Lock held. Returns the index in `mine` of a slot now FILLED by us, or -1. */
+static int take_idle(uint32_t *gen)
+{
+	uint32_t me = ff_ctl.client_id;
+
+	for (uint32_t i = 0; i < nmine; i++) {
+		struct ff_slot_meta *m = meta(mine[i].slot);
+		uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
+
+		if (FF_SLOT_STATE(w) == FF_SLOT_FREE || atomic_load(&m->owner) != me) {
+			forget(i--);         /* the coordinator took it back */
+			continue;
+		}
+		if (FF_SLOT_STATE(w) != FF_SLOT_LEASED)
+			continue;
+		if (cas_word(mine[i].slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
+			*gen = FF_SLOT_GEN(w);
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Lock held. */
+static bool lease_more(void)
+{
+	uint32_t want = ff_ctl.lease_batch, got_slots[FF_LEASE_MAX];
+	int got;
+
+	if (!ff_ctl.client_id || nmine >= ff_ctl.quota)
+		return false;
+	if (want > ff_ctl.quota - nmine)
+		want = ff_ctl.quota - nmine;
+	if (want > FF_LEASE_MAX)
+		want = FF_LEASE_MAX;
+	got = ff_ctl_lease(want, got_slots, want);
+	if (got <= 0)
+		return false;
+	if (nmine + (uint32_t)got > capmine) {
+		uint32_t ncap = capmine ? capmine * 2 : 64;
+		struct my_slot *n;
+		while (ncap < nmine + (uint32_t)got)
+			ncap *= 2;
+		n = realloc(mine, ncap * sizeof(*n));
+		if (!n) {
+			ff_ctl_return(got_slots, (uint32_t)got);
+			return false;
+		}
+		mine = n;
+		capmine = ncap;
+	}
+	for (int i = 0; i < got; i++)
+		mine[nmine++] = (struct my_slot){ .slot = got_slots[i] };
+	return true;
+}
+
+/* Lock held: the oldest slot in flight on this connection (or on any, when cookie is 0). */
+static int oldest_in_flight(uint64_t cookie)
+{
+	int best = -1;
+
+	for (uint32_t i = 0; i < nmine; i++) {
+		uint32_t st = FF_SLOT_STATE(atomic_load(&meta(mine[i].slot)->word));
+		if ((st == FF_SLOT_FILLED || st == FF_SLOT_READING) &&
+		    (!cookie || mine[i].cookie == cookie) &&
+		    (best < 0 || mine[i].seq < mine[best].seq))
+			best = (int)i;
+	}
+	return best;
+}
+
+/* The peer is gone when the socket reports an error or a hang-up. */
+static bool conn_dead(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
+}
+
+int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
+{
+	uint64_t start = 0;
+	int i;
+
+	if (!ff_ctl.client_id && !ff_ctl_ensure())
+		return -1;
+	pthread_mutex_lock(&slots_lock);
+	for (;;) {
+		i = take_idle(gen);
+		if (i < 0 && lease_more())
+			i = take_idle(gen);
+		if (i >= 0) {
+			uint32_t slot = mine[i].slot;
+			mine[i].cookie = cookie;
+			mine[i].seq = ++fill_seq;
+			pthread_mutex_unlock(&slots_lock);
+			return slot;
+		}
+		if (!may_wait)
+			break;
+		int w = oldest_in_flight(cookie);
+		if (w < 0) {
+			/* Nothing of ours in flight here: wait a little for others, then inline. */
+			uint64_t now = ff_now_ns();
+			w = oldest_in_flight(0);
+			if (!start)
+				start = now;
+			if (w < 0 || now - start > WAIT_OTHERS_NS)
+				break;
+		}
+		struct ff_slot_meta *m = meta(mine[w].slot);
+		uint32_t seen = atomic_load(&m->word);
+		pthread_mutex_unlock(&slots_lock);
+		if (conn_dead(fd)) {
+			ff_slot_reclaim_conn(cookie);
+			errno = EPIPE;
+			return -2;
+		}
+		atomic_fetch_add(&m->waiters, 1);
+		if (atomic_load(&m->word) == seen)
+			futex_wait(&m->word, seen, WAIT_SLICE_NS);
+		atomic_fetch_sub(&m->waiters, 1);
+		pthread_mutex_lock(&slots_lock);
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return -1;
+}
+
+void ff_slot_untake(uint32_t slot, uint32_t gen)
+{
+	cas_word(slot, FF_SLOT_WORD(gen, FF_SLOT_FILLED), FF_SLOT_WORD(gen, FF_SLOT_LEASED));
+}
+
+void ff_slot_reclaim_conn(uint64_t cookie)
+{
+	unsigned n = 0;
+
+	if (!ff_ctl.mapped)
+		return;
+	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < nmine; i++) {
+		uint32_t w = atomic_load(&meta(mine[i].slot)->word);
+		if (mine[i].cookie != cookie || FF_SLOT_STATE(w) != FF_SLOT_FILLED)
+			continue;
+		if (cas_word(mine[i].slot, w, FF_SLOT_WORD((FF_SLOT_GEN(w) + 1) & FF_SLOT_GEN_MASK,
+							   FF_SLOT_LEASED)))
+			n++;
+		mine[i].cookie = 0;
+	}
+	pthread_mutex_unlock(&slots_lock);
+	if (n)
+		ff_note_fallback(FF_FB_PEER_DIED, "a connection ended with payloads in flight");
+}
+
+bool ff_slot_check(const struct ff_doorbell *db)
+{
+	const struct ff_region_header *h;
+	uint32_t w, st;
+
+	if (!ff_ctl.mapped)
+		return false;
+	h = ff_ctl.region.hdr;
+	if (db->slot >= h->slot_count || db->offset > h->slot_size || db->len > h->slot_size - db->offset)
+		return false;
+	w = atomic_load_explicit(&meta(db->slot)->word, memory_order_acquire);
+	st = FF_SLOT_STATE(w);
+	return FF_SLOT_GEN(w) == (db->gen & FF_SLOT_GEN_MASK) &&
+	       (st == FF_SLOT_FILLED || st == FF_SLOT_READING) &&
+	       db->offset + db->len <= atomic_load(&meta(db->slot)->len);
+}
+
+int ff_slot_claim(const struct ff_doorbell *db)
+{
+	struct ff_slot_meta *m;
+	uint32_t w;
+
+	if (!ff_slot_check(db))
+		return -1;
+	if (!ff_ctl.client_id)
+		ff_ctl_ensure();
+	m = meta(db->slot);
+	atomic_store(&m->reader, ff_ctl.client_id);
+	w = FF_SLOT_WORD(db->gen & FF_SLOT_GEN_MASK, FF_SLOT_FILLED);
+	if (cas_word(db->slot, w, FF_SLOT_WORD(db->gen & FF_SLOT_GEN_MASK, FF_SLOT_READING)))
+		return 0;
+	/* Already READING: we inherited the claim (fork, exec) for the doorbell at our head. */
+	return FF_SLOT_STATE(atomic_load(&m->word)) == FF_SLOT_READING &&
+	       FF_SLOT_GEN(atomic_load(&m->word)) == (db->gen & FF_SLOT_GEN_MASK) ? 0 : -1;
+}
+
+void ff_slot_release(uint32_t slot, uint32_t gen)
+{
+	struct ff_slot_meta *m = meta(slot);
+	uint64_t filled = atomic_load(&m->filled_ns), now = ff_now_ns();
+
+	gen &= FF_SLOT_GEN_MASK;
+	atomic_store(&m->reader, 0);
+	if (!cas_word(slot, FF_SLOT_WORD(gen, FF_SLOT_READING),
+		      FF_SLOT_WORD((gen + 1) & FF_SLOT_GEN_MASK, FF_SLOT_LEASED)))
+		return;
+	if (filled && now > filled) {
+		ff_counter_add(&ff_ctl.region.hdr->c.region_ns, now - filled);
+		ff_counter_add(&ff_ctl.region.hdr->c.region_lat_count, 1);
+	}
+	if (atomic_load(&m->waiters))
+		futex_wake(&m->word);
+}
+
+void ff_slots_after_fork(void)
+{
+	pthread_mutex_init(&slots_lock, NULL);
+	/* Those slots belong to the parent's lease; the child leases its own. */
+	nmine = 0;
+}

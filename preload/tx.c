@@ -1,0 +1,235 @@
+/* The sending half of an upgraded direction: hello, inline frames, doorbells.
+ * Frame bytes the kernel did not take are kept in tx_pend and always go out before anything
+ * else; an inline frame's payload may arrive over several writes (tx_inline_owed), so a partial
+ * write never leaves half a frame in the stream. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+
+#include "shim.h"
+
+/* Send exactly n frame bytes, waiting for room if the socket is full. The frame was already
+ * accepted on behalf of the application, so it must reach the stream. */
+static int send_all(int fd, const uint8_t *p, size_t n, int flags)
+{
+	while (n) {
+		ssize_t r = ff_real.send(fd, p, n, (flags & MSG_NOSIGNAL) | MSG_DONTWAIT);
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			poll(&pfd, 1, 100);
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int flush_pending(struct ff_conn *c, int fd, int flags)
+{
+	if (!c->tx_pend_len)
+		return 0;
+	if (send_all(fd, c->tx_pend, c->tx_pend_len, flags) < 0)
+		return -1;
+	c->tx_pend_len = 0;
+	return 0;
+}
+
+/* The hello goes before the first frame, in the same system call. */
+static size_t put_hello(struct ff_conn *c, uint8_t *buf)
+{
+	if (atomic_load(&c->tx) != FF_TX_HELLO)
+		return 0;
+	ff_hello_encode((struct ff_hello *)buf, ff_ctl.region_id);
+	atomic_store(&c->tx, FF_TX_FRAMED);
+	ff_counter_add(&ff_ctl.region.hdr->c.upgrade_success, 1);
+	return FF_HELLO_SIZE;
+}
+
+/* Write up to `len` raw bytes of iov (after skipping `skip`) with a frame prefix. Returns
+ * payload bytes written (>= 0) or -1 if nothing at all went out. Keeps unsent prefix bytes. */
+static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, size_t plen,
+				const struct iovec *iov, int iovcnt, size_t skip, size_t len, int flags)
+{
+	struct iovec v[64];
+	struct msghdr mh = { .msg_iov = v };
+	int n = 0;
+	ssize_t r;
+
+	if (plen)
+		v[n++] = (struct iovec){ .iov_base = (void *)pre, .iov_len = plen };
+	for (int i = 0; i < iovcnt && len && n < 64; i++) {
+		size_t l = iov[i].iov_len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len)
+			l = len;
+		v[n++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + skip, .iov_len = l };
+		len -= l;
+		skip = 0;
+	}
+	mh.msg_iovlen = (size_t)n;
+	do
+		r = ff_real.sendmsg(fd, &mh, flags);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	if ((size_t)r < plen) {
+		/* The prefix is committed; finish it before anything else goes out. */
+		memcpy(c->tx_pend, pre + r, plen - (size_t)r);
+		c->tx_pend_len = plen - (size_t)r;
+		if (flush_pending(c, fd, flags) < 0)
+			return -1;
+		return 0;
+	}
+	return r - (ssize_t)plen;
+}
+
+static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			 size_t skip, size_t len, int flags)
+{
+	uint8_t pre[FF_HELLO_SIZE + FF_INLINE_HDR];
+	size_t plen;
+	ssize_t r;
+
+	if (len > FF_INLINE_MAX)
+		len = FF_INLINE_MAX;
+	plen = put_hello(c, pre);
+	ff_inline_encode((struct ff_inline_hdr *)(pre + plen), (uint32_t)len);
+	plen += FF_INLINE_HDR;
+	r = send_with_prefix(c, fd, pre, plen, iov, iovcnt, skip, len, flags);
+	if (r < 0)
+		return -1;
+	c->tx_inline_owed = len - (size_t)r;
+	ff_counter_add(&ff_ctl.region.hdr->c.inline_bytes, (uint64_t)r);
+	ff_counter_add(&ff_ctl.region.hdr->c.inline_frames, 1);
+	return r;
+}
+
+static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t skip, size_t len)
+{
+	for (int i = 0; i < iovcnt && len; i++) {
+		size_t l = iov[i].iov_len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len)
+			l = len;
+		memcpy(dst, (const uint8_t *)iov[i].iov_base + skip, l);
+		dst += l;
+		len -= l;
+		skip = 0;
+	}
+}
+
+/* One slot-sized chunk through the region. Returns bytes, 0 if no slot (go inline), -1 error. */
+static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+		       size_t skip, size_t len, int flags, bool may_wait)
+{
+	struct ff_region *rg = &ff_ctl.region;
+	uint8_t pre[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
+	size_t plen;
+	uint32_t gen;
+	int64_t slot;
+	ssize_t r;
+
+	if (len > rg->hdr->slot_size)
+		len = rg->hdr->slot_size;
+	slot = ff_slot_take(c->cookie, fd, may_wait, &gen);
+	if (slot == -2)
+		return -1;
+	if (slot < 0) {
+		ff_note_fallback(FF_FB_NO_SLOT, "no free slot: payload sent inline");
+		return 0;
+	}
+	gather(ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len);
+	atomic_store(&rg->meta[slot].len, len);
+	atomic_store(&rg->meta[slot].filled_ns, ff_now_ns());
+	atomic_store(&rg->meta[slot].owner_pid, (uint32_t)ff_proc.pid);
+	plen = put_hello(c, pre);
+	ff_doorbell_encode((struct ff_doorbell *)(pre + plen), (uint32_t)slot, gen, 0, len);
+	plen += FF_DOORBELL_SIZE;
+	do
+		r = ff_real.send(fd, pre, plen, flags);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		ff_slot_untake((uint32_t)slot, gen);
+		if (plen > FF_DOORBELL_SIZE)
+			atomic_store(&c->tx, FF_TX_HELLO);
+		return r == 0 ? 0 : -1;
+	}
+	if ((size_t)r < plen) {
+		memcpy(c->tx_pend, pre + r, plen - (size_t)r);
+		c->tx_pend_len = plen - (size_t)r;
+		if (flush_pending(c, fd, flags) < 0)
+			return -1;
+	}
+	ff_counter_add(&rg->hdr->c.region_bytes, len);
+	ff_counter_add(&rg->hdr->c.region_payloads, 1);
+	return (ssize_t)len;
+}
+
+static bool is_blocking(int fd, int flags)
+{
+	if (flags & MSG_DONTWAIT)
+		return false;
+	int fl = ff_real.fcntl(fd, F_GETFL);
+	return fl >= 0 && !(fl & O_NONBLOCK);
+}
+
+ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	size_t total = ff_iov_len(iov, iovcnt), done = 0;
+	bool blocking = is_blocking(fd, flags);
+	ssize_t r = 0;
+	int saved;
+
+	pthread_mutex_lock(&c->tx_lock);
+	if (flush_pending(c, fd, flags) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (c->tx_inline_owed) {
+		size_t n = total < c->tx_inline_owed ? total : c->tx_inline_owed;
+		r = send_with_prefix(c, fd, NULL, 0, iov, iovcnt, 0, n, flags);
+		if (r > 0)
+			c->tx_inline_owed -= (size_t)r;
+		goto out;
+	}
+	while (done < total) {
+		size_t left = total - done;
+		ssize_t n = 0;
+
+		if (left >= ff_proc.cfg.threshold && ff_region_usable())
+			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
+		if (n == 0)
+			n = tx_inline(c, fd, iov, iovcnt, done, left, flags);
+		if (n < 0)
+			break;
+		done += (size_t)n;
+		if (n == 0) {
+			errno = EAGAIN;   /* only a frame header went out: the payload is owed */
+			break;
+		}
+		if (c->tx_inline_owed)
+			break;
+	}
+	r = done ? (ssize_t)done : -1;
+out:
+	saved = errno;
+	pthread_mutex_unlock(&c->tx_lock);
+	errno = saved;
+	return r;
+}
