@@ -95,11 +95,20 @@ static int check_payload(const struct ff_msg_hdr *h, const uint8_t *p, size_t pl
 	switch (r->shape) {
 	case EMPTY:
 	case FIXED:
-		if (plen == r->size)
-			return 0;
-		snprintf(err, errlen, "%s %s: payload of %zu bytes, expected %zu", name, dir,
-			 plen, r->size);
-		return EINVAL;
+		if (plen != r->size) {
+			snprintf(err, errlen, "%s %s: payload of %zu bytes, expected %zu", name,
+				 dir, plen, r->size);
+			return EINVAL;
+		}
+		if (h->type == FF_MSG_LEASE && !is_reply) {
+			memcpy(&count, p, sizeof(count));
+			if (count == 0 || count > FF_LEASE_MAX) {
+				snprintf(err, errlen, "LEASE request for %u slots, accepted 1 to %u",
+					 count, FF_LEASE_MAX);
+				return EINVAL;
+			}
+		}
+		return 0;
 	case RECORDS:
 		if (plen % r->size == 0)
 			return 0;
