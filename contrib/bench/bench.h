@@ -14,7 +14,8 @@ enum role_kind { ROLE_BOTH = 0, ROLE_SERVER, ROLE_CLIENT };
 
 /* ---- hash: cheap, order-sensitive 64-bit hash of every byte --------------------------- */
 struct fh {
-	uint64_t a, b;          /* running sum, and sum of the running sums */
+	uint64_t a[4], b[4];    /* per lane: running sum, and sum of the running sums */
+	uint64_t nwords;
 	uint64_t nbytes;
 	uint64_t carry;         /* bytes of an unfinished 8-byte word */
 	unsigned ncarry;

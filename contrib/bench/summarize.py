@@ -1,0 +1,246 @@
+#!/usr/bin/python3
+"""Summarize run-bench.sh output: medians, per-repetition ratios, targets.
+
+Reads OUT/raw.csv, OUT/medium.csv, OUT/system.txt; writes OUT/results.csv, OUT/results.md,
+OUT/plot.dat and OUT/plot.gp. Ratios are medians of the per-repetition ratios (A and B of one
+repetition were measured side by side)."""
+import csv
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+out = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(out, "raw.csv"))))
+steady = [r for r in rows if r["rep"] == "steady"]
+rows = [r for r in rows if r["rep"] != "steady"]
+
+# the primary metric of each mode, and whether bigger is better
+METRIC = {"stream": ("GBps", True), "rr": ("median_us", False),
+          "conn": ("ops_per_s", True), "replay": ("seconds", False)}
+BASE = {"noupgrade": "tcp_nu"}
+
+
+def key(r):
+    return (r["mode"], int(r["size"]), r["workflow"])
+
+
+def fmt_size(n):
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div and n % div == 0:
+            return "%d %s" % (n // div, unit)
+    return "%d B" % n if n < 1 << 20 else "%.1f MB" % (n / 1e6)
+
+
+def med(v):
+    return statistics.median(v) if v else None
+
+
+by = defaultdict(list)          # (path, key) -> rows
+for r in rows:
+    by[(r["path"], key(r))].append(r)
+
+
+def value(r):
+    return float(r[METRIC[r["mode"]][0]])
+
+
+def ratio(path, base, k, field=None):
+    """median over repetitions of path/base for the mode's metric (or field)"""
+    a = {r["rep"]: r for r in by.get((base, k), [])}
+    rs = []
+    for r in by.get((path, k), []):
+        if r["rep"] in a:
+            f = field or METRIC[k[0]][0]
+            x, y = float(r[f]), float(a[r["rep"]][f])
+            if y > 0:
+                rs.append(x / y)
+    return med(rs)
+
+
+summary = []
+for (path, k), rs in sorted(by.items(), key=lambda e: (e[0][1], e[0][0])):
+    base = BASE.get(path, "tcp")
+    summary.append({
+        "path": path, "mode": k[0], "size": k[1], "workflow": k[2], "runs": len(rs),
+        "GBps": med([float(r["GBps"]) for r in rs]),
+        "median_us": med([float(r["median_us"]) for r in rs]),
+        "ops_per_s": med([float(r["ops_per_s"]) for r in rs]),
+        "ratio_vs_tcp": ratio(path, base, k) if path not in ("tcp", "tcp_nu") else 1.0,
+        "hash_ok": all(r["hash_ok"] == "yes" for r in rs),
+        "region_rss_kb": max(int(r["region_rss_kb"]) for r in rs),
+        "region_bytes": med([int(r["region_bytes_delta"]) for r in rs]),
+    })
+S = {(s["path"],) + (s["mode"], s["size"], s["workflow"]): s for s in summary}
+
+with open(os.path.join(out, "results.csv"), "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(summary[0].keys()) if summary else ["path"])
+    w.writeheader()
+    for s in summary:
+        w.writerow({k: ("%.4g" % v if isinstance(v, float) else v) for k, v in s.items()})
+
+
+def g(path, mode, size, wf="", f="GBps"):
+    s = S.get((path, mode, size, wf))
+    return None if s is None else s[f]
+
+
+def cell(v, fmt="%.2f"):
+    return "–" if v is None else fmt % v
+
+
+paths = ["tcp", "shim", "unix", "ring", "redis"]
+sizes = sorted({s["size"] for s in summary if s["mode"] == "stream"})
+md = []
+sysinfo = dict(l.strip().split("=", 1) for l in open(os.path.join(out, "system.txt")) if "=" in l)
+md.append("Measured %s on %s, %s, kernel %s, commit %s; %s repetitions per cell (A/B alternated)."
+          % (sysinfo.get("date", "?"), sysinfo.get("cpu", "?"), "faasflow-bench",
+             sysinfo.get("kernel", "?"), sysinfo.get("commit", "?"), sysinfo.get("reps", "?").split()[0]))
+md.append("")
+md.append("### Stream (one-way), GB/s, medians; ratios are medians of per-repetition ratios")
+md.append("")
+md.append("| write size | TCP | shim | shim/TCP | AF_UNIX | ring | redis | shim/UNIX | shim/ring |")
+md.append("|---|---|---|---|---|---|---|---|---|")
+for z in sizes:
+    k = ("stream", z, "")
+    md.append("| %s | %s | %s | **%s** | %s | %s | %s | %s | %s |" % (
+        fmt_size(z), cell(g("tcp", "stream", z)), cell(g("shim", "stream", z)),
+        cell(ratio("shim", "tcp", k)), cell(g("unix", "stream", z)), cell(g("ring", "stream", z)),
+        cell(g("redis", "stream", z)), cell(ratio("shim", "unix", k, "GBps")),
+        cell(ratio("shim", "ring", k, "GBps"))))
+md.append("")
+md.append("### Request/response (N bytes out, 1 byte back): median round trip, µs")
+md.append("")
+md.append("| size | TCP | shim | shim/TCP | AF_UNIX | ring | redis |")
+md.append("|---|---|---|---|---|---|---|")
+for z in sorted({s["size"] for s in summary if s["mode"] == "rr"}):
+    md.append("| %s | %s | %s | **%s** | %s | %s | %s |" % (
+        fmt_size(z), *[cell(g(p, "rr", z, f="median_us"), "%.1f") for p in ("tcp", "shim")],
+        cell(ratio("shim", "tcp", ("rr", z, ""))),
+        *[cell(g(p, "rr", z, f="median_us"), "%.1f") for p in ("unix", "ring", "redis")]))
+md.append("")
+md.append("### New connection per request: requests/s")
+md.append("")
+md.append("| size | TCP | shim | shim/TCP | AF_UNIX |")
+md.append("|---|---|---|---|---|")
+for z in sorted({s["size"] for s in summary if s["mode"] == "conn"}):
+    md.append("| %s | %s | %s | **%s** | %s |" % (
+        fmt_size(z), *[cell(g(p, "conn", z, f="ops_per_s"), "%.0f") for p in ("tcp", "shim")],
+        cell(ratio("shim", "tcp", ("conn", z, ""))), cell(g("unix", "conn", z, f="ops_per_s"), "%.0f")))
+md.append("")
+md.append("### FaaSFlow edge replay: time of one workflow (every edge once), ms")
+md.append("")
+md.append("| workflow | bytes | TCP | shim | shim/TCP | AF_UNIX | ring | redis |")
+md.append("|---|---|---|---|---|---|---|---|")
+replay = sorted({(s["workflow"], s["size"]) for s in summary if s["mode"] == "replay"},
+                key=lambda e: -e[1])
+for wf, z in replay:
+    ms = [g(p, "replay", z, wf, "median_us") for p in paths]
+    md.append("| %s | %s | %s | %s | **%s** | %s | %s | %s |" % (
+        wf, fmt_size(z), *[cell(None if m is None else m / 1000, "%.1f") for m in ms[:2]],
+        cell(ratio("shim", "tcp", ("replay", z, wf))),
+        *[cell(None if m is None else m / 1000, "%.1f") for m in ms[2:]]))
+md.append("")
+md.append("### Shim loaded, connection never upgraded (PEERS does not match) vs plain TCP")
+md.append("")
+md.append("| case | TCP | shim, not upgraded | ratio |")
+md.append("|---|---|---|---|")
+for s in summary:
+    if s["path"] == "noupgrade":
+        f = METRIC[s["mode"]][0]
+        md.append("| %s %s (%s) | %.2f | %.2f | **%s** |" % (
+            s["mode"], fmt_size(s["size"]), f, g("tcp_nu", s["mode"], s["size"], f=f) or 0,
+            s[f], cell(s["ratio_vs_tcp"], "%.3f")))
+md.append("")
+
+medium = list(csv.DictReader(open(os.path.join(out, "medium.csv")))) if os.path.exists(
+    os.path.join(out, "medium.csv")) else []
+med_ratio = None
+if medium:
+    t = defaultdict(dict)
+    for r in medium:
+        t[r["rep"]][r["path"]] = r
+    mt = med([float(r["seconds"]) for r in medium if r["path"] == "tcp"])
+    ms = med([float(r["seconds"]) for r in medium if r["path"] == "shim"])
+    med_ratio = med([float(v["tcp"]["seconds"]) / float(v["shim"]["seconds"])
+                     for v in t.values() if "tcp" in v and "shim" in v])
+    rb = med([int(r["region_bytes_delta"]) for r in medium if r["path"] == "shim"])
+    md.append("### Medium writes: unmodified `python3 -m http.server` (64 KiB writes) → `curl`, 64 MiB")
+    md.append("")
+    md.append("| TCP s | shim s | speed-up | bytes via region (shim run) | hashes |")
+    md.append("|---|---|---|---|---|")
+    md.append("| %s | %s | **%s** | %s | %s |" % (
+        cell(mt, "%.3f"), cell(ms, "%.3f"), cell(med_ratio), "–" if rb is None else rb,
+        "match" if all(r["hash_ok"] == "yes" for r in medium) else "MISMATCH"))
+    md.append("")
+
+rss = g("shim", "stream", 1 << 20, f="region_rss_kb")
+cpu = None
+if "coord_cpu_steady_s" in sysinfo:
+    cpu = 100 * float(sysinfo["coord_cpu_steady_s"]) / float(sysinfo["steady_wall_s"])
+    steady_row = steady[0] if steady else None
+    md.append("### Resources")
+    md.append("")
+    md.append("- Region resident in the receiver during a 1 MiB stream: %s KiB (Rss of the region "
+              "mapping in /proc/<pid>/smaps)." % ("–" if rss is None else rss))
+    md.append("- Coordinator CPU during a steady 1 MiB stream of %.1f s%s: %.3f s = %.2f%% of one core; "
+              "over the whole benchmark (%s s): %s s." % (
+                  float(sysinfo["steady_wall_s"]),
+                  "" if not steady_row else " (%s GB/s)" % steady_row["GBps"],
+                  float(sysinfo["coord_cpu_steady_s"]), cpu,
+                  sysinfo.get("bench_wall_s", "?"), sysinfo.get("coord_cpu_run_s", "?")))
+    md.append("")
+
+# ---- targets (issue 5) --------------------------------------------------------------------
+def tgt(name, v, ok, fmt="%.2f"):
+    return "| %s | %s | %s |" % (name, cell(v, fmt), "–" if v is None else ("met" if ok(v) else "**not met**"))
+
+
+st = lambda z, base="tcp", f=None: ratio("shim", base, ("stream", z, ""), f)
+T = ["### Targets (issue 5)", "", "| case | measured | |", "|---|---|---|",
+     tgt("stream 1 MiB: shim/TCP ≥ 4", st(1 << 20), lambda v: v >= 4)]
+for z in (16 << 20, 256 << 20):
+    T.append(tgt("stream %s: shim/TCP ≥ 2.2" % fmt_size(z), st(z), lambda v: v >= 2.2))
+    T.append(tgt("stream %s: shim/ring ≥ 0.85" % fmt_size(z), st(z, "ring", "GBps"), lambda v: v >= 0.85))
+T.append(tgt("rr 1 MiB: shim/TCP round trip ≤ 0.5", ratio("shim", "tcp", ("rr", 1 << 20, "")), lambda v: v <= 0.5))
+for z in [z for z in sizes if z >= 256 << 10]:
+    T.append(tgt("stream %s: shim/AF_UNIX ≥ 1.5" % fmt_size(z), st(z, "unix", "GBps"), lambda v: v >= 1.5))
+for z in (64, 4096):
+    T.append(tgt("rr %s: shim/TCP round trip ≤ 1.05" % fmt_size(z), ratio("shim", "tcp", ("rr", z, "")), lambda v: v <= 1.05))
+for s in summary:
+    if s["path"] == "noupgrade":
+        up = METRIC[s["mode"]][1]
+        T.append(tgt("not upgraded, %s %s: within 2%%" % (s["mode"], fmt_size(s["size"])),
+                     s["ratio_vs_tcp"], (lambda v: v >= 0.98) if up else (lambda v: v <= 1.02), "%.3f"))
+T.append(tgt("conn 1 MiB: shim/TCP requests/s ≥ 2", ratio("shim", "tcp", ("conn", 1 << 20, "")), lambda v: v >= 2))
+for wf, z in replay:
+    T.append(tgt("replay %s: shim/TCP time ≤ 0.5" % wf, ratio("shim", "tcp", ("replay", z, wf)), lambda v: v <= 0.5))
+T.append(tgt("medium writes (http.server→curl 64 MiB): speed-up", med_ratio, lambda v: v > 1))
+T.append(tgt("region resident, 1 MiB stream ≤ 16 MiB (KiB)", rss, lambda v: v <= 16384, "%d"))
+T.append(tgt("coordinator CPU, steady stream ≤ 2%", cpu, lambda v: v <= 2))
+bad = [s for s in summary if not s["hash_ok"]]
+T.append("")
+T.append("Integrity: %s" % ("every row's hashes matched" if not bad else
+                           "MISMATCH in " + ", ".join("%s %s %d" % (s["path"], s["mode"], s["size"]) for s in bad)))
+md += T
+open(os.path.join(out, "results.md"), "w").write("\n".join(md) + "\n")
+
+with open(os.path.join(out, "plot.dat"), "w") as f:
+    f.write("# size " + " ".join(paths) + "\n")
+    for z in sizes:
+        f.write("%d %s\n" % (z, " ".join(cell(g(p, "stream", z), "%.4f").replace("–", "?") for p in paths)))
+with open(os.path.join(out, "plot.gp"), "w") as f:
+    f.write("""set terminal pngcairo size 900,560 noenhanced
+set output '%s'
+set title 'faasflow-bench stream: throughput vs write size (medians)'
+set logscale x 2
+set xlabel 'write size (bytes)'
+set ylabel 'GB/s'
+set key top left
+set grid
+set datafile missing '?'
+plot %s
+""" % (os.path.join(out, "throughput.png"),
+       ", ".join("'%s' using 1:%d with linespoints lw 2 title '%s'" % (
+           os.path.join(out, "plot.dat"), i + 2, p) for i, p in enumerate(paths))))
+print("\n".join(md))
