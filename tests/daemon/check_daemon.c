@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -381,6 +382,57 @@ START_TEST(test_stale_socket)
 }
 END_TEST
 
+START_TEST(test_crash_backtrace)
+{
+	pid_t pid = D.pid;
+	int st;
+
+	/* a crash of the daemon logs a backtrace, then dies of the same signal */
+	ck_assert_int_eq(kill(pid, SIGSEGV), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	D.pid = 0;
+	ck_assert(WIFSIGNALED(st));
+	ck_assert_int_eq(WTERMSIG(st), SIGSEGV);
+	ck_assert(dt_log_has("fatal signal 11"));
+	ck_assert(dt_log_has("backtrace:\n  #0 "));
+}
+END_TEST
+
+static int recv_notify(int fd, const char *want)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[256];
+	ssize_t n;
+
+	if (poll(&p, 1, 3000) != 1)
+		return 0;
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, want) == 0;
+}
+
+START_TEST(test_sd_notify)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	ck_assert_int_eq(dt_stop(), 0);
+	snprintf(D.notify, sizeof(D.notify), "%s/notify", D.dir);
+	strcpy(sa.sun_path, D.notify);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(dt_start(), 0);
+	ck_assert(recv_notify(fd, "READY=1"));
+	ck_assert_int_eq(kill(D.pid, SIGHUP), 0);
+	ck_assert(recv_notify(fd, "RELOADING=1"));
+	ck_assert(recv_notify(fd, "READY=1"));
+	ck_assert_int_eq(dt_stop(), 0);
+	ck_assert(recv_notify(fd, "STOPPING=1"));
+	close(fd);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -398,6 +450,8 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_set_enabled_and_sighup);
 	tcase_add_test(tc, test_restart);
 	tcase_add_test(tc, test_stale_socket);
+	tcase_add_test(tc, test_crash_backtrace);
+	tcase_add_test(tc, test_sd_notify);
 	suite_add_tcase(s, tc);
 	return s;
 }

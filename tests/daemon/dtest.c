@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -86,10 +87,16 @@ static pid_t spawn(void)
 	if (pid == 0) {
 		int fd = open(D.log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
+		struct rlimit nocore = { 0, 0 };
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		setrlimit(RLIMIT_CORE, &nocore);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
-		unsetenv("NOTIFY_SOCKET");
+		if (D.notify[0])
+			setenv("NOTIFY_SOCKET", D.notify, 1);
+		else
+			unsetenv("NOTIFY_SOCKET");
 		execl(ffd, ffd, "--config", D.conf, (char *)NULL);
 		fprintf(stderr, "cannot run %s: %s\n", ffd, strerror(errno));
 		_exit(127);

@@ -16,6 +16,7 @@ struct dt {
 	char sock[PATH_MAX];
 	char region[PATH_MAX];
 	char log[PATH_MAX];
+	char notify[PATH_MAX];     /* NOTIFY_SOCKET given to the daemon, "" = none */
 	pid_t pid;
 };
 

@@ -38,7 +38,14 @@ case $out in
 *) fail "not running message: $out";;
 esac
 
-( exec "$FFD" --config "$T/f.conf" 2>"$T/d.log" ) &
+# flags
+"$FFD" --version | grep -Eq '^faasflowd [0-9]' || fail "faasflowd --version"
+"$FFD" --help | grep -q -- '--set KEY=VALUE' || fail "faasflowd --help"
+out=$("$FFD" --config "$T/f.conf" --set SHM_SIZE=1X 2>&1) && fail "bad --set accepted"
+echo "$out" | grep -q "SHM_SIZE" || fail "bad --set: message does not name the key: $out"
+[ -e "$SOCK" ] && fail "socket created by a refused start"
+
+( exec "$FFD" --config "$T/f.conf" --set TENANTS=blue 2>"$T/d.log" ) &
 DPID=$!
 i=0
 while ! $CTL status >/dev/null 2>&1; do
@@ -99,6 +106,14 @@ $CTL stats --json | $PY -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["slots_free"] == 1023 and d["lease_requests"] >= 2000, d' || fail "after bench"
+
+# a second tenant: its own socket and region file
+$CTL --tenant blue stats --json | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["tenant"] == "blue" and d["region_path"].endswith("/shm/region.blue"), d
+assert d["socket_path"].endswith("/faasflow_container_blue.sock"), d' || fail "tenant blue"
+[ -S "$T/sock/faasflow_container_blue.sock" ] || fail "no socket for tenant blue"
 
 $CTL --tenant other status >/dev/null 2>&1
 [ $? -eq 2 ] || fail "unknown tenant should not connect"
