@@ -105,12 +105,12 @@ static bool ctl_register(void)
 	snprintf(req.tenant, sizeof(req.tenant), "%s", ff_proc.cfg.tenant);
 	if (ff_ctl_call(ff_ctl.fd, FF_MSG_REGISTER, &req, sizeof(req), reply, &rlen, &status,
 			CTL_TIMEOUT_MS) < 0 || status != 0 ||
-	    rlen != sizeof(struct ff_msg_hdr) + sizeof(*rep)) {
+	    rlen != sizeof(*rep)) {
 		ff_note_fallback(FF_FB_NO_COORD, "the coordinator refused or did not answer REGISTER");
 		ctl_drop();
 		return false;
 	}
-	rep = (const void *)(reply + sizeof(struct ff_msg_hdr));
+	rep = (const void *)(reply);
 	ff_ctl.client_id = rep->client_id;
 	ff_ctl.quota = rep->quota;
 	ff_ctl.lease_batch = rep->lease_batch ? rep->lease_batch : 1;
@@ -302,8 +302,8 @@ bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
 	if (ctl_call_locked(FF_MSG_LOOKUP, &req, sizeof(req), reply, &rlen, &status,
 			    LOOKUP_TIMEOUT_MS) < 0)
 		goto out;
-	if (status == 0 && rlen == sizeof(struct ff_msg_hdr) + sizeof(struct ff_lookup_reply)) {
-		const struct ff_lookup_reply *r = (const void *)(reply + sizeof(struct ff_msg_hdr));
+	if (status == 0 && rlen == sizeof(struct ff_lookup_reply)) {
+		const struct ff_lookup_reply *r = (const void *)(reply);
 		found = r->found != 0;
 		ttl = r->ttl_ms;
 	}
@@ -377,8 +377,8 @@ int ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max)
 	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (ctl_call_locked(FF_MSG_LEASE, &req, sizeof(req), reply, &rlen, &status, CTL_TIMEOUT_MS) == 0 &&
-	    status == 0 && rlen >= sizeof(struct ff_msg_hdr) + sizeof(uint32_t)) {
-		const struct ff_slot_list *l = (const void *)(reply + sizeof(struct ff_msg_hdr));
+	    status == 0 && rlen >= sizeof(uint32_t)) {
+		const struct ff_slot_list *l = (const void *)(reply);
 		for (uint32_t i = 0; i < l->count && (uint32_t)got < max; i++)
 			if (l->slots[i] < ff_ctl.region.hdr->slot_count)
 				slots[got++] = l->slots[i];
