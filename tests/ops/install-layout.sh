@@ -57,7 +57,7 @@ if command -v pkg-config >/dev/null 2>&1 && [ -e "$dest$libdir/pkgconfig/faasflo
 		{ echo "FAIL: modversion" >&2; status=1; }
 	[ "$(PKG_CONFIG_SYSROOT_DIR='' pkg-config --variable=shim faasflow)" = "$libdir/libfaasflow_intercept.so" ] ||
 		{ echo "FAIL: faasflow.pc shim variable" >&2; status=1; }
-	cflags=$(pkg-config --cflags faasflow)
+	cflags=$(pkg-config --cflags faasflow | sed "s/ *$//")
 	[ "$cflags" = "-I$dest$includedir" ] || { echo "FAIL: pkg-config --cflags gave '$cflags'" >&2; status=1; }
 	if [ -e "$dest$includedir/faasflow.h" ]; then
 		printf '#include <faasflow.h>\nint main(void) { return 0; }\n' >"$tmp/use.c"
