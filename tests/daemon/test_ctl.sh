@@ -64,7 +64,7 @@ echo "$out" | grep -Eq "slots +1023 x 1.0 MiB" || fail "status: slot count and s
 [ "$(stat -c %s "$T/shm/region")" -eq 1073741824 ] || fail "region file is not 1 GiB"
 
 json=$($CTL stats --json) || fail "stats --json exited non-zero"
-echo "$json" | $PY -c '
+if echo "$json" | $PY -c '
 import json, sys
 d = json.load(sys.stdin)
 for k in ("tenant", "region_path", "region_size", "slot_size", "slot_count", "slots_free",
@@ -76,7 +76,7 @@ assert d["region_size"] == 1 << 30, d["region_size"]
 assert d["slots_free"] == d["slot_count"] == 1023, d
 assert d["enabled"] is True
 assert "no_slot" in d["fallbacks"]
-' && ok "stats --json" || fail "stats --json: $json"
+'; then ok "stats --json"; else fail "stats --json: $json"; fi
 
 m=$($CTL metrics) || fail "metrics exited non-zero"
 for want in '# TYPE faasflow_region_bytes_total counter' 'faasflow_inline_bytes_total{' \
