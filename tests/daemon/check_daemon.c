@@ -276,6 +276,32 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+/* Random packets with a valid header: every one is answered, none crashes the daemon. */
+START_TEST(test_random_packets)
+{
+	static uint8_t pkt[1024];
+	struct ff_stats st;
+	unsigned seed = 12345;
+	int fd = dt_connect();
+
+	for (int i = 0; i < 500; i++) {
+		struct ff_msg_hdr h = { .version = FF_PROTO_VERSION, .seq = (uint32_t)i };
+		size_t plen = (size_t)rand_r(&seed) % (sizeof(pkt) - sizeof(h));
+
+		if (i % 3 == 0)   /* often the exact size of the type's payload */
+			plen = (size_t)(rand_r(&seed) % 2 ? 4 : 8 + rand_r(&seed) % 400);
+		h.type = (uint16_t)(rand_r(&seed) % (FF_MSG_TYPE_MAX + 2));
+		h.len = (uint32_t)plen;
+		memcpy(pkt, &h, sizeof(h));
+		for (size_t k = 0; k < plen; k++)
+			pkt[sizeof(h) + k] = (uint8_t)rand_r(&seed);
+		ck_assert_int_ge(raw(fd, pkt, sizeof(h) + plen), 0);
+	}
+	ck_assert_int_eq(dt_stats(fd, &st), 0);
+	ck_assert_int_eq(kill(D.pid, 0), 0);
+}
+END_TEST
+
 START_TEST(test_silent_client)
 {
 	struct ff_register_reply rp;
@@ -446,6 +472,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_exhaustion);
 	tcase_add_test(tc, test_lookup);
 	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_random_packets);
 	tcase_add_test(tc, test_silent_client);
 	tcase_add_test(tc, test_set_enabled_and_sighup);
 	tcase_add_test(tc, test_restart);
