@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct lookup_entry {
 static struct lookup_entry lcache[LOOKUP_CACHE];
 static unsigned lcache_next;
 static uint64_t valid_checked_ns;
+static void reannounce(void);
 static bool valid_last;
 
 uint64_t ff_now_ns(void)
@@ -136,6 +138,7 @@ static bool ctl_ensure_locked(void)
 		return false;
 	}
 	ff_ctl.last_fail_ns = 0;
+	reannounce();
 	return true;
 }
 
@@ -335,33 +338,75 @@ static void fill_ns_addrs(struct ff_endpoint *ep)
 	freeifaddrs(ifa);
 }
 
-void ff_ctl_listen(const struct sockaddr_storage *ss, bool add)
+static void listen_locked(const struct sockaddr_storage *ss, bool add);
+
+/* Every listener this process has, announced again to a (re)started coordinator. */
+static void reannounce(void)
+{
+	int hi = ff_fdtab_max();
+
+	for (int fd = 0; fd <= hi; fd++) {
+		struct ff_conn *c = ff_fd_peek(fd);
+		if (c && c->kind == FF_KIND_LISTENER)
+			listen_locked(&c->laddr, true);
+	}
+}
+
+static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage *ss, bool add)
+{
+	const char *name = getenv(FF_ENV_NAME);
+	uint16_t port;
+	uint64_t d, i;
+
+	memset(ep, 0, sizeof(*ep));
+	to_v6((const struct sockaddr *)ss, ep->addr, &port);
+	ep->port = port;
+	netns_id(&d, &i);
+	ep->netns_dev = d;
+	ep->netns_ino = i;
+	if (name)
+		snprintf(ep->name, sizeof(ep->name), "%s", name);
+	if (add)
+		fill_ns_addrs(ep);
+}
+
+/* Caller holds ff_ctl.lock and has a connection. */
+static void listen_locked(const struct sockaddr_storage *ss, bool add)
 {
 	struct ff_endpoint ep;
 	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
 	size_t rlen = sizeof(reply);
 	int32_t status;
-	const char *name = getenv(FF_ENV_NAME);
 
-	memset(&ep, 0, sizeof(ep));
-	{
-		uint16_t port;
-		uint64_t d, i;
-		to_v6((const struct sockaddr *)ss, ep.addr, &port);
-		ep.port = port;
-		netns_id(&d, &i);
-		ep.netns_dev = d;
-		ep.netns_ino = i;
-	}
-	if (name)
-		snprintf(ep.name, sizeof(ep.name), "%s", name);
+	make_endpoint(&ep, ss, add);
+	if (ff_ctl.fd >= 0 && ff_ctl_call(ff_ctl.fd, add ? FF_MSG_LISTEN_ADD : FF_MSG_LISTEN_DEL, &ep,
+					  sizeof(ep), reply, &rlen, &status, CTL_TIMEOUT_MS) < 0)
+		ctl_drop();
+}
+
+void ff_ctl_listen(const struct sockaddr_storage *ss, bool add)
+{
 	ff_busy++;
-	if (add)
-		fill_ns_addrs(&ep);
 	pthread_mutex_lock(&ff_ctl.lock);
-	if (add || ff_ctl.fd >= 0)
-		ctl_call_locked(add ? FF_MSG_LISTEN_ADD : FF_MSG_LISTEN_DEL, &ep, sizeof(ep), reply,
-				&rlen, &status, CTL_TIMEOUT_MS);
+	if (add ? ctl_ensure_locked() : ff_ctl.fd >= 0)
+		listen_locked(ss, add);
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+}
+
+/* At accept(): is the coordinator we registered with still there? After a restart, connect
+ * to the new one and announce our listeners again, so new clients upgrade. */
+void ff_ctl_check(void)
+{
+	ff_busy++;
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (ff_ctl.fd >= 0) {
+		struct pollfd p = { .fd = ff_ctl.fd, .events = POLLIN };
+		if (poll(&p, 1, 0) != 0)
+			ctl_drop();      /* EOF or an unexpected message: start over */
+	}
+	if (ff_ctl.fd < 0)
+		ctl_ensure_locked();
 	pthread_mutex_unlock(&ff_ctl.lock);
 	ff_busy--;
 }

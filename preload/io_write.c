@@ -8,17 +8,26 @@
 /* Server side: a direction upgrades only after a valid hello came from the client. */
 static void tx_decide(struct ff_conn *c, int fd)
 {
+	int want = FF_TX_RAW, expect = FF_TX_UNDECIDED;
+	int saved = errno;
+
 	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
-		struct iovec none = { 0 };
-		int saved = errno;
-		/* A zero-length read decides the incoming direction without blocking. */
-		ff_rx(c, fd, &none, 0, MSG_DONTWAIT);
-		errno = saved;
+		if (pthread_mutex_trylock(&c->rx_lock) == 0) {
+			/* A zero-length read decides the incoming direction without blocking. */
+			struct iovec none = { 0 };
+			pthread_mutex_unlock(&c->rx_lock);
+			ff_rx(c, fd, &none, 0, MSG_DONTWAIT);
+		} else {
+			/* Another thread waits in a read: the hello has not arrived (it would have
+			 * woken that read), so this direction stays raw. */
+			goto decided;
+		}
 	}
-	int rx = atomic_load(&c->rx);
-	int want = (rx == FF_RX_FRAMED && c->rx_region_ok && ff_ctl.mapped) ? FF_TX_HELLO : FF_TX_RAW;
-	int expect = FF_TX_UNDECIDED;
+	if (atomic_load(&c->rx) == FF_RX_FRAMED && c->rx_region_ok && ff_ctl.mapped)
+		want = FF_TX_HELLO;
+decided:
 	atomic_compare_exchange_strong(&c->tx, &expect, want);
+	errno = saved;
 }
 
 static ssize_t conn_send(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)

@@ -74,8 +74,7 @@ int listen(int fd, int backlog)
 	    !is_inet_stream(fd, NULL))
 		return r;
 	int saved = errno;
-	if (!ff_ctl_ensure())
-		goto out;
+	/* Tracked even when the coordinator is down: it is announced when one appears. */
 	c = ff_conn_new(FF_KIND_LISTENER);
 	if (!c)
 		goto out;
@@ -84,8 +83,8 @@ int listen(int fd, int backlog)
 		ff_conn_discard(c);
 		goto out;
 	}
-	ff_ctl_listen(&c->laddr, true);
 	ff_fd_attach(fd, c);
+	ff_ctl_listen(&c->laddr, true);
 out:
 	errno = saved;
 	return r;
@@ -100,6 +99,8 @@ static int track_accepted(int lfd, int r)
 	l = ff_conn_get(lfd);
 	if (!l)
 		return r;
+	if (l->kind == FF_KIND_LISTENER)
+		ff_ctl_check();
 	if (l->kind == FF_KIND_LISTENER && (c = ff_conn_new(FF_KIND_CONN)) != NULL) {
 		atomic_store(&c->tx, FF_TX_UNDECIDED);
 		atomic_store(&c->rx, FF_RX_UNDECIDED);

@@ -404,8 +404,12 @@ int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
 
 void ff_conn_release_rx(struct ff_conn *c)
 {
-	/* Unread slot payload of a closed socket is dropped, as TCP drops unread bytes. */
+	/* Unread slot payload of a closed socket is dropped, as TCP drops unread bytes. A read
+	 * still blocked in another thread keeps the claim; the coordinator frees it later. */
+	if (pthread_mutex_trylock(&c->rx_lock) != 0)
+		return;
 	if (c->rx_db_active && ff_ctl.mapped)
 		ff_slot_release(c->rx_db.slot, c->rx_db.gen);
 	c->rx_db_active = false;
+	pthread_mutex_unlock(&c->rx_lock);
 }

@@ -136,6 +136,7 @@ FF_HIDDEN bool ff_ctl_ensure(void);               /* connected and region mapped
 FF_HIDDEN bool ff_region_usable(void);            /* mapped, enabled, file intact */
 FF_HIDDEN bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len);
 FF_HIDDEN void ff_ctl_listen(const struct sockaddr_storage *ss, bool add);
+FF_HIDDEN void ff_ctl_check(void);                /* at accept: coordinator restarted? */
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
 FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
 FF_HIDDEN void ff_ctl_after_fork(void);
