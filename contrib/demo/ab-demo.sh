@@ -76,7 +76,8 @@ run() {
 	if [ $rc != 0 ] || [ -z "$out" ]; then
 		echo "ab-demo.sh: $label $* failed (exit $rc):" >&2; tail -5 "$T/err.log" >&2; fail=1
 	fi
-	printf '%s\n' "$out" | sed "s/\$/,$((b1 - b0))/" >> "$RAW"
+	# the region delta belongs to the run: put it on its first line only
+	printf '%s\n' "$out" | awk -v d=$((b1 - b0)) '{ print $0 "," (NR == 1 ? d : 0) }' >> "$RAW"
 }
 
 echo "ab-demo: FaaSFlow edges ($(($(wc -l < "$EDGES") - 1)) edges, 8 workflows), $reps x (plain TCP, shim) alternated ..." >&2
@@ -104,8 +105,8 @@ function hum(b) { return b >= 1e9 ? sprintf("%.2f GB", b / 1e9) : b >= 1e6 ? spr
 	if ($2 == "replay") { wall[p, cnt[p, k]] += $7; nwall[p] = cnt[p, k]; bytes_all[p, cnt[p, k]] += $3 }
 }
 END {
-	printf "\n%-34s | %-22s | %-22s | %s\n", "payloads of FaaSFlow edge sizes", "plain TCP", "with the shim", "shim vs TCP"
-	printf "%s\n", "-----------------------------------+------------------------+------------------------+------------"
+	printf "\n%-36s | %-22s | %-22s | %s\n", "payloads of FaaSFlow edge sizes", "plain TCP", "with the shim", "shim vs TCP"
+	printf "%s\n", "-------------------------------------+------------------------+------------------------+------------"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
 		for (j = 1; j <= cnt["tcp", k]; j++) { a[j] = us["tcp", k, j]; c[j] = gb["tcp", k, j] }
@@ -114,13 +115,13 @@ END {
 		us_ = med(a, cnt["shim", k]); gs = med(c, cnt["shim", k])
 		if (k ~ /^replay/) { lab = "workflow " substr(k, 8) " (" hum(size[k]) ")"; ft = sprintf("%8.1f ms %6.2f GB/s", ut / 1000, gt); fs = sprintf("%8.1f ms %6.2f GB/s", us_ / 1000, gs) }
 		else { lab = "round trip, " hum(size[k]) (size[k] < 1e6 ? " (median edge)" : " (p90 edge)"); ft = sprintf("%8.0f us %6.2f GB/s", ut, gt); fs = sprintf("%8.0f us %6.2f GB/s", us_, gs) }
-		printf "%-34s | %-22s | %-22s | %5.2fx faster\n", lab, ft, fs, us_ > 0 ? ut / us_ : 0
+		printf "%-36s | %-22s | %-22s | %5.2fx faster\n", lab, ft, fs, (us_ > 0 ? ut / us_ : 0)
 	}
 	for (p = 1; p <= 2; p++) { q = p == 1 ? "tcp" : "shim"; for (j = 1; j <= nwall[q]; j++) a[j] = wall[q, j]; W[q] = med(a, nwall[q]); B[q] = bytes_all[q, 1] }
-	printf "%s\n", "-----------------------------------+------------------------+------------------------+------------"
-	printf "%-34s | %8.1f ms %6.2f GB/s | %8.1f ms %6.2f GB/s | %5.2fx faster\n", "all 8 workflows, one after another", W["tcp"] / 1000, B["tcp"] / W["tcp"] / 1000, W["shim"] / 1000, B["shim"] / W["shim"] / 1000, W["tcp"] / W["shim"]
-	printf "%-34s | %-22s | %-22s |\n", "bytes through the region", hum(region["tcp"] / reps), hum(region["shim"] / reps) " per run"
-	printf "%-34s | %-22s | %-22s |\n", "hashes (both ends, every byte)", bad["tcp"] ? "MISMATCH" : "match", bad["shim"] ? "MISMATCH" : "match"
+	printf "%s\n", "-------------------------------------+------------------------+------------------------+------------"
+	printf "%-36s | %8.1f ms %6.2f GB/s | %8.1f ms %6.2f GB/s | %5.2fx faster\n", "all 8 workflows, one after another", W["tcp"] / 1000, B["tcp"] / W["tcp"] / 1000, W["shim"] / 1000, B["shim"] / W["shim"] / 1000, W["tcp"] / W["shim"]
+	printf "%-36s | %-22s | %-22s |\n", "bytes through the region", hum(region["tcp"] / reps), hum(region["shim"] / reps) " per run"
+	printf "%-36s | %-22s | %-22s |\n", "hashes (both ends, every byte)", bad["tcp"] ? "MISMATCH" : "match", bad["shim"] ? "MISMATCH" : "match"
 	if (bad["tcp"] || bad["shim"]) exit 1
 	if (region["shim"] <= 0) { print "\nab-demo: the shim moved nothing through the region" > "/dev/stderr"; exit 3 }
 }' reps="$reps" "$RAW" || fail=1
