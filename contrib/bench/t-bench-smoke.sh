@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fails=0 rows=0
-wait_for() { local i; for i in $(seq 1000); do "$@" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
+wait_for() { local _; for _ in $(seq 1000); do "$@" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
 
 # check NAME ARGS...: run faasflow-bench, every output line must say hash_ok=yes
 check() {
@@ -41,7 +41,7 @@ printf 'workflow,producer,consumer,output,bytes\nw1,a,b,x,1\nw1,b,c,y,70001\nw2,
 
 RPORT=
 if command -v redis-server >/dev/null; then
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		p=$((20000 + RANDOM % 40000))
 		redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" > "$T/redis.log" 2>&1 &
 		rp=$!
@@ -52,7 +52,7 @@ fi
 
 for tr in tcp unix ring redis; do
 	if [ $tr = redis ] && [ -z "$RPORT" ]; then echo "skip: redis (no redis-server)"; continue; fi
-	common=(-t $tr -u "$T/u.sock" -R "${RPORT:-6379}")
+	common=(-t "$tr" -u "$T/u.sock" -R "${RPORT:-6379}")
 	check "$tr stream 1000003x3" "$BENCH" "${common[@]}" -m stream -s 1000003 -n 3
 	check "$tr stream 64x100" "$BENCH" "${common[@]}" -m stream -s 64 -n 100
 	check "$tr rr 4K" "$BENCH" "${common[@]}" -m rr -s 4K -n 20

@@ -41,7 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-wait_for() { local i; for i in $(seq 1000); do "$@" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
+wait_for() { local _; for _ in $(seq 1000); do "$@" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
 
 CONF=$T/faasflow.conf
 printf 'SHM_FILE_PATH = %s/region\nSOCKET_DIR = %s\nSHM_SIZE = 1G\nSLOT_SIZE = 1M\n' "$T" "$T" > "$CONF"
@@ -81,7 +81,7 @@ run() {
 }
 
 echo "ab-demo: FaaSFlow edges ($(($(wc -l < "$EDGES") - 1)) edges, 8 workflows), $reps x (plain TCP, shim) alternated ..." >&2
-for r in $(seq "$reps"); do
+for _ in $(seq "$reps"); do
 	for label in tcp shim; do
 		run "$label" -m replay -e "$EDGES" -n 1
 		run "$label" -m rr -s 352036 -n 200
