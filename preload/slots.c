@@ -25,6 +25,9 @@ static uint32_t nmine, capmine;
 static uint64_t fill_seq;
 
 #define WAIT_SLICE_NS   (10ull * 1000 * 1000)
+/* Payloads in flight on one blocking connection: enough to keep both cores copying, few enough
+ * that the slots stay in cache (the most recently freed slot is reused first). */
+#define CONN_INFLIGHT   4
 #define WAIT_OTHERS_NS  (20ull * 1000 * 1000)
 
 static struct ff_slot_meta *meta(uint32_t slot)
@@ -111,17 +114,22 @@ static bool lease_more(void)
 }
 
 /* Lock held: the oldest slot in flight on this connection (or on any, when cookie is 0). */
-static int oldest_in_flight(uint64_t cookie)
+static int oldest_in_flight(uint64_t cookie, unsigned *count)
 {
 	int best = -1;
+	unsigned n = 0;
 
 	for (uint32_t i = 0; i < nmine; i++) {
 		uint32_t st = FF_SLOT_STATE(atomic_load(&meta(mine[i].slot)->word));
 		if ((st == FF_SLOT_FILLED || st == FF_SLOT_READING) &&
-		    (!cookie || mine[i].cookie == cookie) &&
-		    (best < 0 || mine[i].seq < mine[best].seq))
-			best = (int)i;
+		    (!cookie || mine[i].cookie == cookie)) {
+			n++;
+			if (best < 0 || mine[i].seq < mine[best].seq)
+				best = (int)i;
+		}
 	}
+	if (count)
+		*count = n;
 	return best;
 }
 
@@ -142,9 +150,15 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 		return -1;
 	pthread_mutex_lock(&slots_lock);
 	for (;;) {
-		i = take_idle(gen);
-		if (i < 0 && lease_more())
+		unsigned inflight = 0;
+		int w = oldest_in_flight(cookie, &inflight);
+
+		i = -1;
+		if (!may_wait || inflight < CONN_INFLIGHT) {
 			i = take_idle(gen);
+			if (i < 0 && lease_more())
+				i = take_idle(gen);
+		}
 		if (i >= 0) {
 			uint32_t slot = mine[i].slot;
 			mine[i].cookie = cookie;
@@ -154,11 +168,10 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 		}
 		if (!may_wait)
 			break;
-		int w = oldest_in_flight(cookie);
 		if (w < 0) {
 			/* Nothing of ours in flight here: wait a little for others, then inline. */
 			uint64_t now = ff_now_ns();
-			w = oldest_in_flight(0);
+			w = oldest_in_flight(0, NULL);
 			if (!start)
 				start = now;
 			if (w < 0 || now - start > WAIT_OTHERS_NS)
