@@ -15,7 +15,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build= out="$here/results" quick=0 reps= noshim=0
+build='' out="$here/results" quick=0 reps='' noshim=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$(cd "$2" && pwd); shift 2 ;;
@@ -63,8 +63,8 @@ RAW=$out/raw.csv
 
 # wait_for COND-COMMAND...: poll (10 ms) for up to 10 s
 wait_for() {
-	local i
-	for i in $(seq 1000); do "$@" 2>/dev/null && return 0; sleep 0.01; done
+	local _
+	for _ in $(seq 1000); do "$@" 2>/dev/null && return 0; sleep 0.01; done
 	return 1
 }
 
@@ -102,7 +102,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$DPID/stat"; }
 # ---- redis-server (FaaSFlow's local path) -------------------------------------------------
 RPORT=
 if command -v redis-server >/dev/null; then
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		p=$((20000 + RANDOM % 40000))
 		redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$T" \
 			--protected-mode no > "$T/redis.log" 2>&1 &
@@ -201,16 +201,16 @@ if [ -x "$PY" ] && command -v curl >/dev/null; then
 	mkdir -p "$T/www"
 	head -c $((64 * 1024 * 1024)) /dev/urandom > "$T/www/blob"
 	want=$(sha256sum < "$T/www/blob")
-	start_http() { # LOG ENV...: start python's http.server on a free port, print the port
-		local log=$1; shift
+	start_http() { # LOG VAR ENV...: start python's http.server on a free port, VAR = the port
+		local log=$1 var=$2; shift 2
 		env "$@" "$PY" -u -m http.server 0 --bind 127.0.0.1 --directory "$T/www" > "$log" 2>&1 &
 		pids+=("$!")
-		wait_for grep -q 'port [0-9]' "$log" || return 1
-		grep -o 'port [0-9]*' "$log" | head -1 | grep -o '[0-9]*'
+		wait_for grep -q 'port [0-9]' "$log" || { echo "run-bench.sh: http.server did not start" >&2; return 1; }
+		printf -v "$var" '%s' "$(grep -o 'port [0-9]*' "$log" | head -1 | grep -o '[0-9]*')"
 	}
-	p_plain=$(start_http "$T/http-plain.log")
-	p_shim=
-	[ $noshim = 1 ] || p_shim=$(start_http "$T/http-shim.log" "${shim_env[@]}")
+	p_plain='' p_shim=''
+	start_http "$T/http-plain.log" p_plain
+	[ $noshim = 1 ] || start_http "$T/http-shim.log" p_shim "${shim_env[@]}"
 	fetch() { # LABEL PORT ENV...
 		local label=$1 port=$2 before after t; shift 2
 		before=$(region_bytes)
