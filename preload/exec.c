@@ -21,8 +21,15 @@ extern char **environ;
 /* Describe every inherited (not close-on-exec) upgraded fd. Returns the length written. */
 static size_t encode_state(char *out, size_t cap)
 {
-	size_t n = 0;
+	size_t n = 0, first;
 	int hi = ff_fdtab_max();
+
+	/* The region the framed connections refer to: the new image must map the same one. */
+	n += (size_t)snprintf(out, cap, "R");
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%02x", ff_ctl.mapped ? ff_ctl.region_id[i] : 0);
+	n += (size_t)snprintf(out + n, cap - n, ";");
+	first = n;
 
 	for (int fd = 0; fd <= hi && n + 160 < cap; fd++) {
 		struct ff_conn *c = ff_fd_peek(fd);
@@ -42,7 +49,17 @@ static size_t encode_state(char *out, size_t cap)
 			c->tx_inline_owed, c->rx_inline_left, c->rx_db_active, c->rx_db.slot,
 			c->rx_db.gen, c->rx_db.offset, c->rx_db.len, c->rx_db_done);
 	}
-	return n;
+	return n == first ? 0 : n;
+}
+
+static bool env_has(char *const envp[], size_t n, const char *var)
+{
+	size_t l = strcspn(var, "=") + 1;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(envp[i], var, l))
+			return true;
+	return false;
 }
 
 static bool has_self(const char *preload)
@@ -76,7 +93,10 @@ static char **build_env(char *const envp[], char **blob, char **ldp)
 	for (n = 0; envp && envp[n]; n++)
 		if (!strncmp(envp[n], "LD_PRELOAD=", 11))
 			preload = envp[n] + 11;
-	env = calloc(n + 3, sizeof(*env));
+	size_t extra = 0;
+	for (char **e = environ; e && *e; e++)
+		extra += !strncmp(*e, FF_ENV_PREFIX, sizeof(FF_ENV_PREFIX) - 1);
+	env = calloc(n + extra + 3, sizeof(*env));
 	if (!env) {
 		free(state);
 		return NULL;
@@ -85,6 +105,11 @@ static char **build_env(char *const envp[], char **blob, char **ldp)
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(envp[i], pre, sizeof(pre) - 1) != 0)
 			env[k++] = envp[i];
+	/* The configuration follows too, for programs that pass a cleaned environment. */
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, FF_ENV_PREFIX, sizeof(FF_ENV_PREFIX) - 1) &&
+		    strncmp(*e, pre, sizeof(pre) - 1) != 0 && !env_has(envp, n, *e))
+			env[k++] = *e;
 	env[k++] = state;
 	if (!has_self(preload) && ff_proc.self_path[0]) {
 		char *p = malloc(strlen(ff_proc.self_path) + 12);
@@ -225,6 +250,8 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 }
 
 /* In the new image: re-learn the fds the old image handed over. */
+static uint8_t handed_region[16];
+
 static void restore_one(const char *s)
 {
 	int fd, kind_c = 0, tx, rx, rok, client, dba;
@@ -255,6 +282,12 @@ static void restore_one(const char *s)
 		return;
 	if ((rok || tx != FF_TX_RAW) && !ff_ctl_ensure())
 		log_warnx("fd %d was upgraded before exec but the coordinator is unreachable", fd);
+	if (!ff_ctl.mapped || memcmp(handed_region, ff_ctl.region_id, 16) != 0) {
+		/* Not the region the peer uses: frames stay, payloads go inline. */
+		rok = 0;
+		dba = 0;
+		c->tx_inline_only = true;
+	}
 	atomic_store(&c->tx, tx);
 	atomic_store(&c->rx, rx);
 	c->rx_region_ok = rok && ff_ctl.mapped;
@@ -281,7 +314,16 @@ void ff_exec_restore(void)
 	unsetenv(FF_ENV_FDSTATE);
 	if (!copy)
 		return;
-	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		if (tok[0] == 'R') {
+			for (int i = 0; i < 16 && tok[1 + 2 * i] && tok[2 + 2 * i]; i++) {
+				unsigned b;
+				if (sscanf(tok + 1 + 2 * i, "%2x", &b) == 1)
+					handed_region[i] = (uint8_t)b;
+			}
+			continue;
+		}
 		restore_one(tok);
+	}
 	free(copy);
 }

@@ -122,7 +122,13 @@ void ff_note_fallback(enum ff_fallback cause, const char *why)
 
 	if (ff_ctl.mapped)
 		ff_counter_add(&ff_ctl.region.hdr->c.fallback[cause], 1);
-	if (!(atomic_fetch_or(&logged_causes, bit) & bit))
+	if (atomic_fetch_or(&logged_causes, bit) & bit)
+		return;
+	/* Normal operation (not a peer, no slot, switched off) is information; a broken
+	 * installation or a forged doorbell deserves a warning. */
+	if (cause == FF_FB_NO_COORD || cause == FF_FB_NO_REGION || cause == FF_FB_BAD_DOORBELL)
+		log_warnx("plain TCP (%s): %s", names[cause], why);
+	else
 		log_info("plain TCP (%s): %s", names[cause], why);
 }
 

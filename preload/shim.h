@@ -92,6 +92,7 @@ struct ff_conn {
 	/* tx */
 	_Atomic int tx;              /* enum ff_tx */
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
+	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
 	/* rx */

@@ -192,7 +192,7 @@ static bool is_blocking(int fd, int flags)
 ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t total = ff_iov_len(iov, iovcnt), done = 0;
-	bool blocking = is_blocking(fd, flags);
+	int blocking = -1;      /* asked of the kernel only when a slot is wanted */
 	ssize_t r = 0;
 	int saved;
 
@@ -212,8 +212,12 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		size_t left = total - done;
 		ssize_t n = 0;
 
-		if (left >= ff_proc.cfg.threshold && ff_region_usable())
+		if (left >= ff_proc.cfg.threshold && !c->tx_inline_only && ff_region_usable())
+		{
+			if (blocking < 0)
+				blocking = is_blocking(fd, flags);
 			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
+		}
 		if (n == 0)
 			n = tx_inline(c, fd, iov, iovcnt, done, left, flags);
 		if (n < 0)
