@@ -335,6 +335,35 @@ static int set_metrics_listen(struct ff_config *c, const struct key *k, const ch
 	return copy_str(FIELD(c, metrics_listen), v);
 }
 
+/* "a=alice,b=bob:tenants": each tenant name valid, each owner an existing user[:group] */
+static int set_tenant_owners(struct ff_config *c, const struct key *k, const char *v)
+{
+	char tok[FF_NAME_MAX + sizeof(c->owner) + 1], *eq;
+	struct ff_config tmp;
+	const char *p = v;
+
+	while (*p) {
+		size_t len = strcspn(p, ", \t");
+
+		if (!len) {
+			p++;
+			continue;
+		}
+		if (len >= sizeof(tok))
+			return -1;
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		p += len;
+		eq = strchr(tok, '=');
+		if (!eq)
+			return -1;
+		*eq++ = '\0';
+		if (!ff_valid_name(tok) || !*eq || set_owner(&tmp, k, eq))
+			return -1;
+	}
+	return copy_str(FIELD(c, tenant_owners), v);
+}
+
 /* PEERS has its own detailed messages; handled in ff_config_set. */
 static int set_peers(struct ff_config *c, const struct key *k, const char *v)
 {
@@ -362,6 +391,7 @@ static const struct key keys[] = {
 	{ "TENANT", set_tenant, "a name of 1-63 characters from [A-Za-z0-9_.-]" },
 	{ "TENANTS", set_tenants, "a comma-separated list of names of 1-63 characters from [A-Za-z0-9_.-]" },
 	{ "METRICS_LISTEN", set_metrics_listen, "addr:port such as 127.0.0.1:9464 or [::1]:9464, or empty for off" },
+	{ "TENANT_OWNERS", set_tenant_owners, "a comma-separated list of tenant=user or tenant=user:group (existing names or ids), or empty" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -53,6 +53,7 @@ struct ff_config {
 	char     tenant[FF_NAME_MAX];      /* TENANT: which region a process uses */
 	char     tenants_raw[1024];        /* TENANTS: regions the coordinator serves (daemon) */
 	char     metrics_listen[128];      /* METRICS_LISTEN: "addr:port" ("" = off) */
+	char     tenant_owners[1024];      /* TENANT_OWNERS: "tenant=user[:group],..." (daemon) */
 };
 
 void ff_config_defaults(struct ff_config *c);

@@ -39,11 +39,17 @@ static uint32_t next_client_id(struct ffd_server *s)
 	}
 }
 
-static bool uid_allowed(const struct ffd_server *s, uid_t uid, gid_t gid)
+/* Root, the daemon's own uid, ALLOW_UIDS / ALLOW_GIDS, and the tenant's owner (its uid, or
+ * its group when TENANT_OWNERS / OWNER names one). */
+static bool uid_allowed(const struct ffd_server *s, const struct ffd_tenant *t, uid_t uid,
+                        gid_t gid)
 {
 	const struct ff_config *cfg = &s->cfg;
 
 	if (uid == 0 || uid == s->uid)
+		return true;
+	if (t->owner[0] && (uid == t->owner_uid || (t->admit_gid != (gid_t)-1 &&
+	                                             gid == t->admit_gid)))
 		return true;
 	for (unsigned i = 0; i < cfg->nallow_uids; i++)
 		if (cfg->allow_uids[i] == uid)
@@ -78,10 +84,11 @@ struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t)
 		close(fd);
 		return NULL;
 	}
-	if (!uid_allowed(s, cr.uid, cr.gid)) {
-		log_warnx("refused client uid=%u gid=%u pid=%d on %s: not root, not the daemon's "
-		          "uid %u, not in ALLOW_UIDS / ALLOW_GIDS", (unsigned)cr.uid,
-		          (unsigned)cr.gid, (int)cr.pid, t->sock_path, (unsigned)s->uid);
+	if (!uid_allowed(s, t, cr.uid, cr.gid)) {
+		log_warnx("refused client uid=%u gid=%u pid=%d on %s (tenant %s): not root, not the "
+		          "daemon's uid %u, not the tenant's owner '%s', not in ALLOW_UIDS / "
+		          "ALLOW_GIDS", (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid, t->sock_path,
+		          t->name, (unsigned)s->uid, t->owner[0] ? t->owner : "-");
 		s->refused_clients++;
 		close(fd);
 		return NULL;
@@ -98,7 +105,7 @@ struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t)
 	c->gid = cr.gid;
 	c->t = t;
 	c->id = next_client_id(s);
-	ev.data.u64 = ((uint64_t)2 << 32) | (uint32_t)fd;
+	ev.data.u64 = ((uint64_t)FFD_EV_CLIENT << 32) | (uint32_t)fd;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		log_warn("epoll_ctl for client pid %d", (int)cr.pid);
 		close(fd);

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 
 #include "ctl.h"
 #include "log.h"
+#include "metrics.h"
 
 #define CTL_TIMEOUT_MS 2000
 
@@ -61,21 +61,6 @@ static int call(struct ctl *c, uint16_t type, const void *req, size_t reqlen, vo
 	return 0;
 }
 
-static uint64_t resident_bytes(const struct ff_region *r)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	uint64_t pages = (r->size + (uint64_t)pg - 1) / (uint64_t)pg, n = 0;
-	unsigned char *vec = malloc(pages ? pages : 1);
-
-	if (!vec)
-		return 0;
-	if (mincore(r->base, r->size, vec) == 0)
-		for (uint64_t i = 0; i < pages; i++)
-			n += vec[i] & 1;
-	free(vec);
-	return n * (uint64_t)pg;
-}
-
 /* Connect, register as a faasflowctl, map the region read-only. */
 static int ctl_open(struct ctl *c)
 {
@@ -110,7 +95,7 @@ static int ctl_open(struct ctl *c)
 	c->reg.region_path[sizeof(c->reg.region_path) - 1] = '\0';
 	if (ff_region_open(&c->r, c->reg.region_path, false, err, sizeof(err)) == 0) {
 		c->have_region = true;
-		c->resident_bytes = resident_bytes(&c->r);
+		c->resident_bytes = ffm_resident_bytes(c->r.base, c->r.size);
 	} else {
 		fprintf(stderr, "faasflowctl: warning: %s; region counters not shown\n", err);
 	}

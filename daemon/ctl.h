@@ -29,6 +29,5 @@ void ctl_print_json(FILE *f, const struct ctl *c);
 void ctl_print_metrics(FILE *f, const struct ctl *c);
 void ctl_print_endpoints(FILE *f, const struct ff_endpoint_info *e, size_t n);
 void ctl_print_leases(FILE *f, const struct ff_lease_info *l, size_t n);
-extern const char *const ctl_fallback_names[FF_FB_MAX];
 
 #endif

@@ -4,16 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
-
-const char *const ctl_fallback_names[FF_FB_MAX] = {
-	[FF_FB_NO_SLOT] = "no_slot",
-	[FF_FB_DISABLED] = "disabled",
-	[FF_FB_NO_COORD] = "no_coordinator",
-	[FF_FB_NO_REGION] = "no_region",
-	[FF_FB_NOT_PEER] = "not_peer",
-	[FF_FB_BAD_DOORBELL] = "bad_doorbell",
-	[FF_FB_PEER_DIED] = "peer_died",
-};
+#include "metrics.h"
 
 static const char *const state_names[4] = { "free", "leased", "filled", "reading" };
 
@@ -79,7 +70,7 @@ void ctl_print_status(FILE *f, const struct ctl *c)
 	        CNT(c, upgrade_attempts), CNT(c, upgrade_success));
 	fprintf(f, "  fallbacks           ");
 	for (int i = 0; i < FF_FB_MAX; i++)
-		fprintf(f, " %s %" PRIu64 "%s", ctl_fallback_names[i], CNT(c, fallback[i]),
+		fprintf(f, " %s %" PRIu64 "%s", ffm_fallback_names[i], CNT(c, fallback[i]),
 		        i + 1 < FF_FB_MAX ? "," : "\n");
 	ctl_human_size(c->resident_bytes, a, sizeof(a));
 	fprintf(f, "  region memory        %s resident\n", a);
@@ -140,7 +131,7 @@ void ctl_print_json(FILE *f, const struct ctl *c)
 		        c->resident_bytes);
 		fprintf(f, "\"fallbacks\": {");
 		for (int i = 0; i < FF_FB_MAX; i++)
-			fprintf(f, "\"%s\": %" PRIu64 "%s", ctl_fallback_names[i], CNT(c, fallback[i]),
+			fprintf(f, "\"%s\": %" PRIu64 "%s", ffm_fallback_names[i], CNT(c, fallback[i]),
 			        i + 1 < FF_FB_MAX ? ", " : "");
 		fprintf(f, "}");
 	} else {
@@ -149,68 +140,17 @@ void ctl_print_json(FILE *f, const struct ctl *c)
 	fprintf(f, "}\n");
 }
 
-static void metric(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP faasflow_%s %s\n# TYPE faasflow_%s %s\n", name, help, name, type);
-}
-
 void ctl_print_metrics(FILE *f, const struct ctl *c)
 {
-	const struct ff_stats *st = &c->st;
-	const char *t = c->cfg.tenant;
+	const struct ffm_tenant t = {
+		.name = c->cfg.tenant,
+		.st = &c->st,
+		.hdr = c->have_region ? c->r.hdr : NULL,
+		.slot_size = c->reg.slot_size,
+		.resident_bytes = c->resident_bytes,
+	};
 
-	metric(f, "enabled", "gauge", "1 if shared memory transfers are switched on");
-	fprintf(f, "faasflow_enabled{tenant=\"%s\"} %u\n", t, st->enabled ? 1 : 0);
-	metric(f, "slots", "gauge", "Slots of the region by state");
-	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"free\"} %" PRIu64 "\n", t, st->slots_free);
-	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"leased\"} %" PRIu64 "\n", t, st->slots_leased);
-	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"filled\"} %" PRIu64 "\n", t, st->slots_filled);
-	fprintf(f, "faasflow_slots{tenant=\"%s\",state=\"reading\"} %" PRIu64 "\n", t,
-	        st->slots_reading);
-	metric(f, "slots_high_water", "gauge", "Most slots out of the pool at once");
-	fprintf(f, "faasflow_slots_high_water{tenant=\"%s\"} %" PRIu64 "\n", t, st->slots_hwm);
-	metric(f, "slot_size_bytes", "gauge", "Size of one slot");
-	fprintf(f, "faasflow_slot_size_bytes{tenant=\"%s\"} %" PRIu64 "\n", t, c->reg.slot_size);
-	metric(f, "clients", "gauge", "Processes connected to the coordinator");
-	fprintf(f, "faasflow_clients{tenant=\"%s\"} %" PRIu64 "\n", t, st->clients);
-	metric(f, "endpoints", "gauge", "Live listening endpoints");
-	fprintf(f, "faasflow_endpoints{tenant=\"%s\"} %" PRIu64 "\n", t, st->endpoints);
-	metric(f, "lease_requests_total", "counter", "Lease requests answered");
-	fprintf(f, "faasflow_lease_requests_total{tenant=\"%s\"} %" PRIu64 "\n", t,
-	        st->lease_requests);
-	metric(f, "reclaimed_slots_total", "counter", "Slots taken back from dead processes");
-	fprintf(f, "faasflow_reclaimed_slots_total{tenant=\"%s\"} %" PRIu64 "\n", t, st->reclaimed);
-	metric(f, "bad_messages_total", "counter", "Malformed control messages");
-	fprintf(f, "faasflow_bad_messages_total{tenant=\"%s\"} %" PRIu64 "\n", t, st->bad_messages);
-	if (!c->have_region)
-		return;
-	metric(f, "region_bytes_total", "counter", "Payload bytes sent through region slots");
-	fprintf(f, "faasflow_region_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", t,
-	        CNT(c, region_bytes));
-	metric(f, "region_payloads_total", "counter", "Doorbells sent");
-	fprintf(f, "faasflow_region_payloads_total{tenant=\"%s\"} %" PRIu64 "\n", t,
-	        CNT(c, region_payloads));
-	metric(f, "inline_bytes_total", "counter", "Payload bytes sent inline on upgraded connections");
-	fprintf(f, "faasflow_inline_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", t,
-	        CNT(c, inline_bytes));
-	metric(f, "upgrades_total", "counter", "Connection upgrades by result");
-	fprintf(f, "faasflow_upgrades_total{tenant=\"%s\",result=\"attempt\"} %" PRIu64 "\n", t,
-	        CNT(c, upgrade_attempts));
-	fprintf(f, "faasflow_upgrades_total{tenant=\"%s\",result=\"success\"} %" PRIu64 "\n", t,
-	        CNT(c, upgrade_success));
-	metric(f, "fallbacks_total", "counter", "Payloads or connections that went by TCP, by cause");
-	for (int i = 0; i < FF_FB_MAX; i++)
-		fprintf(f, "faasflow_fallbacks_total{tenant=\"%s\",cause=\"%s\"} %" PRIu64 "\n", t,
-		        ctl_fallback_names[i], CNT(c, fallback[i]));
-	metric(f, "region_memory_bytes", "gauge",
-	       "Resident memory of the region file (mincore over its mapping)");
-	fprintf(f, "faasflow_region_memory_bytes{tenant=\"%s\"} %" PRIu64 "\n", t, c->resident_bytes);
-	metric(f, "transfer_latency_seconds", "summary",
-	       "Doorbell sent to slot freed, summed over payloads");
-	fprintf(f, "faasflow_transfer_latency_seconds_sum{tenant=\"%s\"} %.9f\n", t,
-	        (double)CNT(c, region_ns) / 1e9);
-	fprintf(f, "faasflow_transfer_latency_seconds_count{tenant=\"%s\"} %" PRIu64 "\n", t,
-	        CNT(c, region_lat_count));
+	ffm_print(f, &t, 1);
 }
 
 static void addr_str(const uint8_t *a, char *buf, size_t len)

@@ -23,6 +23,15 @@
 #define FFD_MAX_EP_PER_CLIENT   1024
 #define FFD_MAX_TENANTS         16
 
+/* --metrics-listen: a tiny HTTP server on the event loop. */
+#define FFD_HTTP_MAX_CONN       16       /* concurrent scrapes; more are closed at once */
+#define FFD_HTTP_REQ_MAX        2048     /* request line and headers */
+#define FFD_HTTP_TIMEOUT_MS     5000     /* a client that has not finished by then is dropped */
+
+/* epoll data: kind << 32 | value */
+enum { FFD_EV_LISTEN = 1, FFD_EV_CLIENT, FFD_EV_SIGNAL, FFD_EV_TIMER, FFD_EV_HTTP_LISTEN,
+       FFD_EV_HTTP };
+
 /* Where a slot is, from the pool's point of view (daemon memory, not the region). */
 enum ffd_slot_where {
 	FFD_POOL = 0,       /* on the free list */
@@ -58,6 +67,12 @@ struct ffd_tenant {
 	struct ff_region r;
 	bool have_region;
 	int listen_fd;
+	/* owner of the region file and socket: the tenant's TENANT_OWNERS entry, else OWNER;
+	 * its uid (and its group, when one is named) may connect besides the global list */
+	char owner[64];         /* "" = none */
+	uid_t owner_uid;        /* (uid_t)-1 = keep */
+	gid_t owner_gid;        /* given to the files: the named group, else the user's */
+	gid_t admit_gid;        /* the named group, or (gid_t)-1 */
 	/* leases */
 	struct ffd_slot *slots;
 	uint32_t *free_stack;   /* LIFO: the most recently freed slot is leased first */
@@ -84,6 +99,16 @@ struct ffd_client {
 	UT_hash_handle hh_fd, hh_id;
 };
 
+struct ffd_http_conn {
+	int fd;                 /* -1: unused */
+	uint32_t gen;           /* bumped at every use: stale epoll events are ignored */
+	uint64_t deadline_ns;
+	size_t rlen;
+	char req[FFD_HTTP_REQ_MAX];
+	char *out;              /* the whole response, once the request is read */
+	size_t outlen, outoff;
+};
+
 struct ffd_server {
 	struct ff_config cfg;
 	const char *config_path;      /* --config, or NULL */
@@ -100,6 +125,9 @@ struct ffd_server {
 	unsigned scan_ticks;
 	bool stop;
 	uid_t uid;
+	int http_fd;
+	struct ffd_http_conn http[FFD_HTTP_MAX_CONN];
+	uint64_t http_requests, http_refused;
 	uint8_t buf[FF_MSG_MAX + 64];
 	uint8_t out[FF_MSG_MAX];
 };
@@ -142,6 +170,17 @@ size_t ffd_leases_list(const struct ffd_server *s, const struct ffd_tenant *t,
 
 /* dispatch.c */
 void ffd_handle_packet(struct ffd_server *s, struct ffd_client *c, size_t n);
+void ffd_tenant_stats(const struct ffd_server *s, const struct ffd_tenant *t,
+                      struct ff_stats *st);
+
+/* http.c: GET /metrics */
+int ffd_http_open(struct ffd_server *s);
+void ffd_http_accept(struct ffd_server *s);
+void ffd_http_event(struct ffd_server *s, uint32_t val, uint32_t events);
+void ffd_http_tick(struct ffd_server *s);
+void ffd_http_close(struct ffd_server *s);
+/* The Prometheus text of every tenant, malloc'ed; NULL when out of memory. */
+char *ffd_metrics_text(const struct ffd_server *s, size_t *len);
 
 /* server.c */
 int ffd_server_init(struct ffd_server *s);

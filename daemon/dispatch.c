@@ -102,26 +102,32 @@ static void on_set_enabled(struct ffd_server *s, struct ffd_client *c,
 	reply(s, c, h->type, h->seq, 0, NULL, 0);
 }
 
+/* What STATS answers and /metrics exposes for one tenant. */
+void ffd_tenant_stats(const struct ffd_server *s, const struct ffd_tenant *t, struct ff_stats *st)
+{
+	struct ffd_client *x, *tmp;
+
+	memset(st, 0, sizeof(*st));
+	ffd_leases_count(t, st);
+	HASH_ITER(hh_fd, s->by_fd, x, tmp)
+		if (x->t == t && !(x->flags & FF_REG_CTL))
+			st->clients++;
+	st->endpoints = t->nendpoints;
+	st->lease_requests = atomic_load(&t->r.hdr->c.lease_requests);
+	st->returns = t->returns;
+	st->reclaimed = atomic_load(&t->r.hdr->c.reclaimed);
+	st->bad_messages = s->bad_messages;
+	st->refused_clients = s->refused_clients;
+	st->enabled = atomic_load(&t->r.hdr->enabled);
+	st->daemon_pid = atomic_load(&t->r.hdr->daemon_pid);
+	st->uptime_s = (ffd_now_ns() - s->start_mono_ns) / 1000000000ULL;
+}
+
 static void on_stats(struct ffd_server *s, struct ffd_client *c, const struct ff_msg_hdr *h)
 {
 	struct ff_stats st;
-	struct ffd_tenant *t = c->t;
-	struct ffd_client *x, *tmp;
 
-	memset(&st, 0, sizeof(st));
-	ffd_leases_count(t, &st);
-	HASH_ITER(hh_fd, s->by_fd, x, tmp)
-		if (x->t == t && !(x->flags & FF_REG_CTL))
-			st.clients++;
-	st.endpoints = t->nendpoints;
-	st.lease_requests = atomic_load(&t->r.hdr->c.lease_requests);
-	st.returns = t->returns;
-	st.reclaimed = atomic_load(&t->r.hdr->c.reclaimed);
-	st.bad_messages = s->bad_messages;
-	st.refused_clients = s->refused_clients;
-	st.enabled = atomic_load(&t->r.hdr->enabled);
-	st.daemon_pid = atomic_load(&t->r.hdr->daemon_pid);
-	st.uptime_s = (ffd_now_ns() - s->start_mono_ns) / 1000000000ULL;
+	ffd_tenant_stats(s, c->t, &st);
 	reply(s, c, h->type, h->seq, 0, &st, sizeof(st));
 }
 

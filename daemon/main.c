@@ -21,8 +21,9 @@ static void usage(FILE *f)
 	    "  -d, --daemon           detach once the sockets are ready\n"
 	    "  -s, --set KEY=VALUE    override a configuration key (repeatable, wins over file\n"
 	    "                         and " FF_ENV_PREFIX "<KEY> environment)\n"
-	    "      --metrics-listen ADDR:PORT\n"
-	    "                         not implemented yet: use `faasflowctl metrics`\n"
+	    "  -m, --metrics-listen [ADDR:]PORT\n"
+	    "                         serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	    "                         (ADDR defaults to 127.0.0.1; same as METRICS_LISTEN)\n"
 	    "  -V, --version          print the version and exit\n"
 	    "  -h, --help             print this help and exit\n\n"
 	    "Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop cleanly.\n");
@@ -99,6 +100,7 @@ int ffd_reload(struct ffd_server *s)
 	RESTART_STR(owner, "OWNER");
 	RESTART_STR(tenant, "TENANT");
 	RESTART_STR(tenants_raw, "TENANTS");
+	RESTART_STR(tenant_owners, "TENANT_OWNERS");
 	RESTART_STR(log_file, "LOG_FILE");
 	RESTART_STR(metrics_listen, "METRICS_LISTEN");
 	o->enabled = n.enabled;
@@ -131,6 +133,24 @@ static int detach(void)
 	return 0;
 }
 
+/* --metrics-listen PORT | :PORT | ADDR:PORT -> --set METRICS_LISTEN=ADDR:PORT */
+static int metrics_flag(struct ffd_server *s, const char *v)
+{
+	static char set[160];
+	const char *port = v[0] == ':' ? v + 1 : v;
+
+	if (port[0] && strspn(port, "0123456789") == strlen(port))
+		snprintf(set, sizeof(set), "METRICS_LISTEN=127.0.0.1:%s", port);
+	else if (snprintf(set, sizeof(set), "METRICS_LISTEN=%s", v) >= (int)sizeof(set))
+		goto bad;
+	s->sets[s->nsets++] = set;
+	return 0;
+bad:
+	fprintf(stderr, "faasflowd: --metrics-listen '%s': expected [ADDR:]PORT such as 9464, "
+	        "127.0.0.1:9464 or [::1]:9464\n", v);
+	return -1;
+}
+
 static int parse_flags(struct ffd_server *s, int argc, char **argv, bool *daemonize)
 {
 	static const struct option opts[] = {
@@ -148,16 +168,16 @@ static int parse_flags(struct ffd_server *s, int argc, char **argv, bool *daemon
 	s->sets = calloc((size_t)argc + 1, sizeof(char *));
 	if (!s->sets)
 		return 1;
-	while ((o = getopt_long(argc, argv, "c:fds:Vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:fds:m:Vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c': s->config_path = optarg; break;
 		case 'f': *daemonize = false; break;
 		case 'd': *daemonize = true; break;
 		case 's': s->sets[s->nsets++] = optarg; break;
 		case 'm':
-			fprintf(stderr, "faasflowd: --metrics-listen is not implemented yet; scrape "
-			        "`faasflowctl metrics` instead\n");
-			return 1;
+			if (metrics_flag(s, optarg) < 0)
+				return 1;
+			break;
 		case 'V': printf("faasflowd %s\n", FF_PACKAGE_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return 1;

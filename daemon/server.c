@@ -16,8 +16,6 @@
 #include "daemon.h"
 #include "log.h"
 
-enum { EV_LISTEN = 1, EV_CLIENT = 2, EV_SIGNAL = 3, EV_TIMER = 4 };
-
 uint64_t ffd_now_ns(void)
 {
 	struct timespec ts;
@@ -42,6 +40,9 @@ int ffd_server_init(struct ffd_server *s)
 	};
 	sigset_t set;
 
+	s->http_fd = -1;
+	for (int i = 0; i < FFD_HTTP_MAX_CONN; i++)
+		s->http[i].fd = -1;
 	s->uid = getuid();
 	s->start_mono_ns = ffd_now_ns();
 	/* Client ids start at a random point, so ids recorded in the region by a previous run
@@ -60,17 +61,19 @@ int ffd_server_init(struct ffd_server *s)
 		goto err;
 	signal(SIGPIPE, SIG_IGN);
 	s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (s->sigfd < 0 || watch(s, s->sigfd, EV_SIGNAL, 0) < 0)
+	if (s->sigfd < 0 || watch(s, s->sigfd, FFD_EV_SIGNAL, 0) < 0)
 		goto err;
 	s->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->timerfd < 0 || timerfd_settime(s->timerfd, 0, &its, NULL) < 0 ||
-	    watch(s, s->timerfd, EV_TIMER, 0) < 0)
+	    watch(s, s->timerfd, FFD_EV_TIMER, 0) < 0)
 		goto err;
 	if (ffd_tenants_open(s) < 0)
 		return -1;
 	for (unsigned i = 0; i < s->ntenants; i++)
-		if (watch(s, s->tenants[i].listen_fd, EV_LISTEN, i) < 0)
+		if (watch(s, s->tenants[i].listen_fd, FFD_EV_LISTEN, i) < 0)
 			goto err;
+	if (ffd_http_open(s) < 0)
+		return -1;
 	return 0;
 err:
 	fprintf(stderr, "faasflowd: cannot set up the event loop: %s\n", strerror(errno));
@@ -79,6 +82,7 @@ err:
 
 void ffd_server_fini(struct ffd_server *s)
 {
+	ffd_http_close(s);
 	ffd_clients_drop_all(s);
 	ffd_tenants_close(s);
 	if (s->timerfd >= 0)
@@ -139,6 +143,7 @@ static void on_timer(struct ffd_server *s)
 		ffd_leases_tick(s, &s->tenants[i]);
 	if (s->scan_ticks)
 		s->scan_ticks--;
+	ffd_http_tick(s);
 }
 
 int ffd_server_run(struct ffd_server *s)
@@ -159,7 +164,7 @@ int ffd_server_run(struct ffd_server *s)
 			uint32_t val = (uint32_t)evs[i].data.u64;
 
 			switch (kind) {
-			case EV_LISTEN:
+			case FFD_EV_LISTEN:
 				for (int k = 0; k < 16; k++) {
 					errno = 0;
 					if (!ffd_client_accept(s, &s->tenants[val]) &&
@@ -167,14 +172,20 @@ int ffd_server_run(struct ffd_server *s)
 						break;
 				}
 				break;
-			case EV_CLIENT:
+			case FFD_EV_CLIENT:
 				on_client(s, (int)val, evs[i].events);
 				break;
-			case EV_SIGNAL:
+			case FFD_EV_SIGNAL:
 				on_signal(s);
 				break;
-			case EV_TIMER:
+			case FFD_EV_TIMER:
 				on_timer(s);
+				break;
+			case FFD_EV_HTTP_LISTEN:
+				ffd_http_accept(s);
+				break;
+			case FFD_EV_HTTP:
+				ffd_http_event(s, val, evs[i].events);
 				break;
 			}
 		}

@@ -55,21 +55,53 @@ int ffd_parse_owner(const char *owner, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-static int apply_owner(const struct ffd_server *s, const char *path)
+/* The owner of tenant t: its TENANT_OWNERS entry ("name=user[:group]"), else OWNER. */
+static int resolve_owner(const struct ffd_server *s, struct ffd_tenant *t)
 {
-	uid_t uid;
-	gid_t gid;
+	const char *p = s->cfg.tenant_owners, *key = "OWNER";
+	size_t nl = strlen(t->name);
 
-	if (!s->cfg.owner[0])
+	snprintf(t->owner, sizeof(t->owner), "%s", s->cfg.owner);
+	while (*p) {
+		size_t len = strcspn(p, ", \t");
+
+		if (len > nl + 1 && strncmp(p, t->name, nl) == 0 && p[nl] == '=') {
+			snprintf(t->owner, sizeof(t->owner), "%.*s", (int)(len - nl - 1), p + nl + 1);
+			key = "TENANT_OWNERS";
+		}
+		p += len;
+		p += strspn(p, ", \t");
+	}
+	t->owner_uid = (uid_t)-1;
+	t->owner_gid = t->admit_gid = (gid_t)-1;
+	if (!t->owner[0])
 		return 0;
-	if (ffd_parse_owner(s->cfg.owner, &uid, &gid) < 0) {
-		fprintf(stderr, "faasflowd: OWNER = '%s': no such user or group; expected "
-		        "\"user[:group]\" (names or numeric ids)\n", s->cfg.owner);
+	if (ffd_parse_owner(t->owner, &t->owner_uid, &t->owner_gid) < 0) {
+		fprintf(stderr, "faasflowd: %s: owner '%s' of tenant '%s': no such user or group; "
+		        "expected \"user[:group]\" (names or numeric ids)\n", key, t->owner, t->name);
 		return -1;
 	}
-	if (chown(path, uid, gid) < 0) {
-		fprintf(stderr, "faasflowd: cannot give %s to OWNER %s: %s\n", path, s->cfg.owner,
-		        strerror(errno));
+	if (strchr(t->owner, ':'))
+		t->admit_gid = t->owner_gid;
+	return 0;
+}
+
+/* Give path to the tenant's owner (also when re-attaching: the configuration wins). */
+static int apply_owner(const struct ffd_tenant *t, const char *path)
+{
+	struct stat st;
+
+	if (!t->owner[0])
+		return 0;
+	if (stat(path, &st) == 0 &&
+	    (t->owner_uid == (uid_t)-1 || st.st_uid == t->owner_uid) &&
+	    (t->owner_gid == (gid_t)-1 || st.st_gid == t->owner_gid))
+		return 0;
+	if (chown(path, t->owner_uid, t->owner_gid) < 0) {
+		fprintf(stderr, "faasflowd: cannot give %s to %s (owner of tenant '%s'): %s; run "
+		        "faasflowd as root, or as that user with OWNER/TENANT_OWNERS unset, or "
+		        "`chown %s %s` once\n", path, t->owner, t->name, strerror(errno), t->owner,
+		        path);
 		return -1;
 	}
 	return 0;
@@ -137,7 +169,7 @@ static int open_socket(struct ffd_server *s, struct ffd_tenant *t, struct sockad
 	t->listen_fd = fd;
 	if (chmod(t->sock_path, s->cfg.socket_mode) < 0)
 		goto err;
-	if (apply_owner(s, t->sock_path) < 0)
+	if (apply_owner(t, t->sock_path) < 0)
 		return -1;
 	if (listen(fd, 128) < 0)
 		goto err;
@@ -171,7 +203,7 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 		        strerror(errno));
 		return -1;
 	}
-	if (check_stale_socket(t, &sa) < 0)
+	if (check_stale_socket(t, &sa) < 0 || resolve_owner(s, t) < 0)
 		return -1;
 	if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size, s->cfg.slot_size,
 	                               s->cfg.shm_file_mode, t->name, &re, err, sizeof(err)) < 0) {
@@ -179,7 +211,7 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 		return -1;
 	}
 	t->have_region = true;
-	if (!re && apply_owner(s, t->region_path) < 0)
+	if (apply_owner(t, t->region_path) < 0)
 		return -1;
 	if (ffd_leases_init(t) < 0) {
 		fprintf(stderr, "faasflowd: out of memory for the slot table of %s\n", t->region_path);
@@ -240,6 +272,16 @@ int ffd_tenants_open(struct ffd_server *s)
 			return -1;
 		p += n;
 		p += strspn(p, ", \t");
+	}
+	for (p = s->cfg.tenant_owners; *p; p += strspn(p, ", \t")) {
+		size_t n = strcspn(p, ", \t"), nl = strcspn(p, "=");
+		char name[FF_NAME_MAX];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(nl < n ? nl : n), p);
+		if (!tenant_known(s, name))
+			log_warnx("TENANT_OWNERS names tenant '%s', which is not served (TENANT, "
+			          "TENANTS)", name);
+		p += n;
 	}
 	for (unsigned i = 0; i < s->ntenants; i++) {
 		if (tenant_open(s, &s->tenants[i]) < 0) {

@@ -227,6 +227,23 @@ START_TEST(test_identity_keys)
 }
 END_TEST
 
+START_TEST(test_tenant_owners)
+{
+	ck_assert_str_eq(cfg.tenant_owners, "");
+	set_ok("TENANT_OWNERS", "a=root, b=0:root,c=root:0");
+	ck_assert_str_eq(cfg.tenant_owners, "a=root, b=0:root,c=root:0");
+	set_ok("TENANT_OWNERS", "");
+	ck_assert_str_eq(cfg.tenant_owners, "");
+	set_bad("TENANT_OWNERS", "a=no_such_user_ffx", NULL, "tenant=user or tenant=user:group");
+	set_bad("TENANT_OWNERS", "a=root:no_such_group_ffx", NULL, "tenant=user:group");
+	set_bad("TENANT_OWNERS", "a", NULL, "tenant=user");
+	set_bad("TENANT_OWNERS", "a=", NULL, "tenant=user");
+	set_bad("TENANT_OWNERS", "a/b=root", NULL, "tenant=user");
+	set_bad("TENANT_OWNERS", "=root", NULL, "tenant=user");
+	ck_assert_str_eq(cfg.tenant_owners, "");
+}
+END_TEST
+
 START_TEST(test_peers)
 {
 	struct in6_addr a;
@@ -445,6 +462,7 @@ int main(void)
 	tcase_add_test(tc, test_path_keys);
 	tcase_add_test(tc, test_number_keys);
 	tcase_add_test(tc, test_identity_keys);
+	tcase_add_test(tc, test_tenant_owners);
 	tcase_add_test(tc, test_peers);
 	tcase_add_test(tc, test_peers_max);
 	tcase_add_test(tc, test_unknown_key);
