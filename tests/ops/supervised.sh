@@ -2,7 +2,8 @@
 # The README's operator path, end to end: faasflowd under a systemd-style supervisor
 # (Type=notify: it must send READY=1 on $NOTIFY_SOCKET), two "containers" (network
 # namespaces joined by a veth pair, sharing the region file and the socket directory)
-# moving data through the region, the metrics moving, the fallback switch by reload
+# moving data through the region, the metrics moving (faasflowctl metrics and GET /metrics
+# over HTTP with curl), the fallback switch by reload
 # (SIGHUP, as `systemctl reload` sends), and a clean stop on SIGTERM.
 # shellcheck disable=SC2016 # single-quoted Python and shell for the children
 set -u
@@ -55,7 +56,9 @@ cleanup_cmds+=("kill $notify_pid 2>/dev/null")
 wait_for() { local _; for _ in $(seq 500); do eval "$1" && return 0; sleep 0.02; done; return 1; }
 wait_for 'grep -q LISTENING "$tmp/notify.log" 2>/dev/null' || fail "notify listener did not start"
 
-NOTIFY_SOCKET=$tmp/notify "$daemon" --config "$conf" 2>"$tmp/daemon.log" &
+mport=$(( 20000 + $$ % 20000 ))
+NOTIFY_SOCKET=$tmp/notify "$daemon" --config "$conf" --metrics-listen "127.0.0.1:$mport" \
+	2>"$tmp/daemon.log" &
 dpid=$!
 cleanup_cmds+=("kill $dpid 2>/dev/null")
 wait_for 'grep -qx "READY=1" "$tmp/notify.log"' ||
@@ -101,6 +104,12 @@ print("%d %s" % (len(data), hashlib.sha256(data).hexdigest()))
 	cmp -s "$tmp/cli.out" "$tmp/srv.out" || { echo "sent $(cat "$tmp/cli.out"), received $(cat "$tmp/srv.out")" >&2; return 1; }
 }
 
+scrape() {
+	curl -sf --max-time 5 "http://127.0.0.1:$mport/metrics" |
+		sed -n 's/^faasflow_region_bytes_total\({[^}]*}\)\? \([0-9]*\)$/\2/p' | head -n 1
+}
+h0=$(scrape)
+[ -n "$h0" ] || fail "no faasflow_region_bytes_total at http://127.0.0.1:$mport/metrics"
 before=$(stat_of region_bytes)
 transfer 15001 || fail "transfer between the namespaces failed: $(tail -n 5 "$tmp/shim.log")"
 after=$(stat_of region_bytes)
@@ -112,6 +121,9 @@ ok "8 MiB between two namespaces, intact, $((after - before)) bytes through the 
 m=$(sed -n 's/^faasflow_region_bytes_total\({[^}]*}\)\? \([0-9]*\)$/\2/p' "$tmp/metrics" | head -n 1)
 { [ -n "$m" ] && [ "$m" -ge "$after" ]; } || fail "faasflow_region_bytes_total is '$m', expected >= $after"
 ok "faasflowctl metrics: faasflow_region_bytes_total $m"
+h1=$(scrape)
+{ [ -n "$h1" ] && [ $((h1 - h0)) -ge $((4 << 20)) ]; } || fail "HTTP /metrics region bytes moved from '$h0' to '$h1'"
+ok "GET /metrics over HTTP: faasflow_region_bytes_total $h0 -> $h1"
 
 # Fallback (guide section 7): ENABLE_SHARED_MEMORY = false and a reload; data flows as TCP.
 echo 'ENABLE_SHARED_MEMORY = false' >>"$conf"
