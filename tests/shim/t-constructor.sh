@@ -1,0 +1,37 @@
+#!/bin/bash
+# Another library's constructor calls listen/connect/accept/send/recv before (or after) the
+# shim's constructor: the program works, does not deadlock or crash, and the connection made
+# in the constructor is upgraded when the coordinator runs.
+. "$ST_SRCDIR/lib.sh"
+
+CTOR=$B/.libs/libstctor.so
+ASAN=${PRELOAD%"$SHIM"}
+
+run_case() { # name preload-list want-upgrade
+	local name=$1 pl=$2 want=$3 out rc st
+	out=$(env LD_PRELOAD="$pl" FAASFLOW_CONFIG="$CONF" FAASFLOW_LOG="$T/shim.log" \
+		timeout 30 "$B/st_ctor_main" 2>"$T/$name.err")
+	rc=$?
+	st=$(st_field "$out" status_c)
+	if [ $rc -ne 0 ]; then
+		st_fail "$name" "rc=$rc (124: deadlock/timeout): $out $(head -c 1500 "$T/$name.err")"
+	elif [ "$(st_field "$out" ctor)" != ok ] || [ "$(st_field "$out" main)" != ok ]; then
+		st_fail "$name" "$out"
+	elif [ "$want" = 1 ] && [ $(( st & 1 )) -eq 0 ]; then
+		st_fail "$name" "the constructor's connection was not upgraded: $out"
+	elif [ "$want" = 0 ] && [ "$st" != 0 ]; then
+		st_fail "$name" "upgraded without a coordinator: $out"
+	else
+		st_pass "$name"
+	fi
+}
+
+# no coordinator yet: pure pass-through from a constructor
+st_config
+run_case ctor-first-no-daemon "${ASAN}$CTOR:$SHIM" 0
+run_case shim-first-no-daemon "${ASAN}$SHIM:$CTOR" 0
+st_start_daemon
+run_case ctor-first "${ASAN}$CTOR:$SHIM" 1
+run_case shim-first "${ASAN}$SHIM:$CTOR" 1
+st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
+st_done
