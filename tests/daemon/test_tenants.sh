@@ -1,0 +1,138 @@
+#!/bin/bash
+# Tenant isolation (root only): TENANTS = a,b with TENANT_OWNERS = a=nobody,b=daemon.
+# Tenant b's user cannot open tenant a's region file (EACCES) nor use tenant a's socket
+# (the socket's mode stops it; with SOCKET_MODE = 0666 the SO_PEERCRED check refuses it),
+# and cannot learn tenant a's endpoints through its own socket. Tenant a's user can do all of
+# it on its own tenant, so every refusal above is the ownership, not a broken path.
+set -u
+
+FFD=${FFD:-../../daemon/faasflowd}
+FFCTL=${FFCTL:-../../daemon/faasflowctl}
+PROBE=${PROBE:-./ff-probe}
+PY=/usr/bin/python3
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (setpriv to two users)"; exit 77; }
+command -v setpriv >/dev/null 2>&1 || { echo "SKIP: setpriv not installed"; exit 77; }
+# Two existing system users (no account is created, so parallel runs cannot race).
+UA=nobody UB=daemon
+getent passwd "$UA" >/dev/null && getent passwd "$UB" >/dev/null ||
+	{ echo "SKIP: users $UA and $UB do not exist"; exit 77; }
+uid_a=$(id -u "$UA") uid_b=$(id -u "$UB")
+
+umask 022
+T=$(mktemp -d "${TMPDIR:-/tmp}/fftenants-test.XXXXXX") || exit 99
+chmod 0755 "$T"     # reachable by both users: only the files' own modes may stop them
+DPID= HPID=
+cleanup() {
+	[ -n "$HPID" ] && kill -KILL $HPID 2>/dev/null
+	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { echo "ok: $*"; }
+as() { local u=$1; shift; setpriv --reuid "$u" --regid "$(id -g "$u")" --clear-groups "$@"; }
+
+# Binaries under test must be reachable by the two users as well.
+cp "$FFCTL" "$PROBE" "$T/" && chmod 0755 "$T/$(basename "$FFCTL")" "$T/$(basename "$PROBE")"
+CTLB=$T/$(basename "$FFCTL") PROBEB=$T/$(basename "$PROBE")
+export ASAN_OPTIONS=detect_leaks=0
+
+start() { # start EXTRA_CONF_LINES
+	cat >"$T/f.conf" <<EOF
+SHM_SIZE = 8M
+SLOT_SIZE = 1M
+SOCKET_DIR = $T/sock
+SHM_FILE_PATH = $T/shm/region
+LOG_LEVEL = info
+TENANT = a
+TENANTS = a, b
+TENANT_OWNERS = a=$UA, b=$UB
+$1
+EOF
+	chmod 0644 "$T/f.conf"
+	( exec "$FFD" --config "$T/f.conf" 2>>"$T/d.log" ) &
+	DPID=$!
+	local i=0
+	until [ -S "$T/sock/faasflow_container_b.sock" ] &&
+		"$FFCTL" --config "$T/f.conf" --tenant b status >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then
+			cat "$T/d.log"; fail "daemon did not come up"; exit 1
+		fi
+		sleep 0.05
+	done
+}
+stop() { kill -TERM "$DPID"; wait "$DPID"; local rc=$?; DPID=; [ "$rc" -eq 0 ] || fail "exit $rc"; }
+
+start ""
+SA=$T/sock/faasflow_container_a.sock SB=$T/sock/faasflow_container_b.sock
+RA=$T/shm/region.a RB=$T/shm/region.b
+
+# Owners and modes (0600 by default).
+[ "$(stat -c '%u %a' "$RA")" = "$uid_a 600" ] || fail "region a: $(stat -c '%U %a' "$RA")"
+[ "$(stat -c '%u %a' "$RB")" = "$uid_b 600" ] || fail "region b: $(stat -c '%U %a' "$RB")"
+[ "$(stat -c '%u %a' "$SA")" = "$uid_a 600" ] || fail "socket a: $(stat -c '%U %a' "$SA")"
+[ "$(stat -c '%u %a' "$SB")" = "$uid_b 600" ] || fail "socket b: $(stat -c '%U %a' "$SB")"
+ok "regions and sockets owned by their tenants, mode 0600"
+
+# The region file: b gets EACCES on a's, a opens its own (read-write, as the shim does).
+open_rw='import sys
+try:
+    open(sys.argv[1], "r+b").read(8)
+except PermissionError:
+    sys.exit(13)'
+as "$UB" "$PY" -c "$open_rw" "$RA"; rc=$?
+[ "$rc" -eq 13 ] || fail "user $UB opening tenant a's region: exit $rc, expected EACCES (13)"
+as "$UA" "$PY" -c "$open_rw" "$RA" || fail "user $UA cannot open its own region"
+as "$UB" "$PY" -c "$open_rw" "$RB" || fail "user $UB cannot open its own region"
+ok "region a: EACCES for $UB, open for $UA"
+
+# The socket: b cannot connect to a's; each registers on its own.
+out=$(as "$UB" "$PROBEB" "$SA" register); rc=$?
+{ [ "$rc" -eq 3 ] && echo "$out" | grep -q "Permission denied"; } ||
+	fail "user $UB on tenant a's socket: exit $rc ($out), expected a refused connect"
+as "$UA" "$PROBEB" "$SA" register >/dev/null || fail "user $UA cannot register on its socket"
+as "$UB" "$PROBEB" "$SB" register >/dev/null || fail "user $UB cannot register on its socket"
+as "$UB" "$CTLB" --config "$T/f.conf" --tenant a status >/dev/null 2>&1 &&
+	fail "faasflowctl as $UB reached tenant a"
+as "$UA" "$CTLB" --config "$T/f.conf" --tenant a status >"$T/st.a" 2>&1 ||
+	fail "faasflowctl as $UA on tenant a: $(cat "$T/st.a")"
+ok "socket a: refused for $UB, open for $UA"
+
+# Endpoints are per tenant: a's listener is found on a's socket, never on b's.
+as "$UA" "$PROBEB" "$SA" hold secret-a >"$T/hold.a" &
+HPID=$!
+as "$UB" "$PROBEB" "$SB" hold secret-b >"$T/hold.b" &
+HPID="$HPID $!"
+i=0
+until grep -q ready "$T/hold.a" && grep -q ready "$T/hold.b"; do
+	i=$((i + 1)); [ $i -gt 200 ] && { fail "hold did not come up"; break; }; sleep 0.05
+done
+as "$UA" "$PROBEB" "$SA" lookup secret-a >/dev/null || fail "tenant a cannot find its own endpoint"
+as "$UB" "$PROBEB" "$SB" lookup secret-b >/dev/null || fail "tenant b cannot find its own endpoint"
+out=$(as "$UB" "$PROBEB" "$SB" lookup secret-a); rc=$?
+[ "$rc" -eq 1 ] && [ "$out" = "not found" ] || fail "tenant b looked up tenant a's endpoint: $out"
+out=$(as "$UA" "$PROBEB" "$SA" lookup secret-b); rc=$?
+[ "$rc" -eq 1 ] || fail "tenant a looked up tenant b's endpoint: $out"
+kill -KILL $HPID 2>/dev/null; wait $HPID 2>/dev/null; HPID=
+ok "LOOKUP answers only the caller's tenant"
+stop
+
+# A world-connectable socket: the SO_PEERCRED check alone keeps b out of a.
+start "SOCKET_MODE = 0666"
+[ "$(stat -c %a "$SA")" = 666 ] || fail "SOCKET_MODE 0666 not applied"
+out=$(as "$UB" "$PROBEB" "$SA" register); rc=$?
+[ "$rc" -eq 3 ] || fail "user $UB registered on tenant a's 0666 socket: $out"
+as "$UA" "$PROBEB" "$SA" register >/dev/null || fail "user $UA refused on its 0666 socket"
+grep -q "refused client uid=$uid_b .*tenant a" "$T/d.log" || fail "refusal not logged"
+"$FFCTL" --config "$T/f.conf" --tenant a stats --json |
+	"$PY" -c 'import json,sys; assert json.load(sys.stdin)["refused_clients"] >= 1' ||
+	fail "refused_clients not counted"
+ok "socket a at 0666: $UB refused by uid and logged, $UA accepted"
+stop
+
+[ "$fails" -eq 0 ] || { echo "--- daemon log"; cat "$T/d.log"; exit 1; }
+echo "all tenant isolation checks passed"
