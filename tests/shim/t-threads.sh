@@ -24,14 +24,14 @@ else
 	st_pass "two-writer-threads"
 fi
 
-out=$(shim "$B/st_threads" race 60 2>"$T/race.err")
+out=$(shim "$B/st_threads" race 200 2>"$T/race.err")
 rc=$?
 last=$(echo "$out" | tail -n 1)
 if [ $rc -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$T/race.err"; then
 	st_fail "close-races-recv" "rc=$rc: $(head -c 3000 "$T/race.err")"
 elif [ "$(st_field "$last" bad_end)" != 0 ]; then
 	st_fail "close-races-recv" "$(echo "$out" | grep -v 'wrong bytes' | head -n 10 | tr '\n' ';')"
-elif [ "$(st_field "$last" framed)" != 60 ]; then
+elif [ "$(st_field "$last" framed)" != 200 ]; then
 	st_fail "close-races-recv" "connections were not upgraded: $last"
 else
 	st_pass "close-races-recv"
