@@ -413,3 +413,61 @@ void ff_conn_release_rx(struct ff_conn *c)
 	c->rx_db_active = false;
 	pthread_mutex_unlock(&c->rx_lock);
 }
+
+/* faasflow_recv_borrow(): hand the head doorbell's slot to the application instead of copying
+ * it out. Returns 1 (slot lent: *slot, *gen set), 0 (nothing lendable at the head: the caller
+ * copies), or -1 with errno. The doorbell is consumed now: the slot is the application's until
+ * it releases it. */
+int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *slot, uint32_t *gen)
+{
+	uint8_t hb[FF_FRAME_PEEK];
+	struct ff_doorbell db;
+	size_t hlen;
+	uint64_t plen;
+	int r = 0, t;
+	ssize_t n;
+
+	pthread_mutex_lock(&c->rx_lock);
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && rx_decide(c, fd, 0) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_ctl.mapped)
+		goto out;
+	if (c->rx_db_active) {
+		db = c->rx_db;
+		db.offset += c->rx_db_done;
+		db.len -= c->rx_db_done;
+	} else {
+		n = peek(fd, hb, sizeof(hb), 0);
+		if (n <= 0) {
+			r = n < 0 ? -1 : 0;
+			goto out;
+		}
+		t = ff_frame_decode(hb, (size_t)n, ff_ctl.region.hdr->slot_size,
+				    ff_ctl.region.hdr->slot_count, &hlen, &plen, &db);
+		if (t != FF_FRAME_DOORBELL)
+			goto out;
+		if (!c->rx_region_ok || ff_slot_claim(&db) < 0) {
+			r = (int)broken(c, fd, "stale or forged doorbell");
+			goto out;
+		}
+	}
+	do
+		n = ff_real.recv(fd, hb, FF_DOORBELL_SIZE, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	c->rx_db_active = false;
+	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, db.len);
+	*ptr = ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset;
+	*len = (size_t)db.len;
+	*slot = db.slot;
+	*gen = db.gen;
+	r = 1;
+out:
+	{
+		int saved = errno;
+		pthread_mutex_unlock(&c->rx_lock);
+		errno = saved;
+	}
+	return r;
+}

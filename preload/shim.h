@@ -154,6 +154,12 @@ FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db);   /* reader: 0 or -1
 FF_HIDDEN bool ff_slot_check(const struct ff_doorbell *db);   /* reader peek: valid now? */
 FF_HIDDEN void ff_slot_release(uint32_t slot, uint32_t gen);  /* reader done */
 FF_HIDDEN void ff_slots_after_fork(void);
+/* The zero-copy API (api.c): runs of consecutive slots handed to the application. */
+FF_HIDDEN int64_t ff_slots_alloc_run(uint32_t n);
+FF_HIDDEN void ff_slots_free_run(uint32_t first, uint32_t n);
+FF_HIDDEN int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t *gen);
+FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *slot,
+			   uint32_t *gen);
 
 /* ---- data path (tx.c, rx.c) ------------------------------------------------ */
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);

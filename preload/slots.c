@@ -17,6 +17,7 @@ struct my_slot {
 	uint32_t slot;
 	uint64_t cookie;     /* connection it is in flight on (0: idle) */
 	uint64_t seq;        /* fill order, to wait for the oldest */
+	bool app;            /* handed to the application by faasflow_alloc() */
 };
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,7 +71,7 @@ static int take_idle(uint32_t *gen)
 			forget(i--);         /* the coordinator took it back */
 			continue;
 		}
-		if (FF_SLOT_STATE(w) != FF_SLOT_LEASED)
+		if (FF_SLOT_STATE(w) != FF_SLOT_LEASED || mine[i].app)
 			continue;
 		if (cas_word(mine[i].slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
 			*gen = FF_SLOT_GEN(w);
@@ -280,4 +281,89 @@ void ff_slots_after_fork(void)
 	pthread_mutex_init(&slots_lock, NULL);
 	/* Those slots belong to the parent's lease; the child leases its own. */
 	nmine = 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Lock held: n consecutive idle slots of ours, marked for the application. */
+static int64_t find_run(uint32_t n)
+{
+	uint32_t *idx = malloc((nmine ? nmine : 1) * sizeof(*idx)), k = 0, run = 0;
+	int64_t first = -1;
+
+	if (!idx)
+		return -1;
+	for (uint32_t i = 0; i < nmine; i++) {
+		uint32_t w = atomic_load(&meta(mine[i].slot)->word);
+		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED && !mine[i].app &&
+		    atomic_load(&meta(mine[i].slot)->owner) == ff_ctl.client_id)
+			idx[k++] = mine[i].slot;
+	}
+	qsort(idx, k, sizeof(*idx), cmp_u32);
+	for (uint32_t i = 0; i < k && first < 0; i++) {
+		run = (i && idx[i] == idx[i - 1] + 1) ? run + 1 : 1;
+		if (run == n)
+			first = idx[i] - (n - 1);
+	}
+	free(idx);
+	if (first < 0)
+		return -1;
+	for (uint32_t i = 0; i < nmine; i++)
+		if (mine[i].slot >= first && mine[i].slot < first + n)
+			mine[i].app = true;
+	return first;
+}
+
+int64_t ff_slots_alloc_run(uint32_t n)
+{
+	int64_t first = -1;
+
+	if (!n || (!ff_ctl.client_id && !ff_ctl_ensure()) || n > ff_ctl.quota)
+		return -1;
+	pthread_mutex_lock(&slots_lock);
+	for (int attempt = 0; attempt < 64 && first < 0; attempt++) {
+		first = find_run(n);
+		if (first < 0 && !lease_more())
+			break;
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return first;
+}
+
+void ff_slots_free_run(uint32_t first, uint32_t n)
+{
+	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < nmine; i++)
+		if (mine[i].slot >= first && mine[i].slot < first + n)
+			mine[i].app = false;
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* A payload the application wrote in place: slot must be ours and idle. */
+int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t *gen)
+{
+	int r = -1;
+
+	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < nmine; i++) {
+		uint32_t w;
+		if (mine[i].slot != slot || !mine[i].app)
+			continue;
+		w = atomic_load(&meta(slot)->word);
+		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
+		    cas_word(slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
+			*gen = FF_SLOT_GEN(w);
+			mine[i].cookie = cookie;
+			mine[i].seq = ++fill_seq;
+			r = 0;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return r;
 }

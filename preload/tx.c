@@ -134,38 +134,27 @@ static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t ski
 	}
 }
 
-/* One slot-sized chunk through the region. Returns bytes, 0 if no slot (go inline), -1 error. */
-static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-		       size_t skip, size_t len, int flags, bool may_wait)
+/* Announce len bytes at offset off of a filled slot. Returns len, 0 if the socket took nothing
+ * (the slot goes back), or -1. */
+static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t gen, uint64_t off,
+			     uint64_t len, int flags)
 {
 	struct ff_region *rg = &ff_ctl.region;
 	uint8_t pre[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t plen;
-	uint32_t gen;
-	int64_t slot;
 	ssize_t r;
 
-	if (len > rg->hdr->slot_size)
-		len = rg->hdr->slot_size;
-	slot = ff_slot_take(c->cookie, fd, may_wait, &gen);
-	if (slot == -2)
-		return -1;
-	if (slot < 0) {
-		ff_note_fallback(FF_FB_NO_SLOT, "no free slot: payload sent inline");
-		return 0;
-	}
-	gather(ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len);
-	atomic_store(&rg->meta[slot].len, len);
+	atomic_store(&rg->meta[slot].len, off + len);
 	atomic_store(&rg->meta[slot].filled_ns, ff_now_ns());
 	atomic_store(&rg->meta[slot].owner_pid, (uint32_t)ff_proc.pid);
 	plen = put_hello(c, pre);
-	ff_doorbell_encode((struct ff_doorbell *)(pre + plen), (uint32_t)slot, gen, 0, len);
+	ff_doorbell_encode((struct ff_doorbell *)(pre + plen), slot, gen, off, len);
 	plen += FF_DOORBELL_SIZE;
 	do
 		r = ff_real.send(fd, pre, plen, flags);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0) {
-		ff_slot_untake((uint32_t)slot, gen);
+		ff_slot_untake(slot, gen);
 		if (plen > FF_DOORBELL_SIZE)
 			atomic_store(&c->tx, FF_TX_HELLO);
 		return r == 0 ? 0 : -1;
@@ -179,6 +168,56 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 	ff_counter_add(&rg->hdr->c.region_bytes, len);
 	ff_counter_add(&rg->hdr->c.region_payloads, 1);
 	return (ssize_t)len;
+}
+
+/* One slot-sized chunk through the region. Returns bytes, 0 if no slot (go inline), -1 error. */
+static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+		       size_t skip, size_t len, int flags, bool may_wait)
+{
+	struct ff_region *rg = &ff_ctl.region;
+	uint32_t gen;
+	int64_t slot;
+
+	if (len > rg->hdr->slot_size)
+		len = rg->hdr->slot_size;
+	slot = ff_slot_take(c->cookie, fd, may_wait, &gen);
+	if (slot == -2)
+		return -1;
+	if (slot < 0) {
+		ff_note_fallback(FF_FB_NO_SLOT, "no free slot: payload sent inline");
+		return 0;
+	}
+	gather(ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len);
+	return send_doorbell(c, fd, (uint32_t)slot, gen, 0, len, flags);
+}
+
+/* Does [p, p+len) lie in this process's mapping of the slots? */
+static bool in_slots(const uint8_t *p, size_t len)
+{
+	const struct ff_region *rg = &ff_ctl.region;
+	const uint8_t *lo, *hi;
+
+	if (!ff_ctl.mapped)
+		return false;
+	lo = rg->slots;
+	hi = lo + rg->hdr->slot_count * rg->hdr->slot_size;
+	return p >= lo && p < hi && len <= (size_t)(hi - p);
+}
+
+/* Zero copy: the payload already is in a slot the application got from faasflow_alloc().
+ * Returns bytes announced (one slot's worth at most), 0 when not possible, -1 on error. */
+static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t len, int flags)
+{
+	struct ff_region *rg = &ff_ctl.region;
+	uint64_t ssz = rg->hdr->slot_size, at = (uint64_t)(p - rg->slots);
+	uint32_t slot = (uint32_t)(at / ssz), gen;
+	uint64_t off = at % ssz;
+
+	if (len > ssz - off)
+		len = ssz - off;
+	if (ff_slot_take_app(slot, c->cookie, &gen) < 0)
+		return 0;
+	return send_doorbell(c, fd, slot, gen, off, len, flags);
 }
 
 static bool is_blocking(int fd, int flags)
@@ -212,7 +251,10 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		size_t left = total - done;
 		ssize_t n = 0;
 
-		if (left >= ff_proc.cfg.threshold && !c->tx_inline_only && ff_region_usable())
+		if (iovcnt == 1 && !c->tx_inline_only &&
+		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
+			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags);
+		if (n == 0 && left >= ff_proc.cfg.threshold && !c->tx_inline_only && ff_region_usable())
 		{
 			if (blocking < 0)
 				blocking = is_blocking(fd, flags);
@@ -231,6 +273,8 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 			break;
 	}
 	r = done ? (ssize_t)done : -1;
+	if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
+		ff_slot_reclaim_conn(c->cookie);   /* nobody will read what is in flight */
 out:
 	saved = errno;
 	pthread_mutex_unlock(&c->tx_lock);
