@@ -9,6 +9,7 @@ X=$B/tests/api/api_xfer
 SHIM=$B/preload/.libs/libfaasflow_intercept.so
 T=$(mktemp -d /tmp/ff-api.XXXXXX)
 pids=()
+# shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
@@ -55,7 +56,9 @@ run_case() {
 	local sent recv
 	sent=$(grep -o 'sha256=[0-9a-f]*' "$T/cli.out")
 	recv=$(grep -o 'sha256=[0-9a-f]*' "$T/srv.out")
-	[ -n "$sent" ] && [ "$sent" = "$recv" ] || fail "$name: hash mismatch: sent $sent received $recv"
+	if [ -z "$sent" ] || [ "$sent" != "$recv" ]; then
+		fail "$name: hash mismatch: sent $sent received $recv"
+	fi
 	echo "ok: $name: $(cat "$T/cli.out") | $(cat "$T/srv.out")"
 }
 
