@@ -122,11 +122,11 @@ net() {
 	local rf=$T/ready.$label.$RANDOM envc=(env) before after spid rc=0 out_line
 	[ "$shimmed" = 0 ] || envc+=("${shim_env[@]}" "${extra_env[@]}")
 	before=$(region_bytes)
-	"${envc[@]}" timeout 300 "$BENCH" -r server -p 0 -f "$rf" -l "$label" -M "$REGION" "$@" \
+	"${envc[@]}" timeout 120 "$BENCH" -r server -p 0 -f "$rf" -l "$label" -M "$REGION" "$@" \
 		2>>"$T/err.log" &
 	spid=$!
 	if ! wait_for test -s "$rf"; then kill "$spid" 2>/dev/null; echo "server $label did not start" >&2; return 1; fi
-	out_line=$("${envc[@]}" timeout 300 "$BENCH" -r client -p "$(cat "$rf")" -l "$label" "$@" 2>>"$T/err.log") || rc=$?
+	out_line=$("${envc[@]}" timeout 120 "$BENCH" -r client -p "$(cat "$rf")" -l "$label" "$@" 2>>"$T/err.log") || rc=$?
 	wait "$spid" || rc=$?
 	after=$(region_bytes)
 	[ -n "$out_line" ] && printf '%s\n' "$out_line" | sed "s/^/$rep,$((after - before)),/" >> "$RAW"
@@ -137,7 +137,7 @@ net() {
 ref() {
 	local tr=$1 out_line rc=0; shift
 	[ "$tr" != redis ] || [ -n "$RPORT" ] || return 0
-	out_line=$(timeout 300 "$BENCH" -t "$tr" -R "${RPORT:-6379}" -u "$T/unix.sock" "$@" 2>>"$T/err.log") || rc=$?
+	out_line=$(timeout 120 "$BENCH" -t "$tr" -R "${RPORT:-6379}" -u "$T/unix.sock" "$@" 2>>"$T/err.log") || rc=$?
 	[ -n "$out_line" ] && printf '%s\n' "$out_line" | sed "s/^/$rep,0,/" >> "$RAW"
 	[ $rc = 0 ] || { echo "run-bench.sh: $tr $* failed (rc $rc)" >&2; tail -5 "$T/err.log" >&2; }
 	return 0
