@@ -108,8 +108,11 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 	ff_inline_encode((struct ff_inline_hdr *)(pre + plen), (uint32_t)len);
 	plen += FF_INLINE_HDR;
 	r = send_with_prefix(c, fd, pre, plen, iov, iovcnt, skip, len, flags);
-	if (r < 0)
+	if (r < 0) {
+		if (plen > FF_INLINE_HDR && !c->tx_pend_len)
+			atomic_store(&c->tx, FF_TX_HELLO);   /* the hello did not go out: next time */
 		return -1;
+	}
 	c->tx_inline_owed = len - (size_t)r;
 	ff_counter_add(&ff_ctl.region.hdr->c.inline_bytes, (uint64_t)r);
 	ff_counter_add(&ff_ctl.region.hdr->c.inline_frames, 1);
