@@ -1,9 +1,11 @@
 /* A client: connects, sends N pattern bytes, half-closes, then reads the reply until EOF.
  *   sent=N sha256=H status=S reply_bytes=M reply_sha256=H2 reply_magic=0|1
  * Options: -p PORTFILE | -P PORT; -n N bytes (1M); -c N bytes per call (1M); -s SEED (1);
- *   -m send|sendfile|splice; -f FILE (sendfile source, written with the pattern first). */
+ *   -m send|sendfile|splice; -f FILE (sendfile source, written with the pattern first);
+ *   -d  send() with MSG_DONTWAIT (waiting in poll() on EAGAIN). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,28 @@ static void write_file(const char *path, uint64_t n, uint64_t seed)
 	close(fd);
 }
 
+static bool dontwait;
+
+/* send() with MSG_DONTWAIT until all of buf is out */
+static int send_nb(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t r = send(fd, buf, n, MSG_DONTWAIT);
+		if (r > 0) {
+			buf += r;
+			n -= (size_t)r;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			poll(&p, 1, 1000);
+			continue;
+		}
+		return -1;
+	}
+	return 0;
+}
+
 static void send_mode(int fd, const char *mode, const char *file, uint64_t n, size_t chunk,
 		      uint64_t seed)
 {
@@ -68,7 +92,7 @@ static void send_mode(int fd, const char *mode, const char *file, uint64_t n, si
 		while (off < n) {
 			size_t k = n - off < chunk ? (size_t)(n - off) : chunk;
 			st_pattern(buf, k, seed, off);
-			if (st_write_all(fd, buf, k) < 0)
+			if ((dontwait ? send_nb(fd, buf, k) : st_write_all(fd, buf, k)) < 0)
 				st_die_errno("send at offset %llu", (unsigned long long)off);
 			off += k;
 		}
@@ -128,7 +152,7 @@ int main(int argc, char **argv)
 	ssize_t r;
 
 	st_prog = "st_source";
-	while ((opt = getopt(argc, argv, "p:P:n:c:s:m:f:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:P:n:c:s:m:f:d")) != -1) {
 		switch (opt) {
 		case 'p': portfile = optarg; break;
 		case 'P': port = atoi(optarg); break;
@@ -137,6 +161,7 @@ int main(int argc, char **argv)
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'm': mode = optarg; break;
 		case 'f': file = optarg; break;
+		case 'd': dontwait = true; break;
 		default: st_die("usage: st_source -p PORTFILE|-P PORT [-n N] [-c N] [-s SEED] [-m MODE] [-f FILE]");
 		}
 	}
