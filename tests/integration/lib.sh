@@ -57,7 +57,7 @@ it_cleanup() {
 	for ns in "${IT_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
-	if [ "${IT_KEEP:-0}" = 1 ] || [ "$IT_FAILS" -ne 0 ] && [ -n "${IT_KEEP_ON_FAIL:-}" ]; then
+	if [ "${IT_KEEP:-0}" = 1 ] || { [ "$IT_FAILS" -ne 0 ] && [ -n "${IT_KEEP_ON_FAIL:-}" ]; }; then
 		echo "kept $T"
 	else
 		rm -rf "$T"

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Unmodified programs: a Flask app (flask_app.py) receives a 50 MiB POST from python3-requests
+# (flask_client.py), both under the shim; the app answers the body's sha256, which the client
+# compares, and the bytes went through the region.
+. "${abs_srcdir:-$(dirname "$0")}/lib.sh"
+it_need "$PY"
+if ! "$PY" -c 'import flask, requests' 2>/dev/null; then
+	echo "SKIP: python3-flask or python3-requests is not installed for $PY"
+	exit 77
+fi
+
+it_config
+it_start_daemon
+port=$(it_free_port)
+before=$(it_stat region_bytes)
+it_bg flask shim "$PY" "$IT_SRC/flask_app.py" "$port"
+it_wait_port "$port" 30 || { it_fail "flask app" "did not listen"; it_show flask; it_done; }
+
+name="Flask app receives a 50 MiB POST from requests"
+if it_shim env FAASFLOW_PEERS="127.0.0.1:$port" "$PY" "$IT_SRC/flask_client.py" \
+	"http://127.0.0.1:$port/upload" $((50 << 20)) >"$T/client.out" 2>"$T/client.err"; then
+	if ! grep -q "^OK bytes=$((50 << 20)) sha256=" "$T/client.out"; then
+		it_fail "$name" "unexpected client output: $(head -c 200 "$T/client.out")"
+	elif it_grew "$name" "$before" $((25 << 20)); then
+		it_pass "$name"
+	fi
+else
+	it_fail "$name" "client failed: $(tail -c 400 "$T/client.err")"
+	it_show flask
+fi
+it_done

@@ -1,0 +1,38 @@
+#!/bin/bash
+# Unmodified programs: iperf3 client and one-off server under the shim move 256 MiB; both
+# ends report the same byte count (iperf3 has no hash) and the bytes went through the region.
+. "${abs_srcdir:-$(dirname "$0")}/lib.sh"
+it_need iperf3
+
+it_config
+it_start_daemon
+port=$(it_free_port)
+before=$(it_stat region_bytes)
+it_bg iperf3-srv shim iperf3 -s -1 -B 127.0.0.1 -p "$port"
+srv=$IT_LAST
+it_wait_port "$port" 30 || { it_fail "iperf3 server" "did not listen"; it_show iperf3-srv; it_done; }
+
+name="iperf3 -n 256M"
+if it_shim env FAASFLOW_PEERS="127.0.0.1:$port" iperf3 -c 127.0.0.1 -p "$port" -n 256M -J \
+	>"$T/iperf3.json" 2>"$T/iperf3.err"; then
+	it_join "$srv" 30
+	counts=$("$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["end"]["sum_sent"]["bytes"]
+r = d["end"]["sum_received"]["bytes"]
+print(s, r)' "$T/iperf3.json" 2>&1)
+	read -r sent recvd <<<"$counts"
+	if [ "$IT_RC" != 0 ]; then
+		it_fail "$name" "iperf3 server exited $IT_RC"
+		it_show iperf3-srv
+	elif [ -z "${recvd:-}" ] || [ "$sent" != "$recvd" ] || [ "$sent" -lt $((256 << 20)) ]; then
+		it_fail "$name" "sent '$sent' received '${recvd:-}' bytes (expected equal, >= 256 MiB): $counts"
+	elif it_grew "$name" "$before" $((128 << 20)); then
+		it_pass "$name"
+	fi
+else
+	it_fail "$name" "iperf3 client failed: $(head -c 300 "$T/iperf3.err") $(head -c 300 "$T/iperf3.json")"
+	it_show iperf3-srv
+fi
+it_done
