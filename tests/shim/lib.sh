@@ -1,7 +1,8 @@
 # Shared by the shim test drivers: a private coordinator in a temp dir, the shim preloaded the
 # way a sanitizer build needs it, stats from faasflowctl, named cases with PASS/FAIL lines.
 # Environment (set by Makefile.am): ST_TOP_BUILDDIR, ST_BUILDDIR, ST_SRCDIR.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2119,SC2120
+# (ST_LAST, ST_RC are read by the drivers; st_config takes optional KEY=VALUE arguments)
 
 set -u
 : "${ST_TOP_BUILDDIR:?run through make check (ST_TOP_BUILDDIR unset)}"
@@ -55,8 +56,8 @@ st_start_daemon() {
 	[ -f "$CONF" ] || st_config
 	"$FFD" --config "$CONF" >"$T/daemon.log" 2>&1 &
 	ST_DAEMON_PID=$!
-	local i
-	for i in $(seq 1 1000); do
+	local _
+	for _ in $(seq 1 1000); do
 		if [ -S "$T/faasflow_container_default.sock" ] &&
 			"$FFCTL" --config "$CONF" status >/dev/null 2>&1; then
 			return 0
@@ -83,11 +84,11 @@ st_stat() {
 # run a program under the shim (with a timeout)
 shim() {
 	env LD_PRELOAD="$PRELOAD" FAASFLOW_CONFIG="$CONF" FAASFLOW_LOG="$T/shim.log" \
-		timeout 60 "$@"
+		timeout 30 "$@"
 }
 # and without it
 plain() {
-	env FAASFLOW_CONFIG="$CONF" timeout 60 "$@"
+	env FAASFLOW_CONFIG="$CONF" timeout 30 "$@"
 }
 
 # start in the background, remember the pid: st_bg OUTFILE cmd...
@@ -100,8 +101,8 @@ st_bg() {
 }
 
 st_wait_file() {
-	local i
-	for i in $(seq 1 2000); do
+	local _
+	for _ in $(seq 1 2000); do
 		[ -s "$1" ] && return 0
 		sleep 0.01
 	done

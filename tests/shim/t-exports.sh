@@ -38,7 +38,7 @@ have=$(grep '^faasflow_' "$T/exported")
 if [ -n "$api" ] && [ "$api" = "$have" ]; then
 	st_pass "public-api"
 else
-	st_fail "public-api" "faasflow.h declares [$(echo $api)] but the shim exports [$(echo $have)]"
+	st_fail "public-api" "faasflow.h declares [$(tr '\n' ' ' <<<"$api")] but the shim exports [$(tr '\n' ' ' <<<"$have")]"
 fi
 
 # case: the symbols the design requires are interposed (a map that shrank would pass above)

@@ -43,7 +43,7 @@ st_bg "$T/v.srv" shim "$B/st_sink" -p "$T/v.port" -g "$T/go"
 vsrv=$ST_LAST
 st_bg "$T/v.cli" shim "$B/st_source" -p "$T/v.port" -n 1M -c 1M -s 1
 vcli=$ST_LAST
-for i in $(seq 1 1000); do
+for _ in $(seq 1 1000); do
 	[ "$(st_stat slots_filled)" = 1 ] && break
 	sleep 0.01
 done

@@ -29,7 +29,7 @@ st_bg "$T/s.srv" shim "$B/st_sink" -p "$T/s.port" -g "$T/go"
 srv=$ST_LAST
 st_bg "$T/s.cli" shim "$B/st_source" -p "$T/s.port" -n "$P"M -c 1M -s 1 -d
 cli=$ST_LAST
-for i in $(seq 1 1500); do
+for _ in $(seq 1 1500); do
 	[ "$(st_stat slots_filled)" = "$P" ] && break
 	kill -0 "$cli" 2>/dev/null || break
 	sleep 0.01
@@ -41,7 +41,6 @@ st_join "$srv"
 src=$ST_RC
 st_join "$cli"
 s=$(cat "$T/s.srv")
-c=$(cat "$T/s.cli")
 after=$("$B/st_util" high "$T/region")
 if [ "$src" -ne 0 ] || [ "$ST_RC" -ne 0 ]; then
 	st_fail "transfer-above-4g" "server rc=$src client rc=$ST_RC: $(cat "$T/s.srv.err" "$T/s.cli.err")"
