@@ -1,0 +1,63 @@
+#!/bin/bash
+# The region file deleted, truncated or replaced under a running system: a transfer running at
+# the time completes intact (deletion), and new transfers still complete with the right hash
+# (through TCP when the region is gone). Nothing crashes.
+. "${abs_srcdir:-$(dirname "$0")}/lib.sh"
+
+it_config
+it_start_daemon
+
+pair() { # NAME SIZES
+	local name=$1 srv
+	it_xfer_server srv shim --timeout 60 || { it_fail "$name" "server did not start"; return 1; }
+	srv=$IT_LAST
+	it_shim "$XFER" client --port "$IT_PORT" --timeout 60 --sizes "$2" >"$T/cli.out" 2>"$T/cli.err"
+	local crc=$?
+	it_join "$srv" 60
+	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
+		it_fail "$name" "client exited $crc, server $IT_RC"
+		sed -n '1,5s/^/    client: /p' "$T/cli.err"
+		it_show srv
+		return 1
+	fi
+	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" && it_pass "$name"
+}
+
+restart_fresh() {
+	it_stop_daemon TERM
+	rm -f "$T/region"
+	it_start_daemon
+}
+
+# deleted while a stream runs
+name="region file deleted mid-stream"
+it_xfer_server srv shim --timeout 100
+srv=$IT_LAST
+before=$(it_stat region_bytes)
+it_bg cli shim "$XFER" client --port "$IT_PORT" --timeout 100 --sizes 2M*30 --gap-ms 30
+cli=$IT_LAST
+it_wait_stat region_bytes -ge $((before + (4 << 20))) 20 || it_fail "$name" "the stream never used the region"
+rm -f "$T/region"
+it_join "$cli" 120
+crc=$IT_RC
+it_join "$srv" 30
+if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
+	it_fail "$name" "client exited $crc, server $IT_RC"
+	it_show cli srv
+elif it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)"; then
+	it_pass "$name"
+fi
+pair "new transfer after the region file was deleted" 1,4M,16M
+
+restart_fresh
+truncate -s 1M "$T/region"
+pair "new transfer after the region file was truncated" 1,4M,16M
+
+restart_fresh
+head -c $((256 << 20)) /dev/urandom >"$T/region.new"
+mv "$T/region.new" "$T/region"
+pair "new transfer after the region file was replaced by garbage" 1,4M,16M
+
+kill -0 "$IT_DAEMON_PID" 2>/dev/null && it_pass "faasflowd still running" ||
+	it_fail "faasflowd" "died: $(tail -3 "$T/daemon.log")"
+it_done
