@@ -3,7 +3,7 @@
 # network namespaces, background processes killed by pid in a trap, named cases with PASS/FAIL.
 # Environment (from Makefile.am): abs_top_builddir, abs_builddir, abs_srcdir
 # (FF_BUILDDIR overrides abs_top_builddir for a manual run).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2119,SC2120
 
 set -u
 IT_TOP=${FF_BUILDDIR:-${abs_top_builddir:-}}
@@ -323,7 +323,7 @@ it_wait_stat() {
 	local i v n=$((${4:-10} * 20))
 	for i in $(seq 1 "$n"); do
 		v=$(it_stat "$1")
-		[ -n "$v" ] && [ "$v" "$2" "$3" ] && return 0
+		[ -n "$v" ] && test "$v" "$2" "$3" && return 0
 		sleep 0.05
 	done
 	return 1

@@ -58,6 +58,9 @@ head -c $((256 << 20)) /dev/urandom >"$T/region.new"
 mv "$T/region.new" "$T/region"
 pair "new transfer after the region file was replaced by garbage" 1,4M,16M
 
-kill -0 "$IT_DAEMON_PID" 2>/dev/null && it_pass "faasflowd still running" ||
+if kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
+	it_pass "faasflowd still running"
+else
 	it_fail "faasflowd" "died: $(tail -3 "$T/daemon.log")"
+fi
 it_done

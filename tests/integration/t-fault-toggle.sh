@@ -3,6 +3,7 @@
 # disable` / `enable`, and ENABLE_SHARED_MEMORY = false / true in the config file plus SIGHUP.
 # While off, no payload goes through the region; nothing is lost (hash match); no process
 # restarts; once back on, a new connection uses the region again.
+# shellcheck disable=SC2317  # off_ctl ... are called through variables
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

@@ -62,13 +62,16 @@ fi
 
 # nothing on stdout from the shim itself
 out=$(it_shim /bin/echo hello)
-[ "$out" = hello ] && it_pass "stdout of /bin/echo untouched" || it_fail "stdout of /bin/echo" "'$out'"
+if [ "$out" = hello ]; then it_pass "stdout of /bin/echo untouched"; else it_fail "stdout of /bin/echo" "'$out'"; fi
 out=$(it_shim "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print("ok")')
-[ "$out" = ok ] && it_pass "stdout of a python listener untouched" || it_fail "stdout of a python listener" "'$out'"
+if [ "$out" = ok ]; then it_pass "stdout of a python listener untouched"; else it_fail "stdout of a python listener" "'$out'"; fi
 status_plain=$(it_plain /bin/sh -c 'exit 42'; echo $?)
 status_shim=$(it_shim /bin/sh -c 'exit 42'; echo $?)
-[ "$status_plain" = "$status_shim" ] && it_pass "exit status passed through" ||
-	it_fail "exit status" "$status_shim with the shim, $status_plain without"
+if [ "$status_plain" = "$status_shim" ] && [ "$status_shim" = 42 ]; then
+	it_pass "exit status passed through"
+else
+	it_fail "exit status" "$status_shim with the shim, $status_plain without (expected 42)"
+fi
 
 if [ -e "$T/region" ] || ls "$T"/faasflow_container_* >/dev/null 2>&1; then
 	it_fail "nothing created" "$(ls "$T")"
