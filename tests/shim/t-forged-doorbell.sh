@@ -19,7 +19,7 @@ attack() { # case
 	st_join "$srv"
 	out=$(cat "$T/$c.srv")
 	if [ $arc -ne 0 ]; then
-		st_fail "$c" "attacker failed: $a"
+		st_fail "$c" "attacker rc=$arc: $a"
 	elif [ $ST_RC -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$T/$c.srv.err"; then
 		st_fail "$c" "server rc=$ST_RC: $(head -c 2000 "$T/$c.srv.err")"
 	elif [ "$(st_field "$out" bytes)" != 16 ] || [ "$(st_field "$out" sha256)" != "$GOOD_SHA" ]; then
