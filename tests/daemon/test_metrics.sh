@@ -75,7 +75,9 @@ head -n 1 "$T/h" | grep -q "^HTTP/1.1 200" || fail "status: $(head -n 1 "$T/h")"
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/h" || fail "content type: $(cat "$T/h")"
 [ "$(grep -i '^Content-Length:' "$T/h" | tr -dc 0-9)" -eq "$(stat -c %s "$T/m1")" ] ||
 	fail "Content-Length does not match the body"
-curl -s --http1.0 -o "$T/m10" "$URL" && grep -q '^faasflow_enabled' "$T/m10" || fail "HTTP/1.0 GET"
+if ! curl -s --http1.0 -o "$T/m10" "$URL" || ! grep -q '^faasflow_enabled' "$T/m10"; then
+	fail "HTTP/1.0 GET"
+fi
 
 # Format: every family has HELP then TYPE, every sample is "name{labels} value" of a family.
 if "$PY" - "$T/m1" <<'PYEOF'
@@ -143,10 +145,10 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code -X POST -d x=1 "$URL")" = 405 ] || fail "POST is not 405"
 [ "$(code -X DELETE "$URL")" = 405 ] || fail "DELETE is not 405"
 curl -s -D - -o /dev/null -X PUT "$URL" | grep -qi '^Allow: GET, HEAD' || fail "405 without Allow"
-h=$(curl -s -I "$URL") && echo "$h" | head -n 1 | grep -q 200 || fail "HEAD is not 200"
+curl -s -I "$URL" | head -n 1 | grep -q "^HTTP/1.1 200" || fail "HEAD is not 200"
 long=$(head -c 3000 /dev/zero | tr '\0' a)
 [ "$(code "http://127.0.0.1:$PORT/$long")" = 414 ] || fail "a 3000-byte path is not 414"
-raw() { printf "$1" | socat -t 2 - "TCP:127.0.0.1:$PORT" 2>/dev/null | head -n 1; }
+raw() { printf '%b' "$1" | socat -t 2 - "TCP:127.0.0.1:$PORT" 2>/dev/null | head -n 1; }
 if command -v socat >/dev/null 2>&1; then
 	raw 'BLAH\r\n\r\n' | grep -q '^HTTP/1.1 400' || fail "garbage request is not 400"
 	raw 'GET /metrics SPDY/3\r\n\r\n' | grep -q '^HTTP/1.1 400' || fail "bad version is not 400"
@@ -224,7 +226,7 @@ if [ -e "$SHIM" ] && command -v socat >/dev/null 2>&1; then
 		ok "after 8 MiB by socat: region bytes $b_bytes -> $a_bytes, latency count $b_lat -> $a_lat"
 	else
 		fail "region counters did not move: bytes $b_bytes -> $a_bytes, latency count $b_lat -> $a_lat"
-		cat "$T/shim.log" 2>/dev/null | tail -n 5
+		tail -n 5 "$T/shim.log" 2>/dev/null
 	fi
 	used=$(value 'faasflow_region_memory_bytes{tenant="default"}')
 	[ "${used:-0}" -gt 0 ] || fail "faasflow_region_memory_bytes is 0 after a transfer"

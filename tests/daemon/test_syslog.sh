@@ -10,7 +10,8 @@ FFCTL=${FFCTL:-../../daemon/faasflowctl}
 PY=/usr/bin/python3
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ffsyslog-test.XXXXXX") || exit 99
-DPID= LPID=
+DPID=
+LPID=
 cleanup() {
 	if [ -n "$LPID" ]; then kill -KILL "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; fi
 	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
@@ -46,7 +47,7 @@ stop() { kill -TERM "$DPID"; wait "$DPID"; local rc=$?; DPID=; return "$rc"; }
 ( exec "$FFD" --config "$T/f.conf" 2>"$T/d.log" ) &
 DPID=$!
 wait_up || { cat "$T/d.log"; fail "faasflowd with LOG_SYSLOG = true did not come up"; exit 1; }
-$CTL disable >/dev/null && $CTL enable >/dev/null || fail "faasflowctl disable/enable"
+{ $CTL disable >/dev/null && $CTL enable >/dev/null; } || fail "faasflowctl disable/enable"
 "$FFD" --config "$T/f.conf" 2>>"$T/d.log" && fail "a second faasflowd started"
 kill -HUP "$DPID"
 i=0
@@ -83,6 +84,7 @@ until grep -q LISTENING "$T/syslog.txt" 2>/dev/null; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "syslog listener did not start"; exit 1; }; sleep 0.05
 done
 : >"$T/d.log"
+# shellcheck disable=SC2016 # expanded by the inner shell
 ( exec unshare --mount --propagation private sh -c \
 	'mount --bind /dev/null "$1/dev/null" && mount --rbind "$1/dev" /dev && shift && exec "$@"' \
 	sh "$T" "$FFD" --config "$T/f.conf" 2>"$T/d.log" ) &

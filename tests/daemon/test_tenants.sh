@@ -15,16 +15,18 @@ PY=/usr/bin/python3
 command -v setpriv >/dev/null 2>&1 || { echo "SKIP: setpriv not installed"; exit 77; }
 # Two existing system users (no account is created, so parallel runs cannot race).
 UA=nobody UB=daemon
-getent passwd "$UA" >/dev/null && getent passwd "$UB" >/dev/null ||
-	{ echo "SKIP: users $UA and $UB do not exist"; exit 77; }
+if ! getent passwd "$UA" >/dev/null || ! getent passwd "$UB" >/dev/null; then
+	echo "SKIP: users $UA and $UB do not exist"; exit 77
+fi
 uid_a=$(id -u "$UA") uid_b=$(id -u "$UB")
 
 umask 022
 T=$(mktemp -d "${TMPDIR:-/tmp}/fftenants-test.XXXXXX") || exit 99
 chmod 0755 "$T"     # reachable by both users: only the files' own modes may stop them
-DPID= HPID=
+DPID=
+HPIDS=()
 cleanup() {
-	[ -n "$HPID" ] && kill -KILL $HPID 2>/dev/null
+	for p in "${HPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
 	rm -rf "$T"
 }
@@ -104,9 +106,9 @@ ok "socket a: refused for $UB, open for $UA"
 
 # Endpoints are per tenant: a's listener is found on a's socket, never on b's.
 as "$UA" "$PROBEB" "$SA" hold secret-a >"$T/hold.a" &
-HPID=$!
+HPIDS+=("$!")
 as "$UB" "$PROBEB" "$SB" hold secret-b >"$T/hold.b" &
-HPID="$HPID $!"
+HPIDS+=("$!")
 i=0
 until grep -q ready "$T/hold.a" && grep -q ready "$T/hold.b"; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "hold did not come up"; break; }; sleep 0.05
@@ -114,10 +116,11 @@ done
 as "$UA" "$PROBEB" "$SA" lookup secret-a >/dev/null || fail "tenant a cannot find its own endpoint"
 as "$UB" "$PROBEB" "$SB" lookup secret-b >/dev/null || fail "tenant b cannot find its own endpoint"
 out=$(as "$UB" "$PROBEB" "$SB" lookup secret-a); rc=$?
-[ "$rc" -eq 1 ] && [ "$out" = "not found" ] || fail "tenant b looked up tenant a's endpoint: $out"
+{ [ "$rc" -eq 1 ] && [ "$out" = "not found" ]; } || fail "tenant b looked up tenant a's endpoint: $out"
 out=$(as "$UA" "$PROBEB" "$SA" lookup secret-b); rc=$?
 [ "$rc" -eq 1 ] || fail "tenant a looked up tenant b's endpoint: $out"
-kill -KILL $HPID 2>/dev/null; wait $HPID 2>/dev/null; HPID=
+for p in "${HPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+HPIDS=()
 ok "LOOKUP answers only the caller's tenant"
 stop
 

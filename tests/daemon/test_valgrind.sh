@@ -119,9 +119,11 @@ done
 # /metrics, faasflowctl commands, a reload.
 curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q faasflow_region_bytes_total || fail "scrape"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope")" = 404 ] || fail "404"
-$CTL metrics >/dev/null && $CTL leases >/dev/null && $CTL --tenant blue stats --json >/dev/null ||
-	fail "faasflowctl"
-$CTL disable >/dev/null && $CTL enable >/dev/null || fail "disable/enable"
+$CTL metrics >/dev/null || fail "faasflowctl metrics"
+$CTL leases >/dev/null || fail "faasflowctl leases"
+$CTL --tenant blue stats --json >/dev/null || fail "faasflowctl --tenant blue"
+$CTL disable >/dev/null || fail "disable"
+$CTL enable >/dev/null || fail "enable"
 echo "LOG_LEVEL = info" >>"$T/f.conf"
 kill -HUP "$DPID"
 i=0; until grep -q "configuration reloaded" "$T/run.log"; do
