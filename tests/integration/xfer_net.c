@@ -149,6 +149,7 @@ int xfer_server(struct opts *o)
 			break;
 		}
 		if (kids[nkids] == 0) {
+			alarm(o->timeout_s);  /* a child inherits no pending alarm */
 			close(lfd);
 			_exit(serve(fd, o) ? 1 : 0);
 		}
