@@ -329,15 +329,15 @@ it_wait_stat() {
 	return 1
 }
 
-# it_all_slots_free CASE [timeout_s]: slots_free == slot_count within the time
+# it_all_slots_free CASE [timeout_ms]: slots_free == slot_count within the time
 it_all_slots_free() {
-	local i n=$((${2:-1} * 20)) f c
+	local i n=$((${2:-1000} / 50)) f c
 	for i in $(seq 1 "$n"); do
 		f=$(it_stat slots_free)
 		c=$(it_stat slot_count)
 		[ -n "$f" ] && [ "$f" = "$c" ] && return 0
 		sleep 0.05
 	done
-	it_fail "$1" "slots_free $f of $c after ${2:-1} s (slots lost); leases: $("$FFCTL" --config "$CONF" leases 2>&1 | tail -3 | tr '\n' ' ')"
+	it_fail "$1" "slots_free $f of $c after ${2:-1000} ms (slots lost); leases: $("$FFCTL" --config "$CONF" leases 2>&1 | tail -3 | tr '\n' ' ')"
 	return 1
 }

@@ -73,6 +73,15 @@ else
 	it_fail "exit status" "$status_shim with the shim, $status_plain without (expected 42)"
 fi
 
+# The shim says why, once per process, in its log (never on stdout).
+if ! grep -q "coordinator unreachable" "$T/shim.log" 2>/dev/null; then
+	it_fail "fallback reason logged" "no 'coordinator unreachable' line in the shim log"
+elif [ -n "$(grep "coordinator unreachable" "$T/shim.log" | grep -o 'faasflow-shim\[[0-9]*\]' | sort | uniq -d)" ]; then
+	it_fail "fallback reason logged once" "a process logged it more than once: $(grep -c "coordinator unreachable" "$T/shim.log") lines"
+else
+	it_pass "fallback reason logged once per process"
+fi
+
 if [ -e "$T/region" ] || ls "$T"/faasflow_container_* >/dev/null 2>&1; then
 	it_fail "nothing created" "$(ls "$T")"
 else

@@ -229,11 +229,18 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (parse_opt(ch, optarg, &o) < 0)
-			return 1;
+			goto fail;
 	}
-	if (optind < argc)
-		return xerrx("unexpected argument '%s'", argv[optind]), 1;
+	if (optind < argc) {
+		xerrx("unexpected argument '%s'", argv[optind]);
+		goto fail;
+	}
 	if (check_opts(&o) < 0 || setup_signals(&o) < 0)
-		return 1;
-	return (o.server ? xfer_server(&o) : xfer_client(&o)) ? 1 : 0;
+		goto fail;
+	ch = o.server ? xfer_server(&o) : xfer_client(&o);
+	free(o.sizes);
+	return ch ? 1 : 0;
+fail:
+	free(o.sizes);
+	return 1;
 }
