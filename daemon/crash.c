@@ -36,8 +36,9 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 			unw_get_reg(&cur, UNW_REG_IP, &ip);
 			if (unw_get_proc_name(&cur, name, sizeof(name), &off) != 0)
 				snprintf(name, sizeof(name), "??");
-			snprintf(line, sizeof(line), "  #%-2d 0x%016lx %s+0x%lx\n", depth,
-			         (unsigned long)ip, name, (unsigned long)off);
+			/* the prefix keeps `journalctl | grep faasflow` showing every frame */
+			snprintf(line, sizeof(line), "faasflowd[%d]:   #%-2d 0x%016lx %s+0x%lx\n",
+			         (int)getpid(), depth, (unsigned long)ip, name, (unsigned long)off);
 			put(line);
 			depth++;
 		}
