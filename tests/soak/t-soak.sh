@@ -159,7 +159,22 @@ if [ "$clients" != 0 ]; then
 fi
 read -r hwm no_slot reclaimed upgrades < <(soak_stat slots_hwm fallbacks.no_slot reclaimed upgrade_success)
 orphan_timeouts=$(grep -c 'unread for .* reclaimed' "$T/daemon.log")
-it_stop_daemon TERM
+# The coordinator must stop on SIGTERM (exit 0, or by the signal), within 15 s.
+kill -TERM "$IT_DAEMON_PID"
+for i in $(seq 1 150); do
+	kill -0 "$IT_DAEMON_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
+	it_fail "coordinator" "still running 15 s after SIGTERM"
+	kill -9 "$IT_DAEMON_PID"
+fi
+wait "$IT_DAEMON_PID"
+rc=$?
+IT_DAEMON_PID=
+if [ "$rc" != 0 ] && [ "$rc" != 143 ]; then
+	it_fail "coordinator" "exited $rc on SIGTERM; its log ends with: $(tail -n 3 "$T/daemon.log")"
+fi
 
 # The verdict.
 soak_verdict >"$T/verdict.txt"
@@ -225,7 +240,12 @@ echo "connections $(tv connections): completed $(tv completed) ($(tv completed_h
 	"errors $(tv errors), lost $(tv lost), hangs $(tv hangs)"
 if [ "$orphan_timeouts" -gt 0 ]; then
 	echo "NOTE: $orphan_timeouts slot(s) came back only by the coordinator's 30 s orphan timeout" \
-		"(filled by a killed sender, never read)"
+		"(filled by a killed sender, never read); the kills 29-32 s before each:"
+	grep 'unread for .* reclaimed' "$T/daemon.log" | head -n 5 | while read -r when rest; do
+		at=$(date -d "$when" +%s)
+		echo "    $when: $(grep -o "slot [0-9]*" <<<"$rest" | head -1), after kill(s):" \
+			"$(awk -v a="$at" '$1 >= a - 32 && $1 <= a - 29 { printf "%s %s at %.1f s before; ", $2, $3, a - $1 }' "$T/kills.log")"
+	done
 fi
 echo "SOAK seconds=$SOAK_SECONDS seed=$SOAK_SEED transfers_completed=$(tv completed)" \
 	"bytes_checked=$(tv bytes) kills_clients=$nk_c kills_servers=$nk_s" \
