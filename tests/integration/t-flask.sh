@@ -3,7 +3,7 @@
 # (flask_client.py), both under the shim; the app answers the body's sha256, which the client
 # compares, and the bytes went through the region.
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
-it_need "$PY"
+it_need "$PY" ss
 if ! "$PY" -c 'import flask, requests' 2>/dev/null; then
 	echo "SKIP: python3-flask or python3-requests is not installed for $PY"
 	exit 77

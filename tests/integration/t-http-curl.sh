@@ -3,7 +3,7 @@
 # downloads it; both under the shim, PEERS pointing at the server. The sha256 of the download
 # matches and the bytes went through the region.
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
-it_need curl "$PY"
+it_need curl "$PY" ss
 
 it_config
 it_start_daemon

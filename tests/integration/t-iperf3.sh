@@ -2,7 +2,7 @@
 # Unmodified programs: iperf3 client and one-off server under the shim move 256 MiB; both
 # ends report the same byte count (iperf3 has no hash) and the bytes went through the region.
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
-it_need iperf3
+it_need iperf3 ss
 
 it_config
 it_start_daemon

@@ -3,7 +3,7 @@
 # server, both under the shim, with 1 MiB blocks (socat -b; its default 8 KiB writes stay
 # below THRESHOLD); the file arrives intact and went through the region.
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
-it_need socat
+it_need socat ss
 
 it_config
 it_start_daemon
