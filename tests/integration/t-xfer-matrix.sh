@@ -91,4 +91,11 @@ run_case "recvfrom / sendto / send / recvmsg" $M "--api to" "--api sr --sizes 2M
 run_case "recvmsg / writev" $M "--api msg --mode poll" "--api vec --mode select --sizes 2M,1"
 run_case "EINTR storm, blocking" $M "--eintr" "--eintr --sizes 4M,1"
 run_case "EINTR storm, epoll-et / poll" $M "--eintr --mode nonblock-epoll-et" "--eintr --mode poll --sizes 4M,1"
+run_case "random mix, 13-byte FIONREAD reads, epoll-et" $M "--rbuf 13 --mode nonblock-epoll-et --fionread" "--random-mix 5:30:3M --mode nonblock-epoll-et"
+run_case "request/echo 16 MiB both ways" $((16 * M)) "--rr echo --mode nonblock-epoll-et" "--rr echo --sizes 16M,1,16M --mode poll"
+run_case "four writer threads, epoll-lt reader" $M "--msgs --mode nonblock-epoll-lt" "--threads 4 --sizes 1M*4,100,3M"
+run_case "pre-fork server, non-blocking peek readers" $((4 * M)) "--fork --mode nonblock-epoll-et --peek --rbuf 5000" "--sizes 3M,1 --mode select" 3
+run_case "MSG_WAITALL larger than a payload" $M "--waitall --rbuf 3M" "--sizes 2M,17,5M"
+run_case "many 70 KiB request/ack rounds" $M "--rr ack --mode select" "--rr ack --sizes 70K*50 --mode nonblock-epoll-et"
+run_case "one payload in many writes (--wbuf)" $M "--rbuf 1M" "--sizes 8M --wbuf 100000"
 it_done
