@@ -3,6 +3,7 @@
 # at different points of the stream): the running transfer completes with the right hash; the
 # region is re-attached (same region id), not re-created; a new connection after the restart
 # goes through the region again; no slot is lost.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

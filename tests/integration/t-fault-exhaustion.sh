@@ -2,6 +2,7 @@
 # Region exhaustion: a region of 4 slots, 8 concurrent senders of large payloads (each to its
 # own receiver). Everyone completes with the right hash, nobody waits forever, some bytes go
 # inline, and every slot is back in the pool at the end.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config "SHM_SIZE=5M" "QUOTA=2" "LEASE_BATCH=1"

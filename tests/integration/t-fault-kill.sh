@@ -4,6 +4,7 @@
 # - the sender dies: the receiver sees EOF (or ECONNRESET), not a hang, and what it did receive
 #   is an uncorrupted prefix of the stream.
 # Within about a second afterwards every slot is back in the pool.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

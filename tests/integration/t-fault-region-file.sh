@@ -1,7 +1,9 @@
 #!/bin/bash
-# The region file deleted, truncated or replaced under a running system: a transfer running at
-# the time completes intact (deletion), and new transfers still complete with the right hash
-# (through TCP when the region is gone). Nothing crashes.
+# The region file deleted, truncated or replaced under a running system, or the socket
+# directory missing: a transfer running at the time completes intact (deletion), and new
+# transfers still complete with the right hash (through TCP when the region is gone).
+# Nothing crashes.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config
@@ -57,6 +59,17 @@ restart_fresh
 head -c $((256 << 20)) /dev/urandom >"$T/region.new"
 mv "$T/region.new" "$T/region"
 pair "new transfer after the region file was replaced by garbage" 1,4M,16M
+
+# the socket directory missing (for the shim): plain TCP, hashes intact, the region untouched
+restart_fresh
+saved=("${IT_SHIM_ENV[@]}")
+IT_SHIM_ENV+=("FAASFLOW_SOCKET_DIR=$T/no-such-dir")
+before=$(it_stat region_bytes)
+if pair "socket directory missing" 1,4M,16M; then
+	[ "$(it_stat region_bytes)" = "$before" ] ||
+		it_fail "socket directory missing" "region_bytes grew without a reachable coordinator"
+fi
+IT_SHIM_ENV=("${saved[@]}")
 
 if kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
 	it_pass "faasflowd still running"

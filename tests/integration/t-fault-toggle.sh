@@ -4,6 +4,7 @@
 # While off, no payload goes through the region; nothing is lost (hash match); no process
 # restarts; once back on, a new connection uses the region again.
 # shellcheck disable=SC2317  # off_ctl ... are called through variables
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

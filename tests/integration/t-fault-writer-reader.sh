@@ -3,6 +3,7 @@
 # still arrives intact. A reader that stops reading for 2 s while the writer has payloads in
 # flight, then resumes: the data arrives intact, nothing times out.
 # shellcheck disable=SC2086
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

@@ -2,6 +2,7 @@
 # Unmodified programs: a Flask app (flask_app.py) receives a 50 MiB POST from python3-requests
 # (flask_client.py), both under the shim; the app answers the body's sha256, which the client
 # compares, and the bytes went through the region.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 it_need "$PY" ss
 if ! "$PY" -c 'import flask, requests' 2>/dev/null; then

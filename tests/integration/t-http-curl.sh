@@ -2,6 +2,7 @@
 # Unmodified programs: /usr/bin/python3 -m http.server serves a 64 MiB random file, curl
 # downloads it; both under the shim, PEERS pointing at the server. The sha256 of the download
 # matches and the bytes went through the region.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 it_need curl "$PY" ss
 

@@ -4,6 +4,7 @@
 # a single framing byte reaching it fails the case; nothing may go through the region when one
 # end has no shim, and the region must be used when both have it.
 # shellcheck disable=SC2086
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

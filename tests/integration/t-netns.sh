@@ -3,6 +3,7 @@
 # the host. An xfer server in one namespace, the client in the other: the transfer goes
 # through the region and the hashes match. Needs root (ip netns).
 # shellcheck disable=SC2086
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: network namespaces need root"

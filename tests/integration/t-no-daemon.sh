@@ -3,6 +3,7 @@
 # (same stdout, same hashes, same exit codes, errors included), and the shim prints nothing on
 # stdout. Nothing is created in the socket directory or at the region path.
 # shellcheck disable=SC2086
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config

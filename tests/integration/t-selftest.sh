@@ -1,5 +1,6 @@
 #!/bin/bash
 # xfer's own SHA-256 passes the FIPS 180-4 known answers, and xfer detects corrupt data.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 if out=$("$XFER" --selftest 2>&1) && [ "$out" = "sha256 self test: ok" ]; then

@@ -2,6 +2,7 @@
 # Unmodified programs: socat pipes a 64 MiB file from a file-reading client to a file-writing
 # server, both under the shim, with 1 MiB blocks (socat -b; its default 8 KiB writes stay
 # below THRESHOLD); the file arrives intact and went through the region.
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 it_need socat ss
 

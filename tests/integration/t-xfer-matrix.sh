@@ -5,6 +5,7 @@
 # EINTR storms. Each case compares the sha256 of both ends and, when it moves large
 # payloads, checks that region_bytes grew (the region was used).
 # shellcheck disable=SC2086
+# shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_config
