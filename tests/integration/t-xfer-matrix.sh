@@ -30,7 +30,9 @@ run_case() {
 		[ "$IT_RC" = 0 ] || rc="client $i exited $IT_RC"
 	done
 	it_join "$srv" 60
-	[ "$IT_RC" = 0 ] || rc="server exited $IT_RC${rc:+; }${rc#0}"
+	if [ "$IT_RC" != 0 ]; then
+		[ "$rc" = 0 ] && rc="server exited $IT_RC" || rc="server exited $IT_RC; $rc"
+	fi
 	if [ "$rc" != 0 ]; then
 		it_fail "$name" "$rc; server: xfer server $sargs; client: xfer client $cargs"
 		it_show srv cli1

@@ -40,7 +40,10 @@ static int plan_read(struct conn *c, const struct opts *o, struct rxbufs *b, siz
 	if (o->fionread) {
 		if (fionread(c, &avail) < 0)
 			return -1;
-		if (avail == 0) {
+		/* Level-triggered waits return at once on pending data or EOF, so nothing to read
+		 * after one means EOF. An edge-triggered wait would sleep forever if the last edge
+		 * (data and FIN together) was already collected: read instead (EOF or EAGAIN). */
+		if (avail == 0 && c->mode != M_EPOLL_ET) {
 			if (conn_wait(c, false) < 0 || fionread(c, &avail) < 0)
 				return -1;
 			*expect_eof = avail == 0;
