@@ -33,11 +33,19 @@ int ff_hello_check(const void *buf, size_t n, const uint8_t region_id[16], int *
 	if (n < FF_HELLO_SIZE)
 		return FF_HELLO_PARTIAL;
 	memcpy(&got, buf, sizeof(got));
-	if (got.reserved != 0)
+	if (got.flags != 0)
 		return FF_HELLO_NO;
 	if (region_match)
 		*region_match = region_id && !memcmp(got.region_id, region_id, 16);
 	return FF_HELLO_YES;
+}
+
+uint32_t ff_hello_conn_key(const void *buf)
+{
+	struct ff_hello h;
+
+	memcpy(&h, buf, sizeof(h));
+	return le32toh(h.conn_key);
 }
 
 void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len)

@@ -22,8 +22,9 @@ enum ff_frame_type { FF_FRAME_INLINE = 0xA1, FF_FRAME_DOORBELL = 0xD0 };
 struct ff_hello {
 	uint64_t magic;
 	uint16_t version;
-	uint16_t flags;
-	uint32_t reserved;
+	uint16_t flags;       /* 0 */
+	uint32_t conn_key;    /* the sender's key for this direction: every slot it announces on
+	                       * it carries the key in its meta; the receiver refuses the others */
 	uint8_t  region_id[16];
 } __attribute__((packed));
 
@@ -56,6 +57,8 @@ void ff_hello_encode(struct ff_hello *h, const uint8_t region_id[16]);
  * the magic/version), or FF_HELLO_NO. region_match is set for YES. */
 enum { FF_HELLO_NO = 0, FF_HELLO_PARTIAL = 1, FF_HELLO_YES = 2 };
 int ff_hello_check(const void *buf, size_t n, const uint8_t region_id[16], int *region_match);
+/* The conn_key of a whole hello (FF_HELLO_SIZE bytes). */
+uint32_t ff_hello_conn_key(const void *buf);
 
 void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len);
 void ff_doorbell_encode(struct ff_doorbell *d, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len);

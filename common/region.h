@@ -71,6 +71,9 @@ enum ff_slot_state {
 #define FF_SLOT_GEN(w)         ((uint32_t)(w) >> 2)
 #define FF_SLOT_STATE(w)       ((uint32_t)(w) & 3u)
 #define FF_SLOT_GEN_MASK       0x3fffffffu
+/* `reader` of a slot whose reading process is handing its connection to another image (exec,
+ * SCM_RIGHTS): the coordinator leaves it alone; the new image claims it with its own id. */
+#define FF_READER_HANDOVER     0xffffffffu
 
 struct ff_slot_meta {
 	_Atomic uint32_t word;     /* gen << 2 | state; futex word for waiters */
@@ -80,7 +83,8 @@ struct ff_slot_meta {
 	_Atomic uint64_t len;      /* bytes of payload in the slot */
 	_Atomic uint64_t filled_ns;/* CLOCK_MONOTONIC when filled (latency, orphan age) */
 	_Atomic uint32_t waiters;  /* writers sleeping on `word` (futex); the freer wakes them */
-	uint8_t  pad[FF_SLOT_META_SIZE - 36];
+	_Atomic uint32_t conn_key; /* key of the connection it was announced on (see ff_hello) */
+	uint8_t  pad[FF_SLOT_META_SIZE - 40];
 };
 
 _Static_assert(sizeof(struct ff_region_header) <= FF_REGION_HDR_SIZE, "header fits a page");

@@ -176,7 +176,7 @@ uint32_t ffd_return(struct ffd_client *c, const uint32_t *slots, uint32_t n)
 
 static bool client_alive(struct ffd_server *s, uint32_t id)
 {
-	return id != 0 && ffd_client_by_id(s, id) != NULL;
+	return id == FF_READER_HANDOVER || (id != 0 && ffd_client_by_id(s, id) != NULL);
 }
 
 /* Reader `dead` is gone while slot i was READING: give the slot back to its owner if that one
@@ -257,7 +257,10 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 		take = true;
 		break;
 	case FF_SLOT_READING:
-		take = !client_alive(s, atomic_load(&m->reader));
+		/* A hand-over nobody completed counts as unread: it waits for the timeout. */
+		take = atomic_load(&m->reader) == FF_READER_HANDOVER
+			? now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS
+			: !client_alive(s, atomic_load(&m->reader));
 		break;
 	default: /* FILLED */
 		take = now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS;

@@ -21,33 +21,24 @@ extern char **environ;
 /* Describe every inherited (not close-on-exec) upgraded fd. Returns the length written. */
 static size_t encode_state(char *out, size_t cap)
 {
-	size_t n = 0, first;
+	size_t n, first;
 	int hi = ff_fdtab_max();
+	char hex[33];
 
 	/* The region the framed connections refer to: the new image must map the same one. */
-	n += (size_t)snprintf(out, cap, "R");
-	for (int i = 0; i < 16; i++)
-		n += (size_t)snprintf(out + n, cap - n, "%02x", ff_ctl.mapped ? ff_ctl.region_id[i] : 0);
-	n += (size_t)snprintf(out + n, cap - n, ";");
+	ff_region_hex(hex);
+	n = (size_t)snprintf(out, cap, "R%s;", hex);
 	first = n;
-
-	for (int fd = 0; fd <= hi && n + 160 < cap; fd++) {
+	for (int fd = 0; fd <= hi && n + 200 < cap; fd++) {
 		struct ff_conn *c = ff_fd_peek(fd);
 		int fl;
+		size_t k;
 		if (!c || (fl = ff_real.fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
 			continue;
-		if (c->kind == FF_KIND_LISTENER) {
-			n += (size_t)snprintf(out + n, cap - n, "%d:L;", fd);
-			continue;
-		}
-		if (atomic_load(&c->tx) != FF_TX_FRAMED && atomic_load(&c->rx) != FF_RX_FRAMED &&
-		    atomic_load(&c->tx) != FF_TX_HELLO)
-			continue;
-		n += (size_t)snprintf(out + n, cap - n,
-			"%d:C:%d:%d:%d:%d:%" PRIu64 ":%" PRIu64 ":%d:%u:%u:%" PRIu64 ":%" PRIu64 ":%" PRIu64 ";",
-			fd, atomic_load(&c->tx), atomic_load(&c->rx), c->rx_region_ok, c->is_client,
-			c->tx_inline_owed, c->rx_inline_left, c->rx_db_active, c->rx_db.slot,
-			c->rx_db.gen, c->rx_db.offset, c->rx_db.len, c->rx_db_done);
+		k = (size_t)snprintf(out + n, cap - n, "%d:", fd);
+		size_t e = ff_state_encode(c, out + n + k, cap - n - k);
+		if (e)
+			n += k + e;
 	}
 	return n == first ? 0 : n;
 }
@@ -112,9 +103,13 @@ static char **build_env(char *const envp[], char **blob, char **ldp)
 			env[k++] = *e;
 	env[k++] = state;
 	if (!has_self(preload) && ff_proc.self_path[0]) {
-		char *p = malloc(strlen(ff_proc.self_path) + 12);
+		/* Our own LD_PRELOAD when it names us (it may list a sanitizer runtime first),
+		 * else just the shim. */
+		const char *mine = getenv("LD_PRELOAD");
+		const char *val = has_self(mine) ? mine : ff_proc.self_path;
+		char *p = malloc(strlen(val) + 12);
 		if (p) {
-			sprintf(p, "LD_PRELOAD=%s", ff_proc.self_path);
+			sprintf(p, "LD_PRELOAD=%s", val);
 			env[k++] = p;
 			*ldp = p;
 		}
@@ -250,63 +245,11 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 }
 
 /* In the new image: re-learn the fds the old image handed over. */
-static uint8_t handed_region[16];
-
-static void restore_one(const char *s)
-{
-	int fd, kind_c = 0, tx, rx, rok, client, dba;
-	uint64_t owed, inl, off, len, done;
-	unsigned slot, gen;
-	struct stat st;
-	struct ff_conn *c;
-
-	if (sscanf(s, "%d:%c", &fd, (char *)&kind_c) != 2 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return;
-	if (kind_c == 'L') {
-		socklen_t l;
-		if (!ff_ctl_ensure() || !(c = ff_conn_new(FF_KIND_LISTENER)))
-			return;
-		l = sizeof(c->laddr);
-		if (getsockname(fd, (struct sockaddr *)&c->laddr, &l) < 0) {
-			ff_conn_discard(c);
-			return;
-		}
-		ff_ctl_listen(&c->laddr, true);
-		ff_fd_attach(fd, c);
-		return;
-	}
-	if (sscanf(s, "%d:C:%d:%d:%d:%d:%" SCNu64 ":%" SCNu64 ":%d:%u:%u:%" SCNu64 ":%" SCNu64 ":%" SCNu64,
-		   &fd, &tx, &rx, &rok, &client, &owed, &inl, &dba, &slot, &gen, &off, &len, &done) != 13)
-		return;
-	if (!(c = ff_conn_new(FF_KIND_CONN)))
-		return;
-	if ((rok || tx != FF_TX_RAW) && !ff_ctl_ensure())
-		log_warnx("fd %d was upgraded before exec but the coordinator is unreachable", fd);
-	if (!ff_ctl.mapped || memcmp(handed_region, ff_ctl.region_id, 16) != 0) {
-		/* Not the region the peer uses: frames stay, payloads go inline. */
-		rok = 0;
-		dba = 0;
-		c->tx_inline_only = true;
-	}
-	atomic_store(&c->tx, tx);
-	atomic_store(&c->rx, rx);
-	c->rx_region_ok = rok && ff_ctl.mapped;
-	c->is_client = client;
-	c->tx_inline_owed = owed;
-	c->rx_inline_left = inl;
-	c->rx_db_active = dba && ff_ctl.mapped;
-	c->rx_db.slot = slot;
-	c->rx_db.gen = gen;
-	c->rx_db.offset = off;
-	c->rx_db.len = len;
-	c->rx_db_done = done;
-	ff_fd_attach(fd, c);
-}
-
 void ff_exec_restore(void)
 {
 	const char *v = getenv(FF_ENV_FDSTATE);
 	char *copy, *tok, *save = NULL;
+	uint8_t region[16] = { 0 };
 
 	if (!v || !*v)
 		return;
@@ -315,15 +258,11 @@ void ff_exec_restore(void)
 	if (!copy)
 		return;
 	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-		if (tok[0] == 'R') {
-			for (int i = 0; i < 16 && tok[1 + 2 * i] && tok[2 + 2 * i]; i++) {
-				unsigned b;
-				if (sscanf(tok + 1 + 2 * i, "%2x", &b) == 1)
-					handed_region[i] = (uint8_t)b;
-			}
-			continue;
-		}
-		restore_one(tok);
+		char *colon = strchr(tok, ':');
+		if (tok[0] == 'R')
+			ff_region_unhex(tok + 1, region);
+		else if (colon)
+			ff_state_restore(atoi(tok), colon + 1, region);
 	}
 	free(copy);
 }

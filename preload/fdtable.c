@@ -4,9 +4,11 @@
  * just before a close can safely take and drop a `users` reference on it. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
+#include <errno.h>
 #include <sched.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "shim.h"
 
@@ -26,12 +28,11 @@ bool ff_fdtab_init(void)
 		n = rl.rlim_max;
 	if (n > (1u << 20))
 		n = 1u << 20;
-	fdtab = mmap(NULL, n * sizeof(*fdtab), PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (fdtab == MAP_FAILED) {
-		fdtab = NULL;
+	/* calloc of this size is backed by lazily-zeroed pages; it is heap, so leak checkers
+	 * see the connections it points to. */
+	fdtab = calloc(n, sizeof(*fdtab));
+	if (!fdtab)
 		return false;
-	}
 	fdtab_size = (int)n;
 	return true;
 }
@@ -41,6 +42,26 @@ int ff_fdtab_max(void)
 	return atomic_load(&fd_hwm);
 }
 
+/* A per-connection key nobody can guess without reading the region: a random per-process
+ * seed mixed with the connection's cookie (splitmix64), never 0. */
+static uint32_t conn_key(uint64_t cookie)
+{
+	static _Atomic uint64_t seed;
+	uint64_t s = atomic_load(&seed), z;
+
+	if (!s) {
+		if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != sizeof(s))
+			s = ff_now_ns() ^ ((uint64_t)getpid() << 32);
+		s |= 1;
+		atomic_store(&seed, s);
+	}
+	z = s + cookie * 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (uint32_t)z ? (uint32_t)z : 1;
+}
+
 static void conn_reset(struct ff_conn *c, int kind)
 {
 	memset(c, 0, sizeof(*c));
@@ -48,6 +69,7 @@ static void conn_reset(struct ff_conn *c, int kind)
 	pthread_mutex_init(&c->rx_lock, NULL);
 	c->kind = kind;
 	c->cookie = atomic_fetch_add(&next_cookie, 1);
+	c->tx_key = conn_key(c->cookie);
 	atomic_store(&c->fdrefs, 0);
 }
 
@@ -87,6 +109,20 @@ void ff_conn_discard(struct ff_conn *c)
 	conn_free(c);
 }
 
+/* An fd being closed by another thread: wait the few instructions until its close is done,
+ * then see what the number means now (nothing, or a new connection). A call racing a close
+ * must never see the framed socket as a raw one. */
+#define CLOSING ((struct ff_conn *)1)
+
+static struct ff_conn *load_settled(int fd)
+{
+	struct ff_conn *c;
+
+	while ((c = atomic_load_explicit(&fdtab[fd], memory_order_acquire)) == CLOSING)
+		sched_yield();
+	return c;
+}
+
 struct ff_conn *ff_conn_get(int fd)
 {
 	struct ff_conn *c;
@@ -96,12 +132,44 @@ struct ff_conn *ff_conn_get(int fd)
 	c = atomic_load_explicit(&fdtab[fd], memory_order_acquire);
 	if (__builtin_expect(c == NULL, 1))
 		return NULL;
+	if (c == CLOSING && !(c = load_settled(fd)))
+		return NULL;
 	atomic_fetch_add(&c->users, 1);
 	if (atomic_load_explicit(&fdtab[fd], memory_order_acquire) != c) {
 		atomic_fetch_sub(&c->users, 1);
-		return NULL;
+		return ff_conn_get(fd);
 	}
 	return c;
+}
+
+static void drop_ref(struct ff_conn *old)
+{
+	if (atomic_fetch_sub(&old->fdrefs, 1) == 1) {
+		if (old->kind == FF_KIND_LISTENER)
+			ff_ctl_listen(&old->laddr, false);
+		conn_free(old);
+	}
+}
+
+int ff_fd_close(int fd, void (*before)(int, struct ff_conn *))
+{
+	struct ff_conn *old, *closing = CLOSING;
+	int r, saved;
+
+	if (fd < 0 || fd >= fdtab_size || !fdtab)
+		return ff_real.close(fd);
+	old = atomic_exchange(&fdtab[fd], CLOSING);
+	if (old == CLOSING)
+		old = NULL;     /* two threads closing one fd: the other one owns the state */
+	if (old && before)
+		before(fd, old);
+	r = ff_real.close(fd);
+	saved = errno;
+	atomic_compare_exchange_strong(&fdtab[fd], &closing, NULL);
+	if (old)
+		drop_ref(old);
+	errno = saved;
+	return r;
 }
 
 void ff_conn_put(struct ff_conn *c)
@@ -117,9 +185,12 @@ bool ff_fd_tracked(int fd)
 
 struct ff_conn *ff_fd_peek(int fd)
 {
+	struct ff_conn *c;
+
 	if (fd < 0 || fd >= fdtab_size || !fdtab)
 		return NULL;
-	return atomic_load(&fdtab[fd]);
+	c = atomic_load(&fdtab[fd]);
+	return c == CLOSING ? NULL : c;
 }
 
 void ff_fd_attach(int fd, struct ff_conn *c)
@@ -132,7 +203,7 @@ void ff_fd_attach(int fd, struct ff_conn *c)
 	for (int h = atomic_load(&fd_hwm); fd > h && !atomic_compare_exchange_weak(&fd_hwm, &h, fd);)
 		;
 	old = atomic_exchange(&fdtab[fd], c);
-	if (old && atomic_fetch_sub(&old->fdrefs, 1) == 1)
+	if (old && old != CLOSING && atomic_fetch_sub(&old->fdrefs, 1) == 1)
 		conn_free(old);
 }
 
@@ -143,13 +214,8 @@ void ff_fd_detach(int fd)
 	if (fd < 0 || fd >= fdtab_size || !fdtab)
 		return;
 	old = atomic_exchange(&fdtab[fd], NULL);
-	if (!old)
-		return;
-	if (atomic_fetch_sub(&old->fdrefs, 1) == 1) {
-		if (old->kind == FF_KIND_LISTENER)
-			ff_ctl_listen(&old->laddr, false);
-		conn_free(old);
-	}
+	if (old && old != CLOSING)
+		drop_ref(old);
 }
 
 /* The child's copies of the locks may be held by threads that do not exist in it. */
@@ -160,7 +226,9 @@ void ff_fdtab_after_fork(void)
 	pthread_mutex_init(&pool_lock, NULL);
 	for (int fd = 0; fd <= atomic_load(&fd_hwm); fd++) {
 		struct ff_conn *c = atomic_load(&fdtab[fd]);
-		if (c) {
+		if (c == CLOSING) {
+			atomic_store(&fdtab[fd], NULL);   /* the closing thread is not in the child */
+		} else if (c) {
 			pthread_mutex_init(&c->tx_lock, NULL);
 			pthread_mutex_init(&c->rx_lock, NULL);
 			atomic_store(&c->users, 0);

@@ -119,8 +119,12 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	ssize_t r;
 
 	ff_init();
-	if (ff_passthrough() || !(c = ff_conn_get(fd)))
-		return ff_real.recvmsg(fd, msg, flags);
+	if (ff_passthrough() || !(c = ff_conn_get(fd))) {
+		r = ff_real.recvmsg(fd, msg, flags);
+		if (r >= 0 && msg->msg_controllen && !ff_passthrough() && !(flags & MSG_PEEK))
+			ff_handoff_recv(msg);   /* upgraded fds received with SCM_RIGHTS */
+		return r;
+	}
 	if ((flags & MSG_OOB) || msg->msg_iovlen > 1024 || c->kind != FF_KIND_CONN ||
 	    atomic_load(&c->rx) == FF_RX_RAW) {
 		ff_conn_put(c);

@@ -126,6 +126,8 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	ssize_t r;
 
 	ff_init();
+	if (!ff_passthrough() && msg->msg_controllen)
+		ff_handoff_send(msg);      /* upgraded fds passed with SCM_RIGHTS */
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.sendmsg(fd, msg, flags);
 	if ((flags & MSG_OOB) || msg->msg_controllen || msg->msg_iovlen > 1024) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -129,17 +128,18 @@ static void guard_own(int fd)
 		ff_ctl_after_fork();   /* forget it without closing: the caller closes it */
 }
 
-/* The last reference of a connection whose peer is gone: its payloads in flight come back. */
-static void before_close(int fd)
+/* The last reference of a connection that was reset: nobody will read its payloads in flight,
+ * so they come back now. (A connection closed normally keeps them: the peer may still be
+ * reading after our close, exactly as it still reads TCP bytes we sent before closing.) */
+static void before_close(int fd, struct ff_conn *c)
 {
-	struct ff_conn *c = ff_fd_peek(fd);
-	struct tcp_info ti;
-	socklen_t l = sizeof(ti);
+	int err = 0;
+	socklen_t l = sizeof(err);
 
 	if (!c || c->kind != FF_KIND_CONN || atomic_load(&c->fdrefs) != 1 ||
 	    atomic_load(&c->tx) != FF_TX_FRAMED)
 		return;
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) == 0 && ti.tcpi_state == TCP_CLOSE)
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 && (err == ECONNRESET || err == EPIPE))
 		ff_slot_reclaim_conn(c->cookie);
 }
 
@@ -148,10 +148,8 @@ int close(int fd)
 	ff_init();
 	if (!ff_passthrough()) {
 		guard_own(fd);
-		if (ff_fd_tracked(fd)) {
-			before_close(fd);
-			ff_fd_detach(fd);
-		}
+		if (ff_fd_tracked(fd))
+			return ff_fd_close(fd, before_close);
 	}
 	return ff_real.close(fd);
 }

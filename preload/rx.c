@@ -55,6 +55,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags)
 			return 0;
 		}
 		if (res == FF_HELLO_YES) {
+			c->rx_key = ff_hello_conn_key(b);
 			do
 				r = ff_real.recv(fd, b, sizeof(b), MSG_DONTWAIT);
 			while (r < 0 && errno == EINTR);
@@ -261,7 +262,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	if (!c->rx_region_ok)
 		return broken(c, fd, "doorbell for a region this process does not share");
 	if (flags & MSG_PEEK) {
-		if (!ff_slot_check(&db))
+		if (!ff_slot_check(&db, c->rx_key))
 			return broken(c, fd, "stale or forged doorbell");
 		c->rx_db = db;
 		c->rx_db_done = 0;
@@ -270,7 +271,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 			scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset, n);
 		return (ssize_t)n;
 	}
-	if (ff_slot_claim(&db) < 0)
+	if (ff_slot_claim(&db, c->rx_key) < 0)
 		return broken(c, fd, "stale or forged doorbell");
 	c->rx_db = db;
 	c->rx_db_done = 0;
@@ -461,12 +462,14 @@ int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
 
 void ff_conn_release_rx(struct ff_conn *c)
 {
-	/* Unread slot payload of a closed socket is dropped, as TCP drops unread bytes. A read
-	 * still blocked in another thread keeps the claim; the coordinator frees it later. */
+	/* Our last fd of the socket is closed with a payload half read. Another process may hold
+	 * the socket too (fork, SCM_RIGHTS) and finish it, so the slot is not freed here: it is
+	 * marked as handed over. If nobody else holds the socket, the kernel resets the
+	 * connection and the writer takes the slot back when it sees the reset. */
 	if (pthread_mutex_trylock(&c->rx_lock) != 0)
 		return;
 	if (c->rx_db_active && ff_ctl.mapped)
-		ff_slot_release(c->rx_db.slot, c->rx_db.gen);
+		atomic_store(&ff_ctl.region.meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
 	c->rx_db_active = false;
 	pthread_mutex_unlock(&c->rx_lock);
 }
@@ -505,7 +508,7 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 				    ff_ctl.region.hdr->slot_count, &hlen, &plen, &db);
 		if (t != FF_FRAME_DOORBELL)
 			goto out;
-		if (!c->rx_region_ok || ff_slot_claim(&db) < 0) {
+		if (!c->rx_region_ok || ff_slot_claim(&db, c->rx_key) < 0) {
 			r = (int)broken(c, fd, "stale or forged doorbell");
 			goto out;
 		}

@@ -69,7 +69,8 @@ extern __thread int ff_busy FF_HIDDEN;   /* recursion guard: inside the shim's o
 FF_HIDDEN void ff_init_slow(void);
 static inline void ff_init(void)
 {
-	if (__builtin_expect(!atomic_load_explicit(&ff_ready, memory_order_acquire), 0))
+	/* ff_busy: a call made by the shim itself (start-up included) never waits for start-up. */
+	if (__builtin_expect(!atomic_load_explicit(&ff_ready, memory_order_acquire), 0) && !ff_busy)
 		ff_init_slow();
 }
 /* Log a fallback cause once per process (at INFO), count it in the region if mapped. */
@@ -87,6 +88,8 @@ struct ff_conn {
 	int kind;
 	bool is_client;
 	uint64_t cookie;             /* per-process unique id, tags slots in flight */
+	uint32_t tx_key;             /* our key for the outgoing direction (hello, slot meta) */
+	uint32_t rx_key;             /* the peer's key for the incoming direction */
 	pthread_mutex_t tx_lock;
 	pthread_mutex_t rx_lock;
 	/* tx */
@@ -115,6 +118,9 @@ FF_HIDDEN struct ff_conn *ff_conn_get(int fd);
 FF_HIDDEN void ff_conn_put(struct ff_conn *c);
 FF_HIDDEN void ff_fd_attach(int fd, struct ff_conn *c);  /* takes one fd reference */
 FF_HIDDEN void ff_fd_detach(int fd);                       /* drops the fd's reference */
+/* close(2) a tracked fd: `before` sees the state first; concurrent calls on the fd wait until
+ * the close is done instead of treating the socket as untouched. */
+FF_HIDDEN int ff_fd_close(int fd, void (*before)(int, struct ff_conn *));
 FF_HIDDEN bool ff_fd_tracked(int fd);
 FF_HIDDEN void ff_fdtab_after_fork(void);
 FF_HIDDEN int ff_fdtab_max(void);
@@ -150,8 +156,10 @@ FF_HIDDEN uint64_t ff_now_ns(void);
 FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
-FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db);   /* reader: 0 or -1 (bad) */
-FF_HIDDEN bool ff_slot_check(const struct ff_doorbell *db);   /* reader peek: valid now? */
+/* Reader side: is the doorbell valid now for a connection whose peer key is `key` (slot in
+ * range, generation, state, length, and the slot announced on this very connection)? */
+FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db, uint32_t key);  /* 0 or -1 */
+FF_HIDDEN bool ff_slot_check(const struct ff_doorbell *db, uint32_t key);
 FF_HIDDEN void ff_slot_release(uint32_t slot, uint32_t gen);  /* reader done */
 FF_HIDDEN void ff_slots_after_fork(void);
 /* The zero-copy API (api.c): runs of consecutive slots handed to the application. */
@@ -179,5 +187,13 @@ FF_HIDDEN ssize_t ff_recv_buf(struct ff_conn *c, int fd, void *buf, size_t n, in
 FF_HIDDEN bool ff_conn_framed_tx(struct ff_conn *c, int fd);
 FF_HIDDEN size_t ff_iov_len(const struct iovec *iov, int iovcnt);
 FF_HIDDEN void ff_exec_restore(void);
+
+/* Framing state handed to another image of the shim (handoff.c). */
+FF_HIDDEN void ff_region_hex(char out[33]);
+FF_HIDDEN void ff_region_unhex(const char *hex, uint8_t out[16]);
+FF_HIDDEN size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap);
+FF_HIDDEN void ff_state_restore(int fd, const char *s, const uint8_t region[16]);
+FF_HIDDEN void ff_handoff_send(const struct msghdr *msg);   /* SCM_RIGHTS out */
+FF_HIDDEN void ff_handoff_recv(const struct msghdr *msg);   /* SCM_RIGHTS in */
 
 #endif

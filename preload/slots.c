@@ -209,12 +209,19 @@ void ff_slot_reclaim_conn(uint64_t cookie)
 		return;
 	pthread_mutex_lock(&slots_lock);
 	for (uint32_t i = 0; i < nmine; i++) {
-		uint32_t w = atomic_load(&meta(mine[i].slot)->word);
-		if (mine[i].cookie != cookie || FF_SLOT_STATE(w) != FF_SLOT_FILLED)
+		struct ff_slot_meta *m = meta(mine[i].slot);
+		uint32_t w = atomic_load(&m->word);
+		/* Unread, or half read by a reader that closed the socket (see ff_conn_release_rx). */
+		bool unread = FF_SLOT_STATE(w) == FF_SLOT_FILLED ||
+			      (FF_SLOT_STATE(w) == FF_SLOT_READING &&
+			       atomic_load(&m->reader) == FF_READER_HANDOVER);
+		if (mine[i].cookie != cookie || !unread)
 			continue;
 		if (cas_word(mine[i].slot, w, FF_SLOT_WORD((FF_SLOT_GEN(w) + 1) & FF_SLOT_GEN_MASK,
-							   FF_SLOT_LEASED)))
+							   FF_SLOT_LEASED))) {
+			atomic_store(&m->reader, 0);
 			n++;
+		}
 		mine[i].cookie = 0;
 	}
 	pthread_mutex_unlock(&slots_lock);
@@ -222,7 +229,7 @@ void ff_slot_reclaim_conn(uint64_t cookie)
 		ff_note_fallback(FF_FB_PEER_DIED, "a connection ended with payloads in flight");
 }
 
-bool ff_slot_check(const struct ff_doorbell *db)
+bool ff_slot_check(const struct ff_doorbell *db, uint32_t key)
 {
 	const struct ff_region_header *h;
 	uint32_t w, st;
@@ -236,15 +243,16 @@ bool ff_slot_check(const struct ff_doorbell *db)
 	st = FF_SLOT_STATE(w);
 	return FF_SLOT_GEN(w) == (db->gen & FF_SLOT_GEN_MASK) &&
 	       (st == FF_SLOT_FILLED || st == FF_SLOT_READING) &&
+	       atomic_load(&meta(db->slot)->conn_key) == key &&
 	       db->offset + db->len <= atomic_load(&meta(db->slot)->len);
 }
 
-int ff_slot_claim(const struct ff_doorbell *db)
+int ff_slot_claim(const struct ff_doorbell *db, uint32_t key)
 {
 	struct ff_slot_meta *m;
 	uint32_t w;
 
-	if (!ff_slot_check(db))
+	if (!ff_slot_check(db, key))
 		return -1;
 	if (!ff_ctl.client_id)
 		ff_ctl_ensure();

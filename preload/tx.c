@@ -2,6 +2,7 @@
  * Frame bytes the kernel did not take are kept in tx_pend and always go out before anything
  * else; an inline frame's payload may arrive over several writes (tx_inline_owed), so a partial
  * write never leaves half a frame in the stream. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -48,6 +49,7 @@ static size_t put_hello(struct ff_conn *c, uint8_t *buf)
 	if (atomic_load(&c->tx) != FF_TX_HELLO)
 		return 0;
 	ff_hello_encode((struct ff_hello *)buf, ff_ctl.region_id);
+	((struct ff_hello *)buf)->conn_key = htole32(c->tx_key);
 	atomic_store(&c->tx, FF_TX_FRAMED);
 	ff_counter_add(&ff_ctl.region.hdr->c.upgrade_success, 1);
 	return FF_HELLO_SIZE;
@@ -147,6 +149,7 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 	size_t plen;
 	ssize_t r;
 
+	atomic_store(&rg->meta[slot].conn_key, c->tx_key);
 	atomic_store(&rg->meta[slot].len, off + len);
 	atomic_store(&rg->meta[slot].filled_ns, ff_now_ns());
 	atomic_store(&rg->meta[slot].owner_pid, (uint32_t)ff_proc.pid);

@@ -44,8 +44,11 @@ START_TEST(test_hello)
 	/* ordinary application bytes */
 	ck_assert_int_eq(ff_hello_check("GET / HTTP/1.1\r\n", 16, rid, &match), FF_HELLO_NO);
 	ck_assert_int_eq(ff_hello_check("F", 1, rid, &match), FF_HELLO_PARTIAL);
-	/* reserved bytes must be zero */
-	b[12] = 1;
+	/* flags must be zero; the connection key is carried as it is */
+	b[12] = 0x2a;
+	ck_assert_int_eq(ff_hello_check(b, FF_HELLO_SIZE, rid, &match), FF_HELLO_YES);
+	ck_assert_uint_eq(ff_hello_conn_key(b), 0x2a);
+	b[10] = 1;
 	ck_assert_int_eq(ff_hello_check(b, FF_HELLO_SIZE, rid, &match), FF_HELLO_NO);
 	ck_assert_int_eq(ff_hello_check(b, FF_HELLO_SIZE, rid, NULL), FF_HELLO_NO);
 }

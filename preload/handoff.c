@@ -1,0 +1,208 @@
+/* Handing an upgraded connection's framing state to another image of the shim: across exec
+ * (exec.c puts it in the environment) and to another process through SCM_RIGHTS (a small file
+ * in SOCKET_DIR named after the socket's inode, written by the sender, taken by the receiver).
+ * Without it the other side would read frames as raw bytes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+void ff_region_hex(char out[33])
+{
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", ff_ctl.mapped ? ff_ctl.region_id[i] : 0);
+}
+
+void ff_region_unhex(const char *hex, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	for (int i = 0; i < 16 && hex[2 * i] && hex[2 * i + 1]; i++) {
+		unsigned b;
+		if (sscanf(hex + 2 * i, "%2x", &b) == 1)
+			out[i] = (uint8_t)b;
+	}
+}
+
+size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
+{
+	int n;
+
+	/* A payload half read goes with the connection: the coordinator must not give its slot
+	 * back to the writer when this process exits or execs. */
+	if (c->kind == FF_KIND_CONN && c->rx_db_active && ff_ctl.mapped)
+		atomic_store(&ff_ctl.region.meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
+
+	if (c->kind == FF_KIND_LISTENER)
+		n = snprintf(out, cap, "L;");
+	else if (atomic_load(&c->tx) == FF_TX_FRAMED || atomic_load(&c->rx) == FF_RX_FRAMED ||
+		 atomic_load(&c->tx) == FF_TX_HELLO)
+		n = snprintf(out, cap,
+			"C:%d:%d:%d:%d:%" PRIu64 ":%" PRIu64 ":%d:%u:%u:%" PRIu64 ":%" PRIu64 ":%" PRIu64
+			":%u:%u;",
+			atomic_load(&c->tx), atomic_load(&c->rx), c->rx_region_ok, c->is_client,
+			c->tx_inline_owed, c->rx_inline_left, c->rx_db_active, c->rx_db.slot,
+			c->rx_db.gen, c->rx_db.offset, c->rx_db.len, c->rx_db_done, c->tx_key, c->rx_key);
+	else
+		return 0;
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static void restore_listener(int fd)
+{
+	struct ff_conn *c;
+	socklen_t l;
+
+	if (!ff_ctl_ensure() || !(c = ff_conn_new(FF_KIND_LISTENER)))
+		return;
+	l = sizeof(c->laddr);
+	if (getsockname(fd, (struct sockaddr *)&c->laddr, &l) < 0) {
+		ff_conn_discard(c);
+		return;
+	}
+	ff_fd_attach(fd, c);
+	ff_ctl_listen(&c->laddr, true);
+}
+
+void ff_state_restore(int fd, const char *s, const uint8_t region[16])
+{
+	int tx, rx, rok, client, dba;
+	uint64_t owed, inl, off, len, done;
+	unsigned slot, gen, txk, rxk;
+	struct stat st;
+	struct ff_conn *c;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return;
+	if (s[0] == 'L') {
+		restore_listener(fd);
+		return;
+	}
+	if (sscanf(s, "C:%d:%d:%d:%d:%" SCNu64 ":%" SCNu64 ":%d:%u:%u:%" SCNu64 ":%" SCNu64 ":%" SCNu64
+		   ":%u:%u", &tx, &rx, &rok, &client, &owed, &inl, &dba, &slot, &gen, &off, &len, &done,
+		   &txk, &rxk) != 14 ||
+	    !(c = ff_conn_new(FF_KIND_CONN)))
+		return;
+	if ((rok || tx != FF_TX_RAW) && !ff_ctl_ensure())
+		log_warnx("fd %d was upgraded elsewhere but the coordinator is unreachable", fd);
+	if (!ff_ctl.mapped || memcmp(region, ff_ctl.region_id, 16) != 0) {
+		/* Not the region the peer uses: frames stay, payloads go inline. */
+		rok = 0;
+		dba = 0;
+		c->tx_inline_only = true;
+	}
+	atomic_store(&c->tx, tx);
+	atomic_store(&c->rx, rx);
+	c->rx_region_ok = rok && ff_ctl.mapped;
+	c->is_client = client;
+	c->tx_inline_owed = owed;
+	c->rx_inline_left = inl;
+	c->rx_db_active = dba && ff_ctl.mapped;
+	c->rx_db.slot = slot;
+	c->rx_db.gen = gen;
+	c->rx_db.offset = off;
+	c->rx_db.len = len;
+	c->rx_db_done = done;
+	c->tx_key = txk;
+	c->rx_key = rxk;
+	if (c->rx_db_active) {
+		/* Take the half-read payload over; if its slot moved on meanwhile, the bytes are
+		 * gone and the stream cannot go on: fail as a reset, never hand out other bytes. */
+		struct ff_doorbell db = c->rx_db;
+		if (ff_slot_check(&db, rxk))
+			atomic_store(&ff_ctl.region.meta[db.slot].reader, ff_ctl.client_id);
+		else
+			c->rx_broken = true;
+	}
+	ff_fd_attach(fd, c);
+}
+
+static int handoff_path(int fd, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return -1;
+	return snprintf(buf, len, "%s/.faasflow_handoff_%llx_%llx", ff_proc.cfg.socket_dir,
+			(unsigned long long)st.st_dev, (unsigned long long)st.st_ino) < (int)len ? 0 : -1;
+}
+
+static void for_each_passed_fd(const struct msghdr *msg, void (*fn)(int))
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR((struct msghdr *)msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			fn(fd);
+		}
+	}
+}
+
+static void put_one(int fd)
+{
+	struct ff_conn *c = ff_conn_get(fd);
+	char path[PATH_MAX + 64], buf[256], hex[33];
+	size_t n;
+	int f;
+
+	if (!c)
+		return;
+	ff_region_hex(hex);
+	n = (size_t)snprintf(buf, sizeof(buf), "R%s;", hex);
+	n += ff_state_encode(c, buf + n, sizeof(buf) - n);
+	ff_conn_put(c);
+	if (n <= 34 || handoff_path(fd, path, sizeof(path)) < 0)
+		return;
+	f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0) {
+		log_warn("cannot hand fd %d over: %s", fd, path);
+		return;
+	}
+	if (ff_real.write(f, buf, n) != (ssize_t)n)
+		log_warn("cannot hand fd %d over: %s", fd, path);
+	ff_real.close(f);
+}
+
+static void take_one(int fd)
+{
+	char path[PATH_MAX + 64], buf[256];
+	uint8_t region[16];
+	ssize_t n;
+	int f;
+
+	if (ff_fd_tracked(fd) || handoff_path(fd, path, sizeof(path)) < 0)
+		return;
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (f < 0)
+		return;                  /* a plain connection: nothing was handed over */
+	n = ff_real.read(f, buf, sizeof(buf) - 1);
+	ff_real.close(f);
+	unlink(path);
+	if (n < 35 || buf[0] != 'R' || buf[33] != ';')
+		return;
+	buf[n] = 0;
+	ff_region_unhex(buf + 1, region);
+	ff_state_restore(fd, buf + 34, region);
+}
+
+void ff_handoff_send(const struct msghdr *msg)
+{
+	ff_busy++;
+	for_each_passed_fd(msg, put_one);
+	ff_busy--;
+}
+
+void ff_handoff_recv(const struct msghdr *msg)
+{
+	ff_busy++;
+	for_each_passed_fd(msg, take_one);
+	ff_busy--;
+}
