@@ -82,9 +82,10 @@ shim_env=()
 if [ $noshim = 0 ]; then
 	"$FAASFLOWD" --config "$CONF" > "$T/faasflowd.log" 2>&1 &
 	DPID=$!; pids+=("$DPID")
-	wait_for test -S "$T/faasflow_container_default.sock" &&
-		wait_for "$FAASFLOWCTL" --config "$CONF" status >/dev/null ||
-		{ echo "run-bench.sh: faasflowd did not start:" >&2; cat "$T/faasflowd.log" >&2; exit 1; }
+	if ! { wait_for test -S "$T/faasflow_container_default.sock" &&
+		wait_for "$FAASFLOWCTL" --config "$CONF" status >/dev/null; }; then
+		echo "run-bench.sh: faasflowd did not start:" >&2; cat "$T/faasflowd.log" >&2; exit 1
+	fi
 	preload=$SHIM
 	if ldd "$SHIM" | grep -q libasan; then
 		echo "run-bench.sh: WARNING: $SHIM is a sanitizer build: numbers mean nothing" >&2

@@ -86,8 +86,9 @@ if [ -f "$SHIM" ] && [ -x "$FAASFLOWD" ]; then
 	printf 'SHM_FILE_PATH = %s/region\nSOCKET_DIR = %s\nSHM_SIZE = 64M\nSLOT_SIZE = 1M\n' "$T" "$T" > "$conf"
 	"$FAASFLOWD" --config "$conf" > "$T/d.log" 2>&1 &
 	pids+=("$!")
-	wait_for test -S "$T/faasflow_container_default.sock" && wait_for "$FAASFLOWCTL" --config "$conf" status ||
-		{ echo "FAIL: faasflowd did not start" >&2; cat "$T/d.log" >&2; exit 1; }
+	if ! { wait_for test -S "$T/faasflow_container_default.sock" && wait_for "$FAASFLOWCTL" --config "$conf" status; }; then
+		echo "FAIL: faasflowd did not start" >&2; cat "$T/d.log" >&2; exit 1
+	fi
 	pre=$SHIM envx=()
 	if ldd "$SHIM" | grep -q libasan; then
 		pre="$(gcc -print-file-name=libasan.so):$SHIM"

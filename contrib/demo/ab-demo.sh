@@ -34,6 +34,7 @@ done
 
 T=$(mktemp -d /tmp/faasflow-demo.XXXXXX)
 pids=()
+# shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
@@ -47,8 +48,9 @@ CONF=$T/faasflow.conf
 printf 'SHM_FILE_PATH = %s/region\nSOCKET_DIR = %s\nSHM_SIZE = 1G\nSLOT_SIZE = 1M\n' "$T" "$T" > "$CONF"
 "$FAASFLOWD" --config "$CONF" > "$T/faasflowd.log" 2>&1 &
 pids+=("$!")
-wait_for test -S "$T/faasflow_container_default.sock" && wait_for "$FAASFLOWCTL" --config "$CONF" status ||
-	{ echo "ab-demo.sh: faasflowd did not start:" >&2; cat "$T/faasflowd.log" >&2; exit 1; }
+if ! { wait_for test -S "$T/faasflow_container_default.sock" && wait_for "$FAASFLOWCTL" --config "$CONF" status; }; then
+	echo "ab-demo.sh: faasflowd did not start:" >&2; cat "$T/faasflowd.log" >&2; exit 1
+fi
 shim_env=(LD_PRELOAD="$SHIM" FAASFLOW_CONFIG="$CONF")
 if ldd "$SHIM" | grep -q libasan; then
 	echo "ab-demo.sh: note: sanitizer build of the shim: slower than a normal build" >&2
