@@ -165,7 +165,7 @@ FF_HIDDEN void ff_slots_after_fork(void);
 /* The zero-copy API (api.c): runs of consecutive slots handed to the application. */
 FF_HIDDEN int64_t ff_slots_alloc_run(uint32_t n);
 FF_HIDDEN void ff_slots_free_run(uint32_t first, uint32_t n);
-FF_HIDDEN int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t *gen);
+FF_HIDDEN int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint32_t *gen);
 FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *slot,
 			   uint32_t *gen);
 

@@ -142,6 +142,25 @@ static bool conn_dead(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
+/* Sleep (a slice at most) until slot's word changes: its reader gave it back. Lock not held.
+ * Returns -1 with errno EPIPE when the connection died meanwhile (its slots come back). */
+static int wait_slot(uint32_t slot, int fd, uint64_t cookie)
+{
+	struct ff_slot_meta *m = meta(slot);
+	uint32_t seen = atomic_load(&m->word);
+
+	if (conn_dead(fd)) {
+		ff_slot_reclaim_conn(cookie);
+		errno = EPIPE;
+		return -1;
+	}
+	atomic_fetch_add(&m->waiters, 1);
+	if (atomic_load(&m->word) == seen)
+		futex_wait(&m->word, seen, WAIT_SLICE_NS);
+	atomic_fetch_sub(&m->waiters, 1);
+	return 0;
+}
+
 int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 {
 	uint64_t start = 0;
@@ -178,18 +197,10 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 			if (w < 0 || now - start > WAIT_OTHERS_NS)
 				break;
 		}
-		struct ff_slot_meta *m = meta(mine[w].slot);
-		uint32_t seen = atomic_load(&m->word);
+		uint32_t slot = mine[w].slot;
 		pthread_mutex_unlock(&slots_lock);
-		if (conn_dead(fd)) {
-			ff_slot_reclaim_conn(cookie);
-			errno = EPIPE;
+		if (wait_slot(slot, fd, cookie) < 0)
 			return -2;
-		}
-		atomic_fetch_add(&m->waiters, 1);
-		if (atomic_load(&m->word) == seen)
-			futex_wait(&m->word, seen, WAIT_SLICE_NS);
-		atomic_fetch_sub(&m->waiters, 1);
 		pthread_mutex_lock(&slots_lock);
 	}
 	pthread_mutex_unlock(&slots_lock);
@@ -353,25 +364,37 @@ void ff_slots_free_run(uint32_t first, uint32_t n)
 }
 
 /* A payload the application wrote in place: slot must be ours and idle. */
-int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t *gen)
+/* A payload the application wrote in place: the slot must be one of its faasflow_alloc()
+ * slots. If an earlier send of it is still being read, a blocking sender waits for the reader
+ * to give it back (backpressure, as TCP would block); otherwise -1 (the caller copies). */
+int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 {
-	int r = -1;
+	for (;;) {
+		int r = -1;
+		bool busy = false;
 
-	pthread_mutex_lock(&slots_lock);
-	for (uint32_t i = 0; i < nmine; i++) {
-		uint32_t w;
-		if (mine[i].slot != slot || !mine[i].app)
-			continue;
-		w = atomic_load(&meta(slot)->word);
-		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
-		    cas_word(slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
-			*gen = FF_SLOT_GEN(w);
-			mine[i].cookie = cookie;
-			mine[i].seq = ++fill_seq;
-			r = 0;
+		pthread_mutex_lock(&slots_lock);
+		for (uint32_t i = 0; i < nmine; i++) {
+			uint32_t w;
+			if (mine[i].slot != slot || !mine[i].app)
+				continue;
+			w = atomic_load(&meta(slot)->word);
+			if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
+			    cas_word(slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
+				*gen = FF_SLOT_GEN(w);
+				mine[i].cookie = cookie;
+				mine[i].seq = ++fill_seq;
+				r = 0;
+			} else {
+				busy = FF_SLOT_STATE(w) == FF_SLOT_FILLED ||
+				       FF_SLOT_STATE(w) == FF_SLOT_READING;
+			}
+			break;
 		}
-		break;
+		pthread_mutex_unlock(&slots_lock);
+		if (r == 0 || !busy || !may_wait)
+			return r;
+		if (wait_slot(slot, fd, cookie) < 0)
+			return -2;
 	}
-	pthread_mutex_unlock(&slots_lock);
-	return r;
 }

@@ -212,7 +212,8 @@ static bool in_slots(const uint8_t *p, size_t len)
 
 /* Zero copy: the payload already is in a slot the application got from faasflow_alloc().
  * Returns bytes announced (one slot's worth at most), 0 when not possible, -1 on error. */
-static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t len, int flags)
+static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t len, int flags,
+			  bool may_wait)
 {
 	struct ff_region *rg = &ff_ctl.region;
 	uint64_t ssz = rg->hdr->slot_size, at = (uint64_t)(p - rg->slots);
@@ -221,8 +222,12 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
 
 	if (len > ssz - off)
 		len = ssz - off;
-	if (ff_slot_take_app(slot, c->cookie, &gen) < 0)
+	switch (ff_slot_take_app(slot, c->cookie, fd, may_wait, &gen)) {
+	case -2:
+		return -1;
+	case -1:
 		return 0;
+	}
 	return send_doorbell(c, fd, slot, gen, off, len, flags);
 }
 
@@ -259,7 +264,12 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 
 		if (iovcnt == 1 && !c->tx_inline_only &&
 		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
-			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags);
+		{
+			if (blocking < 0)
+				blocking = is_blocking(fd, flags);
+			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
+				       blocking);
+		}
 		if (n == 0 && left >= ff_proc.cfg.threshold && !c->tx_inline_only && ff_region_usable())
 		{
 			if (blocking < 0)

@@ -164,7 +164,13 @@ int run_producer(const struct opts *o, struct link *pl, struct result *r)
 	t0 = now_s();
 	switch (o->mode) {
 	case MODE_STREAM:
-		for (uint64_t i = 0; i < o->iters; i++) {
+		if (o->api) {
+			if (api_stream_produce(o, pl, buf, hmsg, &r->hash_tx) < 0) {
+				perror("faasflow-bench: api stream");
+				goto out;
+			}
+		}
+		for (uint64_t i = 0; !o->api && i < o->iters; i++) {
 			if (link_send_msg(pl, buf, o->size) < 0) {
 				perror("faasflow-bench: stream write");
 				goto out;
@@ -219,7 +225,7 @@ static int serve_one(const struct opts *o, int lfd, struct link *pl, unsigned ch
 		return -1;
 	}
 	fh_init(&h);
-	if (link_recv_msg(l, buf, n, &h) < 0) {
+	if (o->api == 2 ? api_recv_msg(l, n, &h) < 0 : link_recv_msg(l, buf, n, &h) < 0) {
 		perror("faasflow-bench: receive");
 		goto out;
 	}

@@ -57,6 +57,7 @@ struct opts {
 	bool persist;
 	int nodelay;            /* -1: mode default */
 	bool header;
+	int api;                /* 0: plain buffers; 1: faasflow_alloc() sends; 2: and borrowed reads */
 	/* replay */
 	struct edge *edges;
 	size_t nedges;
@@ -72,6 +73,10 @@ int link_recv_reply(struct link *l, void *buf, size_t n);
 int link_recv_msg(struct link *l, void *buf, size_t n, struct fh *h);
 int link_send_reply(struct link *l, const void *buf, size_t n);
 void link_free(struct link *l);
+/* the zero-copy API rows (bench-api.c) */
+int api_stream_produce(const struct opts *o, struct link *l, const unsigned char *payload,
+		       uint64_t hmsg, uint64_t *run);
+int api_recv_msg(struct link *l, size_t n, struct fh *h);
 
 /* stream sockets (tcp, unix) */
 int net_listen(const struct opts *o, unsigned *port_out);

@@ -36,7 +36,10 @@ static void usage(FILE *f)
 "  -f, --ready-file FILE   server: write the port here once listening\n"
 "  -l, --label NAME        first CSV column (default: the transport)\n"
 "  -M, --rss-path PATH     receiver reports resident KiB of its mappings of PATH\n"
-"  -c, --header            print the CSV header first\n");
+"  -c, --header            print the CSV header first\n"
+"  -A, --api 0|1|2         stream over tcp under the shim with the zero-copy API:\n"
+"                          1 = payloads in faasflow_alloc() buffers (one copy, out),\n"
+"                          2 = and the consumer borrows them in place (no copy)\n");
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -83,7 +86,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "redis-port", 1, 0, 'R' }, { "edges", 1, 0, 'e' }, { "workflow", 1, 0, 'w' },
 		{ "persist", 0, 0, 'P' }, { "nodelay", 1, 0, 'D' }, { "ready-file", 1, 0, 'f' },
 		{ "label", 1, 0, 'l' }, { "rss-path", 1, 0, 'M' }, { "header", 0, 0, 'c' },
-		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "api", 1, 0, 'A' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const roles[] = { "both", "server", "client" };
 	uint64_t v;
 	int c, i;
@@ -95,7 +98,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->redis_port = 6379;
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	snprintf(o->redis_host, sizeof(o->redis_host), "127.0.0.1");
-	while ((c = getopt_long(argc, argv, "t:m:s:n:V:r:H:p:u:R:e:w:PD:f:l:M:ch", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:m:s:n:V:r:H:p:u:R:e:w:PD:f:l:M:A:ch", lo, NULL)) != -1) {
 		switch (c) {
 		case 't': if ((i = pick(optarg, tr_names, 4, "transport")) < 0) return -1;
 			o->tr = (enum tr_kind)i; break;
@@ -127,6 +130,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'l': snprintf(o->label, sizeof(o->label), "%s", optarg); break;
 		case 'M': snprintf(o->rss_path, sizeof(o->rss_path), "%s", optarg); break;
 		case 'c': o->header = true; break;
+		case 'A':
+			if (strcmp(optarg, "0") && strcmp(optarg, "1") && strcmp(optarg, "2")) {
+				fprintf(stderr, "faasflow-bench: --api '%s': expected 0 (plain buffers), "
+					"1 (faasflow_alloc sends) or 2 (and borrowed reads)\n", optarg);
+				return -1;
+			}
+			o->api = atoi(optarg);
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
