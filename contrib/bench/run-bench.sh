@@ -181,6 +181,15 @@ for rep in $(seq "$reps"); do
 	echo "run-bench.sh: repetition $rep/$reps" >&2
 	for s in $sizes; do REFS="unix ring redis" ab -m stream -s "$s" -V "$(volume "$s")"; done
 	for s in 64 4K 64K 1M 16M; do REFS="unix ring redis" ab -m rr -s "$s" -n "$(rr_iters "$s")"; done
+	# the zero-copy API at FaaSFlow's median edge size (344 KiB), 1 MiB and near its p90 (16 MiB)
+	[ $quick = 1 ] || ab -m stream -s 344K -V "$(volume 1M)"
+	if [ $noshim = 0 ]; then
+		for s in 344K 1M 16M; do
+			[ $quick = 0 ] || [ "$s" = 16M ] || continue
+			net api1 1 -m stream -s "$s" -V "$(volume 1M)" -A 1
+			net api2 1 -m stream -s "$s" -V "$(volume 1M)" -A 2
+		done
+	fi
 	REFS="unix" ab -m conn -s 64K -n $((600 / div))
 	REFS="unix" ab -m conn -s 1M -n $((300 / div))
 	if [ $quick = 1 ]; then
