@@ -66,6 +66,11 @@ END {
 			fail("sanitizer", id, c, s, "client exited " crc[i] " (sanitizer report in its stderr)")
 			continue
 		}
+		if (crc[i] > 128) {
+			crashes++
+			fail("crash", id, c, s, "client died of signal " (crc[i] - 128) " (only SIGKILL is sent)")
+			continue
+		}
 		if (crc[i] != 0) {
 			if (kill_of("server", s, cst[i], cen[i] + grace)) {
 				cut_server++
@@ -110,7 +115,8 @@ END {
 			completed_half++
 	}
 	printf "TOTALS connections=%d completed=%d completed_half_close=%d bytes=%.0f recv_lines=%d " \
-	       "cut_client=%d cut_server=%d mismatches=%d lost=%d errors=%d hangs=%d sanitizer=%d\n",
+	       "cut_client=%d cut_server=%d mismatches=%d lost=%d errors=%d hangs=%d sanitizer=%d " \
+	       "crashes=%d\n",
 	       nc, completed, completed_half, bytes, recv_lines, cut_client, cut_server, mismatches,
-	       lost, errors, hangs, sanitizer
+	       lost, errors, hangs, sanitizer, crashes
 }

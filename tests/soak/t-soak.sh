@@ -242,7 +242,7 @@ echo "region use per coordinator run:$epochs; slots hwm $hwm of $SOAK_SLOTS," \
 echo "region carried payloads again after each coordinator kill (within 0.5 s):${reup:- (no kill)}"
 echo "connections $(tv connections): completed $(tv completed) ($(tv completed_half_close) half-close)," \
 	"cut by a client kill $(tv cut_client), cut by a server kill $(tv cut_server)," \
-	"errors $(tv errors), lost $(tv lost), hangs $(tv hangs)"
+	"errors $(tv errors), lost $(tv lost), hangs $(tv hangs), crashes $(tv crashes)"
 if [ "$orphan_timeouts" -gt 0 ]; then
 	echo "NOTE: $orphan_timeouts slot(s) came back only by the coordinator's 30 s orphan timeout" \
 		"(filled by a killed sender, never read); the kills 29-32 s before each:"
