@@ -119,6 +119,7 @@ struct ffd_server {
 	int epfd, sigfd, timerfd;
 	struct ffd_client *by_fd, *by_id;
 	uint32_t next_id;
+	uint32_t first_id;      /* ids in [first_id, next_id) were issued by this run */
 	uint64_t nclients, nctl;
 	uint64_t bad_messages, refused_clients;
 	uint64_t start_mono_ns;

@@ -44,9 +44,13 @@ int ffd_leases_init(struct ffd_tenant *t)
 			t->slots[i].where = FFD_POOL;
 			t->free_stack[t->nfree++] = (uint32_t)i;
 		} else {
+			uint64_t filled = atomic_load(&m->filled_ns), now = ffd_now_ns();
+
 			t->slots[i].where = FFD_ORPHAN;
 			t->slots[i].owner = atomic_load(&m->owner);
-			t->slots[i].orphan_since = ffd_now_ns();
+			/* Age from when it was filled (CLOCK_MONOTONIC, shared by every process of
+			 * the host), so restarts do not keep resetting the orphan timeout. */
+			t->slots[i].orphan_since = filled && filled < now ? filled : now;
 			atomic_store(&m->owner, 0);
 			t->norphans++;
 		}
@@ -174,6 +178,20 @@ uint32_t ffd_return(struct ffd_client *c, const uint32_t *slots, uint32_t n)
 	return bad;
 }
 
+/* Was this id given out by this run of the coordinator? A reader id from before a restart
+ * belongs to a process that may be alive and still copying (it re-stamps its claims when it
+ * notices the restart), so only ids of this run are known to be dead. */
+static bool issued_here(const struct ffd_server *s, uint32_t id)
+{
+	return id != 0 && id != FF_READER_HANDOVER && id - s->first_id < s->next_id - s->first_id;
+}
+
+/* A READING slot whose reader is gone for sure. */
+static bool reader_dead(struct ffd_server *s, uint32_t id)
+{
+	return issued_here(s, id) && ffd_client_by_id(s, id) == NULL;
+}
+
 static bool client_alive(struct ffd_server *s, uint32_t id)
 {
 	return id == FF_READER_HANDOVER || (id != 0 && ffd_client_by_id(s, id) != NULL);
@@ -257,10 +275,11 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 		take = true;
 		break;
 	case FF_SLOT_READING:
-		/* A hand-over nobody completed counts as unread: it waits for the timeout. */
-		take = atomic_load(&m->reader) == FF_READER_HANDOVER
-			? now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS
-			: !client_alive(s, atomic_load(&m->reader));
+		/* Back when its reader is dead for sure; a hand-over nobody completed, or a
+		 * reader from before a restart that never showed up again, after the timeout. */
+		take = reader_dead(s, atomic_load(&m->reader)) ||
+		       (!client_alive(s, atomic_load(&m->reader)) &&
+			now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS);
 		break;
 	default: /* FILLED */
 		take = now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS;
@@ -294,7 +313,7 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 		/* Owner alive, but a reader died in the middle of copying out. */
 		w = atomic_load(&t->r.meta[i].word);
 		if (FF_SLOT_STATE(w) == FF_SLOT_READING &&
-		    !client_alive(s, atomic_load(&t->r.meta[i].reader)))
+		    reader_dead(s, atomic_load(&t->r.meta[i].reader)))
 			freed += reader_gone(s, t, (uint32_t)i, w);
 	}
 	if (freed) {

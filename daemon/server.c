@@ -50,6 +50,7 @@ int ffd_server_init(struct ffd_server *s)
 	if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) != sizeof(s->next_id))
 		s->next_id = (uint32_t)ffd_now_ns() ^ ((uint32_t)getpid() << 16);
 	s->next_id |= 1;
+	s->first_id = s->next_id;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0)
 		goto err;

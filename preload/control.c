@@ -34,6 +34,7 @@ static struct lookup_entry lcache[LOOKUP_CACHE];
 static unsigned lcache_next;
 static uint64_t valid_checked_ns;
 static void reannounce(void);
+static void restamp(void);
 static bool valid_last;
 
 uint64_t ff_now_ns(void)
@@ -138,7 +139,9 @@ static bool ctl_ensure_locked(void)
 		return false;
 	}
 	ff_ctl.last_fail_ns = 0;
+	ff_ctl.epoch = atomic_load(&ff_ctl.region.hdr->daemon_epoch);
 	reannounce();
+	restamp();
 	return true;
 }
 
@@ -352,6 +355,23 @@ static void reannounce(void)
 	}
 }
 
+/* Payloads we are in the middle of reading carry our new id, so a restarted coordinator
+ * knows their reader is alive. */
+static void restamp(void)
+{
+	int hi = ff_fdtab_max();
+
+	for (int fd = 0; fd <= hi; fd++) {
+		struct ff_conn *c = ff_fd_peek(fd);
+		if (!c || c->kind != FF_KIND_CONN || !c->rx_db_active)
+			continue;
+		struct ff_slot_meta *m = &ff_ctl.region.meta[c->rx_db.slot];
+		if (atomic_load(&m->word) == FF_SLOT_WORD(c->rx_db.gen & FF_SLOT_GEN_MASK, FF_SLOT_READING) &&
+		    atomic_load(&m->reader) != FF_READER_HANDOVER)
+			atomic_store(&m->reader, ff_ctl.client_id);
+	}
+}
+
 static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage *ss, bool add)
 {
 	const char *name = getenv(FF_ENV_NAME);
@@ -402,8 +422,9 @@ void ff_ctl_check(void)
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (ff_ctl.fd >= 0) {
 		struct pollfd p = { .fd = ff_ctl.fd, .events = POLLIN };
-		if (poll(&p, 1, 0) != 0)
-			ctl_drop();      /* EOF or an unexpected message: start over */
+		if (poll(&p, 1, 0) != 0 ||
+		    atomic_load(&ff_ctl.region.hdr->daemon_epoch) != ff_ctl.epoch)
+			ctl_drop();      /* EOF, an unexpected message, or a new coordinator */
 	}
 	if (ff_ctl.fd < 0)
 		ctl_ensure_locked();

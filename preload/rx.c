@@ -130,19 +130,30 @@ static ssize_t broken(struct ff_conn *c, int fd, const char *why)
 }
 
 /* Copy from the active doorbell's slot. */
-static size_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-			   size_t at, size_t space, int flags)
+/* Copy from the active doorbell's slot. The slot word is read before and after the copy: our
+ * claim (READING, this generation) must hold throughout, else the slot was taken back under
+ * us (never by design; a coordinator restart that misjudged us) and the bytes cannot be
+ * trusted: the connection fails as a reset instead. */
+static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			    size_t at, size_t space, int flags)
 {
 	const struct ff_doorbell *db = &c->rx_db;
+	_Atomic uint32_t *word = &ff_ctl.region.meta[db->slot].word;
+	uint32_t claim = FF_SLOT_WORD(db->gen & FF_SLOT_GEN_MASK, FF_SLOT_READING);
 	size_t n = db->len - c->rx_db_done;
 	uint8_t tmp[FF_DOORBELL_SIZE];
 
 	if (n > space)
 		n = space;
+	if (atomic_load_explicit(word, memory_order_acquire) != claim)
+		return broken(c, fd, "the slot being read was taken back");
 	if (!(flags & MSG_TRUNC))
 		scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db->slot) + db->offset + c->rx_db_done, n);
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(word, memory_order_relaxed) != claim)
+		return broken(c, fd, "the slot being read was taken back");
 	if (flags & MSG_PEEK)
-		return n;
+		return (ssize_t)n;
 	c->rx_db_done += n;
 	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, n);
 	if (c->rx_db_done == db->len) {
@@ -154,7 +165,7 @@ static size_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, i
 		c->rx_db_active = false;
 		ff_slot_release(db->slot, db->gen);
 	}
-	return n;
+	return (ssize_t)n;
 }
 
 static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
@@ -276,7 +287,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	c->rx_db = db;
 	c->rx_db_done = 0;
 	c->rx_db_active = true;
-	return (ssize_t)rx_from_slot(c, fd, iov, iovcnt, at, space, flags);
+	return rx_from_slot(c, fd, iov, iovcnt, at, space, flags);
 }
 
 #define BATCH_WINDOW (64u << 10)
@@ -347,7 +358,7 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		ssize_t r;
 
 		if (c->rx_db_active)
-			r = (ssize_t)rx_from_slot(c, fd, iov, iovcnt, got, space - got, flags);
+			r = rx_from_slot(c, fd, iov, iovcnt, got, space - got, flags);
 		else if (c->rx_inline_left) {
 			size_t n = space - got < c->rx_inline_left ? space - got : (size_t)c->rx_inline_left;
 			if (flags & MSG_PEEK) {
@@ -393,6 +404,8 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		r = ff_real.recvmsg(fd, &mh, flags);
 		goto out;
 	}
+	if (c->rx_db_active)
+		ff_ctl_fresh();
 	if (ff_iov_len(iov, iovcnt) == 0) {
 		r = 0;
 		goto out;

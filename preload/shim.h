@@ -136,6 +136,7 @@ struct ff_ctl {
 	bool mapped;
 	uint8_t region_id[16];
 	uint64_t last_fail_ns;       /* back-off after a failed connect */
+	uint64_t epoch;              /* the coordinator run we registered with (header epoch) */
 };
 extern struct ff_ctl ff_ctl FF_HIDDEN;
 
@@ -144,6 +145,14 @@ FF_HIDDEN bool ff_region_usable(void);            /* mapped, enabled, file intac
 FF_HIDDEN bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len);
 FF_HIDDEN void ff_ctl_listen(const struct sockaddr_storage *ss, bool add);
 FF_HIDDEN void ff_ctl_check(void);                /* at accept: coordinator restarted? */
+/* A cheap test on the data path: has the coordinator restarted since we registered? Then
+ * register again (new client id) and re-stamp the slots we are reading with it. */
+static inline void ff_ctl_fresh(void)
+{
+	if (ff_ctl.mapped && ff_ctl.epoch &&
+	    atomic_load_explicit(&ff_ctl.region.hdr->daemon_epoch, memory_order_relaxed) != ff_ctl.epoch)
+		ff_ctl_check();
+}
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
 FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
 FF_HIDDEN void ff_ctl_after_fork(void);

@@ -166,6 +166,7 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 	uint64_t start = 0;
 	int i;
 
+	ff_ctl_fresh();
 	if (!ff_ctl.client_id && !ff_ctl_ensure())
 		return -1;
 	pthread_mutex_lock(&slots_lock);
@@ -265,6 +266,7 @@ int ff_slot_claim(const struct ff_doorbell *db, uint32_t key)
 
 	if (!ff_slot_check(db, key))
 		return -1;
+	ff_ctl_fresh();
 	if (!ff_ctl.client_id)
 		ff_ctl_ensure();
 	m = meta(db->slot);
