@@ -5,7 +5,9 @@
 # Run as root for the namespace tests (they are skipped, not failed, otherwise).
 #
 # Environment: BUILD_DIR (default <source>/build-test), JOBS (default 2),
-#              RUN_DISTCHECK (default 1; 0 skips make distcheck).
+#              RUN_DISTCHECK (default 1; 0 skips make distcheck),
+#              RUN_EXTRA (default 1; 0 skips the bounded fuzzer runs and the ThreadSanitizer
+#              build of the threaded tests), FUZZ_SECONDS (default 15 per fuzz target).
 set -u -o pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -45,6 +47,35 @@ if [ "${RUN_DISTCHECK:-1}" != 0 ]; then
 fi
 
 # --- summaries ----------------------------------------------------------------
+# Extra checks outside automake: each counts as one test in the closing line.
+extra_pass=0 extra_fail=0
+extra() {
+	local name=$1; shift
+	step "$name"
+	if "$@"; then
+		extra_pass=$((extra_pass + 1)); echo "PASS: $name"
+	else
+		extra_fail=$((extra_fail + 1)); status=1; echo "FAIL: $name"
+	fi
+}
+# shellcheck disable=SC2317  # called through extra()
+tsan_threads() {
+	local tb=$build-tsan
+	rm -rf "$tb" && mkdir -p "$tb" && cd "$tb" &&
+		"$srcdir/configure" --enable-sanitizers=thread >/dev/null &&
+		make -j"$jobs" >/dev/null &&
+		ST_TSAN=1 make -C tests/shim check TESTS=t-threads.sh
+	local rc=$?
+	[ "$rc" -eq 0 ] || cat "$tb/tests/shim/t-threads.sh.log" 2>/dev/null
+	cd "$build" || return 1
+	return "$rc"
+}
+if [ "${RUN_EXTRA:-1}" != 0 ]; then
+	extra "fuzzers, ${FUZZ_SECONDS:-15} s each (libFuzzer, ASan+UBSan)" \
+		env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" "$srcdir/tests/fuzz/run-fuzzers.sh"
+	extra "threaded tests under ThreadSanitizer (separate configure)" tsan_threads
+fi
+
 step "test summaries"
 field() { sed -n "s/^# $1: *\\([0-9]*\\).*/\\1/p" "$2" | head -n 1; }
 passed=0 failed=0 skipped=0 suites=0
@@ -78,6 +109,8 @@ if [ "$suites" -eq 0 ]; then
 	status=1
 fi
 [ "$failed" -eq 0 ] || status=1
-echo "$suites suites, $skipped skipped"
+passed=$((passed + extra_pass))
+failed=$((failed + extra_fail))
+echo "$suites suites, $skipped skipped, $((extra_pass + extra_fail)) extra checks"
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -24,6 +24,12 @@ else
 	st_pass "two-writer-threads"
 fi
 
+# Under ThreadSanitizer the race below is the test's own deliberate close()/recv() race on one
+# fd, which TSan reports as it would without the shim: that half runs in the normal build.
+if [ -n "${ST_TSAN:-}" ]; then
+	st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
+	st_done
+fi
 out=$(shim "$B/st_threads" race 200 2>"$T/race.err")
 rc=$?
 last=$(echo "$out" | tail -n 1)
