@@ -190,7 +190,14 @@ int ff_region_open(struct ff_region *r, const char *path, bool writable, char *e
 	fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
 		saved = errno;
-		snprintf(err, errlen, "cannot open region %s: %s", path, strerror(saved));
+		if (saved == EACCES || saved == EPERM)
+			snprintf(err, errlen, "cannot open region %s: %s (this process runs as uid %u, "
+				 "gid %u): give it access with `sudo chown :%u %s && sudo chmod 0660 %s`, "
+				 "or set OWNER / SHM_FILE_MODE (or TENANT_OWNERS) in faasflow.conf and "
+				 "restart faasflowd", path, strerror(saved), (unsigned)geteuid(),
+				 (unsigned)getegid(), (unsigned)getegid(), path, path);
+		else
+			snprintf(err, errlen, "cannot open region %s: %s", path, strerror(saved));
 		errno = saved;
 		return -1;
 	}

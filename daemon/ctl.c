@@ -75,6 +75,14 @@ static int ctl_open(struct ctl *c)
 		return 1;
 	}
 	c->fd = ff_ctl_connect(c->sock_path, CTL_TIMEOUT_MS);
+	if (c->fd < 0 && (errno == EACCES || errno == EPERM)) {
+		fprintf(stderr, "faasflowctl: no access to the coordinator's socket %s: %s (you are "
+		        "uid %u, gid %u): run as its owner or root, or widen it with SOCKET_MODE = 0660 "
+		        "and OWNER = <user>:<your group> (and ALLOW_GIDS) in faasflow.conf, then "
+		        "restart faasflowd\n", c->sock_path, strerror(errno), (unsigned)geteuid(),
+		        (unsigned)getegid());
+		return 2;
+	}
 	if (c->fd < 0) {
 		fprintf(stderr, "faasflowctl: coordinator not running: cannot connect to %s: %s "
 		        "(start it with: faasflowd --config %s)\n", c->sock_path, strerror(errno),

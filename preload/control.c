@@ -96,8 +96,11 @@ static bool ctl_register(void)
 		return false;
 	ff_ctl.fd = ff_ctl_connect(path, CTL_TIMEOUT_MS);
 	if (ff_ctl.fd < 0) {
-		char why[PATH_MAX + 128];
-		snprintf(why, sizeof(why), "cannot connect to %s: %s", path, strerror(errno));
+		char why[PATH_MAX + 256];
+		bool denied = errno == EACCES || errno == EPERM;
+		snprintf(why, sizeof(why), "cannot connect to %s: %s%s", path, strerror(errno),
+			 denied ? " (give this process's user or group access: SOCKET_MODE, OWNER, "
+				  "ALLOW_UIDS / ALLOW_GIDS in faasflow.conf)" : "");
 		ff_note_fallback(FF_FB_NO_COORD, why);
 		return false;
 	}

@@ -98,8 +98,11 @@ out=$(as "$UB" "$PROBEB" "$SA" register); rc=$?
 	fail "user $UB on tenant a's socket: exit $rc ($out), expected a refused connect"
 as "$UA" "$PROBEB" "$SA" register >/dev/null || fail "user $UA cannot register on its socket"
 as "$UB" "$PROBEB" "$SB" register >/dev/null || fail "user $UB cannot register on its socket"
-as "$UB" "$CTLB" --config "$T/f.conf" --tenant a status >/dev/null 2>&1 &&
+as "$UB" "$CTLB" --config "$T/f.conf" --tenant a status >"$T/st.b" 2>&1 &&
 	fail "faasflowctl as $UB reached tenant a"
+# the refusal says what is wrong and how to fix it (the guide's §5.1/§5.2)
+grep -q "no access to the coordinator's socket .*SOCKET_MODE" "$T/st.b" ||
+	fail "faasflowctl as $UB: no fix in the message: $(cat "$T/st.b")"
 as "$UA" "$CTLB" --config "$T/f.conf" --tenant a status >"$T/st.a" 2>&1 ||
 	fail "faasflowctl as $UA on tenant a: $(cat "$T/st.a")"
 ok "socket a: refused for $UB, open for $UA"
