@@ -1,4 +1,4 @@
-/* Helpers shared by the shim tests: SHA-256, a position-keyed byte pattern, sockets, I/O. */
+/* Helpers shared by the shim tests: SHA-256 state, a position-keyed byte pattern, sockets, I/O. */
 #ifndef ST_H
 #define ST_H
 
@@ -7,21 +7,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sha256.h"
+
 #define MIB (1024u * 1024u)
 
-struct st_sha {
-	uint32_t h[8];
-	uint64_t len;
-	uint8_t buf[64];
-	size_t fill;
-};
-
-void st_sha_init(struct st_sha *s);
-void st_sha_update(struct st_sha *s, const void *data, size_t n);
-void st_sha_final(struct st_sha *s, char hex[65]);
+/* Stream hashes are struct sha256 (tests/integration/sha256.c); the digest as hex. */
+void st_sha_final(struct sha256 *s, char hex[SHA256_HEX_LEN]);
 /* The whole context as text (for handing a running hash across exec) and back. */
-void st_sha_save(const struct st_sha *s, char *out, size_t cap);
-int st_sha_load(struct st_sha *s, const char *in);
+void st_sha_save(const struct sha256 *s, char *out, size_t cap);
+int st_sha_load(struct sha256 *s, const char *in);
 
 /* Byte `off` of stream `seed` is a fixed function of both: any slice can be regenerated. */
 void st_pattern(void *buf, size_t n, uint64_t seed, uint64_t off);

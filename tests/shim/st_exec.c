@@ -72,7 +72,7 @@ static int client2(const char *fdstr)
 }
 
 /* Read to EOF (or `limit` bytes) into the running hash; returns bytes. */
-static uint64_t read_into(int fd, struct st_sha *sha, uint64_t limit, int *err)
+static uint64_t read_into(int fd, struct sha256 *sha, uint64_t limit, int *err)
 {
 	static char buf[64 << 10];
 	uint64_t got = 0;
@@ -87,7 +87,7 @@ static uint64_t read_into(int fd, struct st_sha *sha, uint64_t limit, int *err)
 			*err = r < 0 ? errno : 0;
 			break;
 		}
-		st_sha_update(sha, buf, (size_t)r);
+		sha256_update(sha, buf, (size_t)r);
 		got += (uint64_t)r;
 	}
 	return got;
@@ -96,7 +96,7 @@ static uint64_t read_into(int fd, struct st_sha *sha, uint64_t limit, int *err)
 static int server(const char *self, const char *portfile)
 {
 	int lfd = st_listen(portfile, NULL, 0), fd, err;
-	struct st_sha sha;
+	struct sha256 sha;
 	char fds[16], ctx[256];
 	char *argv[] = { (char *)"st_exec", (char *)"server2", fds, ctx, NULL };
 	uint64_t got;
@@ -104,7 +104,7 @@ static int server(const char *self, const char *portfile)
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
 		st_die_errno("accept");
 	close(lfd);
-	st_sha_init(&sha);
+	sha256_init(&sha);
 	got = read_into(fd, &sha, HALF / 2, &err);
 	if (got != HALF / 2)
 		st_die("image 1 read %llu bytes, expected %u (%s)", (unsigned long long)got, HALF / 2,
@@ -118,14 +118,14 @@ static int server(const char *self, const char *portfile)
 static int server2(const char *fdstr, const char *ctx)
 {
 	int fd = atoi(fdstr), status = st_fd_status(fd), err;
-	struct st_sha sha;
+	struct sha256 sha;
 	char hex[65];
 	uint64_t got;
 
 	if (st_sha_load(&sha, ctx) < 0)
 		st_die("bad hash context '%s'", ctx);
 	read_into(fd, &sha, UINT64_MAX, &err);
-	got = sha.len;
+	got = sha.total;
 	st_sha_final(&sha, hex);
 	printf("image=2 status=%d shim=%d bytes=%llu sha256=%s end=%s\n", status, st_shim_loaded(),
 	       (unsigned long long)got, hex, err ? strerrorname_np(err) : "eof");

@@ -40,7 +40,7 @@ static int server(const char *portfile)
 	int lfd = st_listen(portfile, NULL, SOCK_NONBLOCK), ep = epoll_create1(0), fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.fd = lfd };
 	static char buf[256 << 10];
-	struct st_sha sha;
+	struct sha256 sha;
 	uint64_t bytes = 0;
 	int status = -2, err = 0;
 	bool eof = false;
@@ -57,7 +57,7 @@ static int server(const char *portfile)
 	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.fd = fd };
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		st_die_errno("epoll_ctl conn");
-	st_sha_init(&sha);
+	sha256_init(&sha);
 	while (!eof && !err) {
 		wait_ev(ep, fd, EPOLLIN | EPOLLRDHUP, "EPOLLIN");
 		/* edge-triggered: drain until EAGAIN */
@@ -66,7 +66,7 @@ static int server(const char *portfile)
 			if (r > 0) {
 				if (status == -2)
 					status = st_fd_status(fd);
-				st_sha_update(&sha, buf, (size_t)r);
+				sha256_update(&sha, buf, (size_t)r);
 				bytes += (uint64_t)r;
 				continue;
 			}

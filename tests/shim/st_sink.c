@@ -18,7 +18,7 @@
 
 struct pipe_reader {
 	int fd;
-	struct st_sha *sha;
+	struct sha256 *sha;
 	struct st_magic *mg;
 	uint64_t bytes;
 };
@@ -32,7 +32,7 @@ static void *drain_pipe(void *arg)
 	while ((r = read(pr->fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR)) {
 		if (r <= 0)
 			continue;
-		st_sha_update(pr->sha, buf, (size_t)r);
+		sha256_update(pr->sha, buf, (size_t)r);
 		st_magic_feed(pr->mg, buf, (size_t)r);
 		pr->bytes += (uint64_t)r;
 	}
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	const char *portfile = NULL, *mode = "read", *gofile = NULL;
 	size_t bufsz = 64 << 10;
 	uint64_t reply_n = 0, reply_seed = 2, bytes = 0;
-	struct st_sha sha;
+	struct sha256 sha;
 	struct st_magic mg = { 0 };
 	int opt, lfd, fd, status = -2, err = 0;
 	char hex[65];
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 		st_die_errno("accept");
 	if (gofile)
 		wait_file(gofile);
-	st_sha_init(&sha);
+	sha256_init(&sha);
 	if (!strcmp(mode, "splice")) {
 		struct pipe_reader pr = { .sha = &sha, .mg = &mg };
 		int p[2];
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 			}
 			if (status == -2)
 				status = st_fd_status(fd);
-			st_sha_update(&sha, buf, (size_t)r);
+			sha256_update(&sha, buf, (size_t)r);
 			st_magic_feed(&mg, buf, (size_t)r);
 			bytes += (uint64_t)r;
 		}

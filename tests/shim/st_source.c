@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 	uint64_t n = MIB, seed = 1, rbytes = 0;
 	size_t chunk = MIB;
 	int opt, port = 0, fd, status;
-	struct st_sha sha;
+	struct sha256 sha;
 	struct st_magic mg = { 0 };
 	char hex[65], rhex[65];
 	static char buf[1 << 16];
@@ -174,13 +174,13 @@ int main(int argc, char **argv)
 	status = st_fd_status(fd);
 	if (shutdown(fd, SHUT_WR) < 0)
 		st_die_errno("shutdown");
-	st_sha_init(&sha);
+	sha256_init(&sha);
 	while ((r = read(fd, buf, sizeof(buf))) != 0) {
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
 			st_die_errno("reading the reply");
-		st_sha_update(&sha, buf, (size_t)r);
+		sha256_update(&sha, buf, (size_t)r);
 		st_magic_feed(&mg, buf, (size_t)r);
 		rbytes += (uint64_t)r;
 	}
