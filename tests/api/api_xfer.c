@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "apiutil.h"
 #include "faasflow.h"
 #include "sha256.h"
 
@@ -52,24 +53,15 @@ static void print_hash(const char *tag, struct sha256 *h, uint64_t bytes, unsign
 
 static int server(const char *portfile, const char *mode, int die_holding)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t l = sizeof(a);
-	int one = 1, lfd, fd;
+	const char *what;
+	int lfd, fd;
 	struct sha256 h;
 	uint64_t bytes = 0;
 	unsigned lent = 0;
-	FILE *f;
 
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &l) < 0)
-		die("listen");
-	f = fopen(portfile, "w");
-	if (!f)
-		die(portfile);
-	fprintf(f, "%u\n", ntohs(a.sin_port));
-	fclose(f);
+	lfd = api_listen_loopback(portfile, 4, &what);
+	if (lfd < 0)
+		die(what);
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		die("accept");

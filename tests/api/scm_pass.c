@@ -6,9 +6,7 @@
  *       receive the socket and the first part, read the rest to EOF, print
  *       "RECV bytes=N sha256=HEX status=S" over the whole stream
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "apiutil.h"
 #include "faasflow.h"
 #include "sha256.h"
 
@@ -52,22 +51,16 @@ static int unix_sock(const char *path, int listening)
 /* The first part travels with the fd, so the worker can hash the whole stream. */
 static int acceptor(const char *portfile, const char *upath, size_t half)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t l = sizeof(a);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd, ufd, one = 1;
 	uint8_t *part = malloc(half);
+	const char *what;
+	int lfd, fd, ufd;
 	size_t got = 0;
-	FILE *f;
 
-	if (!part || lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 1) < 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &l) < 0)
-		die("listen");
-	f = fopen(portfile, "w");
-	if (!f)
-		die(portfile);
-	fprintf(f, "%u\n", ntohs(a.sin_port));
-	fclose(f);
+	if (!part)
+		die("malloc");
+	lfd = api_listen_loopback(portfile, 1, &what);
+	if (lfd < 0)
+		die(what);
 	if ((fd = accept(lfd, NULL, NULL)) < 0)
 		die("accept");
 	while (got < half) {
