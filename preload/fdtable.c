@@ -70,6 +70,7 @@ static void conn_reset(struct ff_conn *c, int kind)
 	c->kind = kind;
 	c->cookie = atomic_fetch_add(&next_cookie, 1);
 	c->tx_key = conn_key(c->cookie);
+	c->nodelay = -1;
 	atomic_store(&c->fdrefs, 0);
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
@@ -263,6 +264,22 @@ int fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	return fcntl(fd, cmd, arg);
+}
+
+/* TCP_NODELAY is the application's: the shim remembers it to push doorbells itself. */
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct ff_conn *c;
+	int r;
+
+	ff_init();
+	r = ff_real.setsockopt(fd, level, name, val, len);
+	if (r == 0 && level == IPPROTO_TCP && name == TCP_NODELAY && val && len >= sizeof(int) &&
+	    !ff_passthrough() && (c = ff_conn_get(fd))) {
+		c->nodelay = *(const int *)val != 0;
+		ff_conn_put(c);
+	}
+	return r;
 }
 
 pid_t fork(void)

@@ -46,6 +46,7 @@ struct ff_real {
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
 	int (*fcntl)(int, int, ...);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	pid_t (*fork)(void);
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
@@ -96,6 +97,7 @@ struct ff_conn {
 	_Atomic int tx;              /* enum ff_tx */
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
+	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
 	/* rx */

@@ -142,12 +142,13 @@ static bool conn_dead(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
-/* Sleep (a slice at most) until slot's word changes: its reader gave it back. Lock not held.
- * Returns -1 with errno EPIPE when the connection died meanwhile (its slots come back). */
-static int wait_slot(uint32_t slot, int fd, uint64_t cookie)
+/* Sleep (a slice at most) while slot's word is still `seen` (the in-flight value the caller
+ * saw under the lock): its reader gives it back by changing it. A word that already moved on
+ * returns at once. Lock not held. Returns -1 with errno EPIPE when the connection died
+ * meanwhile (its slots come back). */
+static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie)
 {
 	struct ff_slot_meta *m = meta(slot);
-	uint32_t seen = atomic_load(&m->word);
 
 	if (conn_dead(fd)) {
 		ff_slot_reclaim_conn(cookie);
@@ -198,9 +199,9 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
 			if (w < 0 || now - start > WAIT_OTHERS_NS)
 				break;
 		}
-		uint32_t slot = mine[w].slot;
+		uint32_t slot = mine[w].slot, seen = atomic_load(&meta(slot)->word);
 		pthread_mutex_unlock(&slots_lock);
-		if (wait_slot(slot, fd, cookie) < 0)
+		if (wait_slot(slot, seen, fd, cookie) < 0)
 			return -2;
 		pthread_mutex_lock(&slots_lock);
 	}
@@ -374,10 +375,10 @@ int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint
 	for (;;) {
 		int r = -1;
 		bool busy = false;
+		uint32_t w = 0;
 
 		pthread_mutex_lock(&slots_lock);
 		for (uint32_t i = 0; i < nmine; i++) {
-			uint32_t w;
 			if (mine[i].slot != slot || !mine[i].app)
 				continue;
 			w = atomic_load(&meta(slot)->word);
@@ -396,7 +397,7 @@ int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint
 		pthread_mutex_unlock(&slots_lock);
 		if (r == 0 || !busy || !may_wait)
 			return r;
-		if (wait_slot(slot, fd, cookie) < 0)
+		if (wait_slot(slot, w, fd, cookie) < 0)
 			return -2;
 	}
 }

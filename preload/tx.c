@@ -5,6 +5,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 
@@ -139,6 +141,24 @@ static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t ski
 	}
 }
 
+/* A doorbell is a 32-byte segment: with Nagle on (the application's choice, for its own
+ * bytes) it would wait for the ACK of the previous one, and the reader for it, up to the
+ * delayed-ACK timeout. Push it out now and leave the application's setting as it was. */
+static void push_doorbell(struct ff_conn *c, int fd)
+{
+	int on = 1, off = 0;
+
+	if (c->nodelay < 0) {
+		int v = 0;
+		socklen_t l = sizeof(v);
+		c->nodelay = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &l) == 0 && v;
+	}
+	if (c->nodelay)
+		return;
+	ff_real.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	ff_real.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &off, sizeof(off));
+}
+
 /* Announce len bytes at offset off of a filled slot. Returns len, 0 if the socket took nothing
  * (the slot goes back), or -1. */
 static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t gen, uint64_t off,
@@ -171,6 +191,7 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 		if (flush_pending(c, fd, flags) < 0)
 			return -1;
 	}
+	push_doorbell(c, fd);
 	ff_counter_add(&rg->hdr->c.region_bytes, len);
 	ff_counter_add(&rg->hdr->c.region_payloads, 1);
 	return (ssize_t)len;
