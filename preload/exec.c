@@ -29,7 +29,7 @@ static size_t encode_state(char *out, size_t cap)
 	ff_region_hex(hex);
 	n = (size_t)snprintf(out, cap, "R%s;", hex);
 	first = n;
-	for (int fd = 0; fd <= hi && n + 200 < cap; fd++) {
+	for (int fd = 0; fd <= hi && n + 320 < cap; fd++) {
 		struct ff_conn *c = ff_fd_peek(fd);
 		int fl;
 		size_t k;

@@ -29,8 +29,18 @@ void ff_region_unhex(const char *hex, uint8_t out[16])
 	}
 }
 
+static const char *stash_hex(const struct ff_conn *c, char out[2 * FF_FRAME_PEEK + 2])
+{
+	out[0] = 'x';      /* never empty, so the field always parses */
+	for (unsigned i = 0; i < c->rx_stash_len; i++)
+		snprintf(out + 1 + 2 * i, 3, "%02x", c->rx_stash[i]);
+	out[1 + 2 * c->rx_stash_len] = 0;
+	return out;
+}
+
 size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
 {
+	char sh[2 * FF_FRAME_PEEK + 2];
 	int n;
 
 	/* A payload half read goes with the connection: the coordinator must not give its slot
@@ -44,10 +54,11 @@ size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
 		 atomic_load(&c->tx) == FF_TX_HELLO)
 		n = snprintf(out, cap,
 			"C:%d:%d:%d:%d:%" PRIu64 ":%" PRIu64 ":%d:%u:%u:%" PRIu64 ":%" PRIu64 ":%" PRIu64
-			":%u:%u;",
+			":%u:%u:%u:%s;",
 			atomic_load(&c->tx), atomic_load(&c->rx), c->rx_region_ok, c->is_client,
 			c->tx_inline_owed, c->rx_inline_left, c->rx_db_active, c->rx_db.slot,
-			c->rx_db.gen, c->rx_db.offset, c->rx_db.len, c->rx_db_done, c->tx_key, c->rx_key);
+			c->rx_db.gen, c->rx_db.offset, c->rx_db.len, c->rx_db_done, c->tx_key, c->rx_key,
+			c->rx_db_tail, stash_hex(c, sh));
 	else
 		return 0;
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
@@ -73,7 +84,8 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 {
 	int tx, rx, rok, client, dba;
 	uint64_t owed, inl, off, len, done;
-	unsigned slot, gen, txk, rxk;
+	unsigned slot, gen, txk, rxk, tail;
+	char sh[2 * FF_FRAME_PEEK + 2];
 	struct stat st;
 	struct ff_conn *c;
 
@@ -84,8 +96,8 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 		return;
 	}
 	if (sscanf(s, "C:%d:%d:%d:%d:%" SCNu64 ":%" SCNu64 ":%d:%u:%u:%" SCNu64 ":%" SCNu64 ":%" SCNu64
-		   ":%u:%u", &tx, &rx, &rok, &client, &owed, &inl, &dba, &slot, &gen, &off, &len, &done,
-		   &txk, &rxk) != 14 ||
+		   ":%u:%u:%u:%65[x0-9a-f]", &tx, &rx, &rok, &client, &owed, &inl, &dba, &slot, &gen,
+		   &off, &len, &done, &txk, &rxk, &tail, sh) != 16 || sh[0] != 'x' ||
 	    !(c = ff_conn_new(FF_KIND_CONN)))
 		return;
 	if ((rok || tx != FF_TX_RAW) && !ff_ctl_ensure())
@@ -110,6 +122,12 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 	c->rx_db_done = done;
 	c->tx_key = txk;
 	c->rx_key = rxk;
+	c->rx_db_tail = (uint8_t)(tail <= FF_DOORBELL_SIZE ? tail : FF_DOORBELL_SIZE);
+	for (size_t i = 0; sh[1 + 2 * i] && sh[2 + 2 * i] && i < FF_FRAME_PEEK; i++) {
+		unsigned b;
+		if (sscanf(sh + 1 + 2 * i, "%2x", &b) == 1)
+			c->rx_stash[c->rx_stash_len++] = (uint8_t)b;
+	}
 	if (c->rx_db_active) {
 		/* Take the half-read payload over; if its slot moved on meanwhile, the bytes are
 		 * gone and the stream cannot go on: fail as a reset, never hand out other bytes. */
@@ -149,7 +167,7 @@ static void for_each_passed_fd(const struct msghdr *msg, void (*fn)(int))
 static void put_one(int fd)
 {
 	struct ff_conn *c = ff_conn_get(fd);
-	char path[PATH_MAX + 64], buf[256], hex[33];
+	char path[PATH_MAX + 64], buf[512], hex[33];
 	size_t n;
 	int f;
 
@@ -173,7 +191,7 @@ static void put_one(int fd)
 
 static void take_one(int fd)
 {
-	char path[PATH_MAX + 64], buf[256];
+	char path[PATH_MAX + 64], buf[512];
 	uint8_t region[16];
 	ssize_t n;
 	int f;

@@ -65,16 +65,22 @@ static int rx_decide(struct ff_conn *c, int fd, int flags)
 				ff_counter_add(&ff_ctl.region.hdr->c.upgrade_success, 1);
 			return 0;
 		}
-		/* A prefix of the magic: wait a few milliseconds for the rest, never longer. */
+		/* A prefix of the magic: wait a few milliseconds for the rest, never longer. Once
+		 * the whole magic is there it is a hello: wait as a read would. */
 		uint64_t now = ff_now_ns();
+		bool whole_magic = r >= (ssize_t)sizeof(uint64_t);
 		if (!deadline)
 			deadline = now + HELLO_WAIT_MS * 1000000ull;
-		if (now >= deadline) {
+		if (!whole_magic && now >= deadline) {
 			atomic_store(&c->rx, FF_RX_RAW);
 			return 0;
 		}
+		if (whole_magic && !sock_blocking(fd, flags)) {
+			errno = EAGAIN;
+			return -1;
+		}
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		poll(&p, 1, 1);
+		poll(&p, 1, whole_magic ? -1 : 1);
 	}
 }
 
@@ -160,7 +166,7 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 		/* The doorbell is at the head of the socket: consume it, give the slot back. */
 		ssize_t r;
 		do
-			r = ff_real.recv(fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+			r = ff_real.recv(fd, tmp, c->rx_db_tail, MSG_DONTWAIT);
 		while (r < 0 && errno == EINTR);
 		c->rx_db_active = false;
 		ff_slot_release(db->slot, db->gen);
@@ -230,6 +236,34 @@ static ssize_t peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t a
 	return r;
 }
 
+/* The head of the stream: the stashed header bytes, then what the socket has. Returns the
+ * bytes in buf (0: end of stream), or -1 with errno. */
+static ssize_t head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags)
+{
+	size_t k = c->rx_stash_len;
+	ssize_t r;
+
+	memcpy(buf, c->rx_stash, k);
+	r = peek(fd, buf + k, FF_FRAME_PEEK - k, pflags);
+	if (r < 0)
+		return -1;
+	return r == 0 ? 0 : (ssize_t)k + r;
+}
+
+/* Part of a header is all there is: move the socket's share of it into the stash. */
+static void stash_partial(struct ff_conn *c, int fd, size_t have)
+{
+	ssize_t r;
+
+	if (have <= c->rx_stash_len)
+		return;
+	do
+		r = ff_real.recv(fd, c->rx_stash + c->rx_stash_len, have - c->rx_stash_len, MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r > 0)
+		c->rx_stash_len = (uint8_t)(c->rx_stash_len + r);
+}
+
 /* Next frame at the head: start it. Returns payload bytes delivered (maybe 0), or -1. */
 static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			size_t at, size_t space, int flags, int pflags, bool *eof)
@@ -243,8 +277,10 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	ssize_t r;
 	int t;
 
+	size_t k;
+
 	for (;;) {
-		r = peek(fd, hb, sizeof(hb), pflags);
+		r = head_peek(c, fd, hb, pflags);
 		if (r <= 0) {
 			*eof = r == 0;
 			return r == 0 ? 0 : -1;
@@ -256,6 +292,8 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		if (t > 0)
 			break;
 		/* Part of a header: the rest is on its way. */
+		if (!(flags & MSG_PEEK))
+			stash_partial(c, fd, (size_t)r);
 		if (!sock_blocking(fd, pflags)) {
 			errno = EAGAIN;
 			return -1;
@@ -263,12 +301,14 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		poll(&p, 1, -1);
 	}
+	k = c->rx_stash_len;      /* header bytes already out of the socket */
 	if (t == FF_FRAME_INLINE) {
 		size_t n = plen < space ? (size_t)plen : space;
 		if (flags & MSG_PEEK)
-			return peek_inline(fd, iov, iovcnt, at, n, hlen, pflags);
+			return peek_inline(fd, iov, iovcnt, at, n, hlen - k, pflags);
 		c->rx_inline_left = plen;
-		return rx_inline(c, fd, iov, iovcnt, at, n, hlen, (flags & MSG_TRUNC) | pflags);
+		c->rx_stash_len = 0;
+		return rx_inline(c, fd, iov, iovcnt, at, n, hlen - k, (flags & MSG_TRUNC) | pflags);
 	}
 	if (!c->rx_region_ok)
 		return broken(c, fd, "doorbell for a region this process does not share");
@@ -286,6 +326,8 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		return broken(c, fd, "stale or forged doorbell");
 	c->rx_db = db;
 	c->rx_db_done = 0;
+	c->rx_db_tail = (uint8_t)(FF_DOORBELL_SIZE - k);
+	c->rx_stash_len = 0;
 	c->rx_db_active = true;
 	return rx_from_slot(c, fd, iov, iovcnt, at, space, flags);
 }
@@ -374,7 +416,8 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			eof = r == 0;
 		} else {
 			r = -2;
-			if (iovcnt == 1 && !(flags & (MSG_PEEK | MSG_TRUNC)) && space - got > 2 * FF_INLINE_HDR)
+			if (iovcnt == 1 && !(flags & (MSG_PEEK | MSG_TRUNC)) && !c->rx_stash_len &&
+			    space - got > 2 * FF_INLINE_HDR)
 				r = rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
 						    pflags, &eof);
 			if (r == -2)
@@ -439,13 +482,15 @@ int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
 		return 0;
 	}
 	n = (size_t)kernel < (256u << 10) ? (size_t)kernel : (256u << 10);
-	buf = malloc(n);
-	r = buf ? peek(fd, buf, n, MSG_DONTWAIT) : -1;
+	buf = malloc(n + FF_FRAME_PEEK);
+	if (buf)
+		memcpy(buf, c->rx_stash, c->rx_stash_len);   /* the head starts with the stash */
+	r = buf ? peek(fd, buf + c->rx_stash_len, n, MSG_DONTWAIT) : -1;
 	if (r > 0) {
-		n = (size_t)r;
+		n = (size_t)r + c->rx_stash_len;
 		if (c->rx_db_active) {
 			count += (int)(c->rx_db.len - c->rx_db_done);
-			pos = FF_DOORBELL_SIZE;
+			pos = c->rx_db_tail;
 		} else if (c->rx_inline_left) {
 			pos = c->rx_inline_left < n ? (size_t)c->rx_inline_left : n;
 			count += (int)pos;
@@ -498,6 +543,7 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 	size_t hlen;
 	uint64_t plen;
 	int r = 0, t;
+	size_t tail;
 	ssize_t n;
 
 	pthread_mutex_lock(&c->rx_lock);
@@ -505,12 +551,15 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 		r = -1;
 		goto out;
 	}
-	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_ctl.mapped)
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || c->rx_stash_len ||
+	    !ff_ctl.mapped)
 		goto out;
+	tail = FF_DOORBELL_SIZE;
 	if (c->rx_db_active) {
 		db = c->rx_db;
 		db.offset += c->rx_db_done;
 		db.len -= c->rx_db_done;
+		tail = c->rx_db_tail;
 	} else {
 		n = peek(fd, hb, sizeof(hb), 0);
 		if (n <= 0) {
@@ -527,7 +576,7 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 		}
 	}
 	do
-		n = ff_real.recv(fd, hb, FF_DOORBELL_SIZE, MSG_DONTWAIT);
+		n = ff_real.recv(fd, hb, tail, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	c->rx_db_active = false;
 	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, db.len);

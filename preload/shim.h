@@ -108,6 +108,13 @@ struct ff_conn {
 	bool rx_db_active;           /* a doorbell at the head of the socket is being copied out */
 	struct ff_doorbell rx_db;
 	uint64_t rx_db_done;
+	uint8_t rx_db_tail;          /* bytes of that doorbell still in the socket */
+	/* The first bytes of a frame header that came without the rest. They are taken out of
+	 * the socket while waiting: left there, a receive buffer whose memory is held by them
+	 * can close the window on the rest (a deadlock TCP never has, since it reads them).
+	 * Holding them does not change readiness: no application byte is among them. */
+	uint8_t rx_stash[FF_FRAME_PEEK];
+	uint8_t rx_stash_len;
 	/* listener */
 	struct sockaddr_storage laddr;
 };
