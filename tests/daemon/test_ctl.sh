@@ -2,33 +2,11 @@
 # faasflowctl against the real faasflowd in a temp dir: status (1 GiB region), stats --json,
 # metrics, enable/disable, endpoints, leases, the "not running" message, the lease benchmark.
 set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-FFD=${FFD:-../../daemon/faasflowd}
-FFCTL=${FFCTL:-../../daemon/faasflowctl}
-BENCH=${BENCH:-./ff-lease-bench}
-PY=/usr/bin/python3
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/ffctl-test.XXXXXX") || exit 99
-DPID=
-cleanup() {
-	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-cat > "$T/f.conf" <<EOF
-SHM_SIZE = 1G
-SLOT_SIZE = 1M
-SOCKET_DIR = $T/sock
-SHM_FILE_PATH = $T/shm/region
-LOG_LEVEL = info
-EOF
-SOCK=$T/sock/faasflow_container_default.sock
-CTL="$FFCTL --config $T/f.conf"
+ff_tempdir ffctl
+ff_config 1G info
 
 # not running: non-zero exit and a message that says how to start it
 out=$($CTL status 2>&1); rc=$?
@@ -45,16 +23,8 @@ out=$("$FFD" --config "$T/f.conf" --set SHM_SIZE=1X 2>&1) && fail "bad --set acc
 echo "$out" | grep -q "SHM_SIZE" || fail "bad --set: message does not name the key: $out"
 [ -e "$SOCK" ] && fail "socket created by a refused start"
 
-( exec "$FFD" --config "$T/f.conf" --set TENANTS=blue 2>"$T/d.log" ) &
-DPID=$!
-i=0
-while ! $CTL status >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then
-		cat "$T/d.log"; fail "daemon did not come up"; exit 1
-	fi
-	sleep 0.05
-done
+ff_start --set TENANTS=blue
+ff_wait_up || { cat "$T/d.log"; fail "daemon did not come up"; exit 1; }
 
 out=$($CTL status) || fail "status exited non-zero"
 echo "$out"
@@ -119,8 +89,7 @@ $CTL --tenant other status >/dev/null 2>&1
 [ $? -eq 2 ] || fail "unknown tenant should not connect"
 $CTL bogus >/dev/null 2>&1 && fail "unknown command accepted"
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=
-[ "$rc" -eq 0 ] || fail "daemon exit status $rc after SIGTERM"
+ff_stop || fail "daemon exit status $? after SIGTERM"
 [ -e "$SOCK" ] && fail "socket left after SIGTERM"
 
 [ "$fails" -eq 0 ] || { echo "--- daemon log"; cat "$T/d.log"; exit 1; }

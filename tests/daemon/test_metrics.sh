@@ -5,43 +5,16 @@
 # timeout, and counters that move: leases (ff-lease-bench) and, when the shim is built, a
 # socat transfer through the region.
 set -u
-
-FFD=${FFD:-../../daemon/faasflowd}
-FFCTL=${FFCTL:-../../daemon/faasflowctl}
-BENCH=${BENCH:-./ff-lease-bench}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 SHIM=${SHIM:-../../preload/.libs/libfaasflow_intercept.so}
-PY=/usr/bin/python3
 
 command -v curl >/dev/null 2>&1 || { echo "SKIP: curl not installed"; exit 77; }
 [ -x "$PY" ] || { echo "SKIP: $PY not installed"; exit 77; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/ffmetrics-test.XXXXXX") || exit 99
-DPID=
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-cat >"$T/f.conf" <<EOF
-SHM_SIZE = 64M
-SLOT_SIZE = 1M
-SOCKET_DIR = $T/sock
-SHM_FILE_PATH = $T/shm/region
-LOG_LEVEL = info
-EOF
+ff_tempdir ffmetrics
+ff_config 64M info
 export FAASFLOW_CONFIG=$T/f.conf
-SOCK=$T/sock/faasflow_container_default.sock
-CTL="$FFCTL --config $T/f.conf"
 
 # A bad address is refused with a message naming the key.
 out=$("$FFD" --metrics-listen 127.0.0.1:99999 2>&1) && fail "port 99999 accepted"
@@ -49,7 +22,7 @@ echo "$out" | grep -q "METRICS_LISTEN" || fail "bad --metrics-listen message: $o
 
 # Start on a free port (retry if someone takes it between the probe and the bind).
 for attempt in 1 2 3 4 5; do
-	PORT=$(free_port)
+	PORT=$(ff_free_port)
 	( exec "$FFD" --metrics-listen "$PORT" 2>"$T/d.log" ) &
 	DPID=$!
 	i=0
@@ -207,11 +180,11 @@ if [ -e "$SHIM" ] && command -v socat >/dev/null 2>&1; then
 	head -c $((8 << 20)) /dev/urandom >"$T/in"
 	b_bytes=$(value 'faasflow_region_bytes_total{tenant="default"}')
 	b_lat=$(value 'faasflow_transfer_latency_seconds_count{tenant="default"}')
-	P2=$(free_port)
+	P2=$(ff_free_port)
 	( exec env LD_PRELOAD="$preload" FAASFLOW_LOG="$T/shim.log" socat -u -b 1048576 \
 		"TCP-LISTEN:$P2,bind=127.0.0.1,reuseaddr" "OPEN:$T/out,creat,trunc" ) &
 	SPID=$!
-	PIDS+=("$SPID")
+	ff_track "$SPID"
 	i=0
 	until [ "$($CTL stats --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["endpoints"])')" -ge 1 ]; do
 		i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
@@ -236,8 +209,7 @@ fi
 
 # Still alive, and every log line carries the word faasflow.
 kill -0 "$DPID" || fail "faasflowd died"
-kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=
-[ "$rc" -eq 0 ] || fail "faasflowd exit status $rc after SIGTERM"
+ff_stop || fail "faasflowd exit status $? after SIGTERM"
 if grep -v faasflow "$T/d.log" | grep -q .; then
 	fail "log lines without 'faasflow': $(grep -v faasflow "$T/d.log" | head -n 3)"
 fi

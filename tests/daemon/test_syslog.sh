@@ -4,49 +4,15 @@
 # as root, in a private mount namespace whose /dev/log is a socket of this test, the syslog
 # lines arrive there with the faasflowd tag.
 set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-FFD=${FFD:-../../daemon/faasflowd}
-FFCTL=${FFCTL:-../../daemon/faasflowctl}
-PY=/usr/bin/python3
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/ffsyslog-test.XXXXXX") || exit 99
-DPID=
-LPID=
-cleanup() {
-	if [ -n "$LPID" ]; then kill -KILL "$LPID" 2>/dev/null; wait "$LPID" 2>/dev/null; fi
-	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-cat >"$T/f.conf" <<EOF
-SHM_SIZE = 8M
-SLOT_SIZE = 1M
-SOCKET_DIR = $T/sock
-SHM_FILE_PATH = $T/shm/region
-LOG_LEVEL = debug
-LOG_SYSLOG = true
-EOF
-CTL="$FFCTL --config $T/f.conf"
-
-wait_up() {
-	local i=0
-	until $CTL status >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then return 1; fi
-		sleep 0.05
-	done
-}
-stop() { kill -TERM "$DPID"; wait "$DPID"; local rc=$?; DPID=; return "$rc"; }
+ff_tempdir ffsyslog
+ff_config 8M debug "LOG_SYSLOG = true"
 
 # 1. LOG_SYSLOG on, whatever syslog there is (often none in a container): the daemon runs.
-( exec "$FFD" --config "$T/f.conf" 2>"$T/d.log" ) &
-DPID=$!
-wait_up || { cat "$T/d.log"; fail "faasflowd with LOG_SYSLOG = true did not come up"; exit 1; }
+ff_start
+ff_wait_up || { cat "$T/d.log"; fail "faasflowd with LOG_SYSLOG = true did not come up"; exit 1; }
 { $CTL disable >/dev/null && $CTL enable >/dev/null; } || fail "faasflowctl disable/enable"
 "$FFD" --config "$T/f.conf" 2>>"$T/d.log" && fail "a second faasflowd started"
 kill -HUP "$DPID"
@@ -54,7 +20,7 @@ i=0
 until grep -q "configuration reloaded" "$T/d.log"; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "no reload line"; break; }; sleep 0.05
 done
-stop || fail "faasflowd with LOG_SYSLOG = true: bad exit status"
+ff_stop || fail "faasflowd with LOG_SYSLOG = true: bad exit status"
 [ "$(grep -c . "$T/d.log")" -ge 5 ] || fail "too few log lines: $(cat "$T/d.log")"
 if grep -v faasflow "$T/d.log" | grep -q .; then
 	fail "log lines without 'faasflow': $(grep -v faasflow "$T/d.log" | head -n 3)"
@@ -78,20 +44,19 @@ with open(sys.argv[2], "a", buffering=1) as out:
     while True:
         out.write(s.recv(8192).decode(errors="replace").rstrip("\n") + "\n")
 ' "$T/dev/log" "$T/syslog.txt" &
-LPID=$!
+ff_track "$!"
 i=0
 until grep -q LISTENING "$T/syslog.txt" 2>/dev/null; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "syslog listener did not start"; exit 1; }; sleep 0.05
 done
 : >"$T/d.log"
 # shellcheck disable=SC2016 # expanded by the inner shell
-( exec unshare --mount --propagation private sh -c \
+ff_spawn "$T/d.log" unshare --mount --propagation private sh -c \
 	'mount --bind /dev/null "$1/dev/null" && mount --rbind "$1/dev" /dev && shift && exec "$@"' \
-	sh "$T" "$FFD" --config "$T/f.conf" 2>"$T/d.log" ) &
-DPID=$!
-wait_up || { cat "$T/d.log"; fail "faasflowd in the mount namespace did not come up"; exit 1; }
+	sh "$T" "$FFD" --config "$T/f.conf"
+ff_wait_up || { cat "$T/d.log"; fail "faasflowd in the mount namespace did not come up"; exit 1; }
 $CTL disable >/dev/null && $CTL enable >/dev/null
-stop || fail "faasflowd (syslog to our socket): bad exit status"
+ff_stop || fail "faasflowd (syslog to our socket): bad exit status"
 i=0
 until grep -q "shutting down" "$T/syslog.txt"; do
 	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05

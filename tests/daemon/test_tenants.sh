@@ -5,11 +5,8 @@
 # and cannot learn tenant a's endpoints through its own socket. Tenant a's user can do all of
 # it on its own tenant, so every refusal above is the ownership, not a broken path.
 set -u
-
-FFD=${FFD:-../../daemon/faasflowd}
-FFCTL=${FFCTL:-../../daemon/faasflowctl}
-PROBE=${PROBE:-./ff-probe}
-PY=/usr/bin/python3
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (setpriv to two users)"; exit 77; }
 command -v setpriv >/dev/null 2>&1 || { echo "SKIP: setpriv not installed"; exit 77; }
@@ -21,20 +18,8 @@ fi
 uid_a=$(id -u "$UA") uid_b=$(id -u "$UB")
 
 umask 022
-T=$(mktemp -d "${TMPDIR:-/tmp}/fftenants-test.XXXXXX") || exit 99
+ff_tempdir fftenants
 chmod 0755 "$T"     # reachable by both users: only the files' own modes may stop them
-DPID=
-HPIDS=()
-cleanup() {
-	for p in "${HPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 as() { local u=$1; shift; setpriv --reuid "$u" --regid "$(id -g "$u")" --clear-groups "$@"; }
 
 # Binaries under test must be reachable by the two users as well.
@@ -42,32 +27,13 @@ cp "$FFCTL" "$PROBE" "$T/" && chmod 0755 "$T/$(basename "$FFCTL")" "$T/$(basenam
 CTLB=$T/$(basename "$FFCTL") PROBEB=$T/$(basename "$PROBE")
 export ASAN_OPTIONS=detect_leaks=0
 
-start() { # start EXTRA_CONF_LINES
-	cat >"$T/f.conf" <<EOF
-SHM_SIZE = 8M
-SLOT_SIZE = 1M
-SOCKET_DIR = $T/sock
-SHM_FILE_PATH = $T/shm/region
-LOG_LEVEL = info
-TENANT = a
-TENANTS = a, b
-TENANT_OWNERS = a=$UA, b=$UB
-$1
-EOF
+start() { # start EXTRA_CONF_LINE
+	ff_config 8M info "TENANT = a" "TENANTS = a, b" "TENANT_OWNERS = a=$UA, b=$UB" "$1"
 	chmod 0644 "$T/f.conf"
-	( exec "$FFD" --config "$T/f.conf" 2>>"$T/d.log" ) &
-	DPID=$!
-	local i=0
-	until [ -S "$T/sock/faasflow_container_b.sock" ] &&
-		"$FFCTL" --config "$T/f.conf" --tenant b status >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 300 ] || ! kill -0 "$DPID" 2>/dev/null; then
-			cat "$T/d.log"; fail "daemon did not come up"; exit 1
-		fi
-		sleep 0.05
-	done
+	ff_start
+	ff_wait_up --tenant b || { cat "$T/d.log"; fail "daemon did not come up"; exit 1; }
 }
-stop() { kill -TERM "$DPID"; wait "$DPID"; local rc=$?; DPID=; [ "$rc" -eq 0 ] || fail "exit $rc"; }
+stop() { ff_stop || fail "exit $?"; }
 
 start ""
 SA=$T/sock/faasflow_container_a.sock SB=$T/sock/faasflow_container_b.sock
@@ -109,9 +75,9 @@ ok "socket a: refused for $UB, open for $UA"
 
 # Endpoints are per tenant: a's listener is found on a's socket, never on b's.
 as "$UA" "$PROBEB" "$SA" hold secret-a >"$T/hold.a" &
-HPIDS+=("$!")
+ff_track "$!"
 as "$UB" "$PROBEB" "$SB" hold secret-b >"$T/hold.b" &
-HPIDS+=("$!")
+ff_track "$!"
 i=0
 until grep -q ready "$T/hold.a" && grep -q ready "$T/hold.b"; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "hold did not come up"; break; }; sleep 0.05
@@ -122,8 +88,7 @@ out=$(as "$UB" "$PROBEB" "$SB" lookup secret-a); rc=$?
 { [ "$rc" -eq 1 ] && [ "$out" = "not found" ]; } || fail "tenant b looked up tenant a's endpoint: $out"
 out=$(as "$UA" "$PROBEB" "$SA" lookup secret-b); rc=$?
 [ "$rc" -eq 1 ] || fail "tenant a looked up tenant b's endpoint: $out"
-for p in "${HPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-HPIDS=()
+ff_kill_tracked
 ok "LOOKUP answers only the caller's tenant"
 stop
 

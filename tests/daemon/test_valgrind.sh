@@ -5,13 +5,9 @@
 # definite leak. A second run takes SIGABRT: the libunwind backtrace is clean too (with
 # libunwind.supp). Skipped when valgrind is missing or the build has sanitizers.
 set -u
-
-FFD=${FFD:-../../daemon/faasflowd}
-FFCTL=${FFCTL:-../../daemon/faasflowctl}
-BENCH=${BENCH:-./ff-lease-bench}
-PROBE=${PROBE:-./ff-probe}
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 SUPP=${SUPP:-$(dirname "$0")/libunwind.supp}
-PY=/usr/bin/python3
 
 command -v valgrind >/dev/null 2>&1 || { echo "SKIP: valgrind not installed"; exit 77; }
 case ${FF_SANITIZERS:-none} in
@@ -23,46 +19,19 @@ if ldd "$FFD" 2>/dev/null | grep -Eq 'lib(asan|tsan|ubsan)'; then
 fi
 [ -r "$SUPP" ] || { echo "FAIL: suppression file $SUPP missing"; exit 1; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/ffvalgrind-test.XXXXXX") || exit 99
-DPID=
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	if [ -n "$DPID" ]; then kill -KILL "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; fi
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-
-cat >"$T/f.conf" <<EOF
-SHM_SIZE = 16M
-SLOT_SIZE = 1M
-SOCKET_DIR = $T/sock
-SHM_FILE_PATH = $T/shm/region
-LOG_LEVEL = debug
-TENANTS = blue
-EOF
-SOCK=$T/sock/faasflow_container_default.sock
-CTL="$FFCTL --config $T/f.conf"
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ff_tempdir ffvalgrind
+ff_config 16M debug "TENANTS = blue"
+PORT=$(ff_free_port)
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
     "--suppressions=$SUPP" --track-fds=no)
+FF_UP_TRIES=600 FF_UP_STEP=0.1   # valgrind starts slowly
 
 start() { # start LOGNAME
-	( exec "${VG[@]}" "--log-file=$T/$1.vg" "$FFD" --config "$T/f.conf" \
-		--metrics-listen "$PORT" 2>"$T/$1.log" ) &
-	DPID=$!
-	local i=0
-	until $CTL status >/dev/null 2>&1; do
-		i=$((i + 1))
-		if [ $i -gt 600 ] || ! kill -0 "$DPID" 2>/dev/null; then
-			cat "$T/$1.log" "$T/$1.vg"; fail "faasflowd under valgrind did not come up"; exit 1
-		fi
-		sleep 0.1
-	done
+	ff_spawn "$T/$1.log" "${VG[@]}" "--log-file=$T/$1.vg" "$FFD" --config "$T/f.conf" \
+		--metrics-listen "$PORT"
+	ff_wait_up || {
+		cat "$T/$1.log" "$T/$1.vg"; fail "faasflowd under valgrind did not come up"; exit 1
+	}
 }
 free_slots() { $CTL stats --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["slots_free"])'; }
 
@@ -72,7 +41,7 @@ total=$(free_slots)
 # Lease/return round trips, a listener and lookups.
 "$BENCH" -n 300 "$SOCK" >/dev/null || fail "ff-lease-bench"
 "$PROBE" "$SOCK" hold vg-endpoint >"$T/hold" &
-PIDS+=("$!")
+ff_track "$!"
 i=0; until grep -q ready "$T/hold"; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.05; done
 "$PROBE" "$SOCK" lookup vg-endpoint >/dev/null || fail "lookup of a live listener"
 "$PROBE" "$SOCK" lookup nobody-here >/dev/null && fail "lookup of an unknown name"
@@ -107,7 +76,7 @@ $CTL status >/dev/null || fail "status after malformed messages"
 # A client killed with SIGKILL while it holds slots: they come back.
 "$PROBE" "$SOCK" lease 8 >"$T/lease" &
 LPID=$!
-PIDS+=("$LPID")
+ff_track "$LPID"
 i=0; until grep -q "ready 8" "$T/lease"; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.05; done
 [ "$(free_slots)" -eq $((total - 8)) ] || fail "8 slots not out of the pool"
 kill -KILL "$LPID"; wait "$LPID" 2>/dev/null
@@ -129,11 +98,9 @@ kill -HUP "$DPID"
 i=0; until grep -q "configuration reloaded" "$T/run.log"; do
 	i=$((i + 1)); [ $i -gt 300 ] && { fail "no reload"; break; }; sleep 0.05
 done
-for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-PIDS=()
+ff_kill_tracked
 
-kill -TERM "$DPID"; wait "$DPID"; rc=$?; DPID=
-[ "$rc" -eq 0 ] || fail "faasflowd under valgrind exited $rc (99: memcheck errors)"
+ff_stop || fail "faasflowd under valgrind exited $? (99: memcheck errors)"
 grep -q "ERROR SUMMARY: 0 errors" "$T/run.vg" || fail "memcheck errors: $(grep -A3 'ERROR SUMMARY' "$T/run.vg")"
 if grep -q "definitely lost: [1-9]" "$T/run.vg"; then fail "definite leaks"; fi
 [ "$fails" -eq 0 ] && ok "memcheck: exit 0, $(grep -o 'in use at exit: [0-9,]* bytes' "$T/run.vg"), no errors"
