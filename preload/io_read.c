@@ -10,11 +10,20 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static ssize_t conn_recv(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
+	ssize_t r;
+	int saved;
+
 	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW) {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 		return ff_real.recvmsg(fd, &mh, flags);
 	}
-	return ff_rx(c, fd, iov, iovcnt, flags);
+	r = ff_rx(c, fd, iov, iovcnt, flags);
+	if (ff_conn_all_raw(c)) {
+		saved = errno;
+		ff_fd_detach(fd);     /* a plain peer: nothing more to do on this fd */
+		errno = saved;
+	}
+	return r;
 }
 
 ssize_t read(int fd, void *buf, size_t n)

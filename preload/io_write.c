@@ -48,6 +48,11 @@ raw:
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 		r = ff_real.sendmsg(fd, &mh, flags);
 	}
+	if (ff_conn_all_raw(c)) {
+		int saved = errno;
+		ff_fd_detach(fd);     /* both directions plain for good: forget the fd */
+		errno = saved;
+	}
 	return r;
 }
 

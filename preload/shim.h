@@ -203,6 +203,14 @@ static inline bool ff_passthrough(void)
 FF_HIDDEN ssize_t ff_send_buf(struct ff_conn *c, int fd, const void *buf, size_t n, int flags);
 FF_HIDDEN ssize_t ff_recv_buf(struct ff_conn *c, int fd, void *buf, size_t n, int flags);
 FF_HIDDEN bool ff_conn_framed_tx(struct ff_conn *c, int fd);
+/* A connection both of whose directions stay plain TCP for good is forgotten: from then on
+ * its fd costs exactly what an untouched one does. */
+static inline bool ff_conn_all_raw(struct ff_conn *c)
+{
+	int tx = atomic_load(&c->tx);
+	return c->kind == FF_KIND_CONN && atomic_load(&c->rx) == FF_RX_RAW &&
+	       (tx == FF_TX_RAW || (tx == FF_TX_UNDECIDED && !c->is_client));
+}
 FF_HIDDEN size_t ff_iov_len(const struct iovec *iov, int iovcnt);
 FF_HIDDEN void ff_exec_restore(void);
 
