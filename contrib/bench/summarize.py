@@ -243,16 +243,19 @@ T.append("Integrity: %s" % ("every row's hashes matched" if not bad else
 md += T
 open(os.path.join(out, "results.md"), "w").write("\n".join(md) + "\n")
 
+plot_paths = paths + [p for p in ("api2",) if api_sizes]
 with open(os.path.join(out, "plot.dat"), "w") as f:
-    f.write("# size " + " ".join(paths) + "\n")
+    f.write("# size " + " ".join(plot_paths) + "\n")
     for z in sizes:
-        f.write("%d %s\n" % (z, " ".join(cell(g(p, "stream", z), "%.4f").replace("–", "?") for p in paths)))
+        f.write("%d %s\n" % (z, " ".join(cell(g(p, "stream", z), "%.4f").replace("–", "?")
+                                          for p in plot_paths)))
 with open(os.path.join(out, "plot.gp"), "w") as f:
     f.write("""set terminal pngcairo size 900,560 noenhanced
 set output '%s'
 set title 'faasflow-bench stream: throughput vs write size (medians)'
 set logscale x 2
-set xlabel 'write size (bytes)'
+set xtics ('64 B' 64, '4 KiB' 4096, '64 KiB' 65536, '1 MiB' 1048576, '16 MiB' 16777216, '256 MiB' 268435456)
+set xlabel 'write size'
 set ylabel 'GB/s'
 set key top left
 set grid
@@ -260,5 +263,6 @@ set datafile missing '?'
 plot %s
 """ % (os.path.join(out, "throughput.png"),
        ", ".join("'%s' using 1:%d with linespoints lw 2 title '%s'" % (
-           os.path.join(out, "plot.dat"), i + 2, p) for i, p in enumerate(paths))))
+           os.path.join(out, "plot.dat"), i + 2, "shim, zero-copy API" if p == "api2" else p)
+           for i, p in enumerate(plot_paths))))
 print("\n".join(md))
