@@ -6,8 +6,9 @@
 #
 # Environment: BUILD_DIR (default <source>/build-test), JOBS (default 2),
 #              RUN_DISTCHECK (default 1; 0 skips make distcheck),
-#              RUN_EXTRA (default 1; 0 skips the bounded fuzzer runs and the ThreadSanitizer
-#              build of the threaded tests), FUZZ_SECONDS (default 15 per fuzz target).
+#              RUN_EXTRA (default 1; 0 skips the bounded fuzzer runs, the ThreadSanitizer
+#              build of the threaded tests and the valgrind run of the coordinator in a build
+#              without sanitizers), FUZZ_SECONDS (default 15 per fuzz target).
 set -u -o pipefail
 
 srcdir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -70,10 +71,24 @@ tsan_threads() {
 	cd "$build" || return 1
 	return "$rc"
 }
+# shellcheck disable=SC2317  # called through extra()
+valgrind_daemon() {
+	local pb=$build-plain
+	rm -rf "$pb" && mkdir -p "$pb" && cd "$pb" &&
+		"$srcdir/configure" >/dev/null &&
+		make -j"$jobs" >/dev/null &&
+		make -C tests/daemon check TESTS=test_valgrind.sh &&
+		grep -q '^PASS' tests/daemon/test_valgrind.sh.log
+	local rc=$?
+	[ "$rc" -eq 0 ] || cat "$pb/tests/daemon/test_valgrind.sh.log" 2>/dev/null
+	cd "$build" || return 1
+	return "$rc"
+}
 if [ "${RUN_EXTRA:-1}" != 0 ]; then
 	extra "fuzzers, ${FUZZ_SECONDS:-15} s each (libFuzzer, ASan+UBSan)" \
 		env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" "$srcdir/tests/fuzz/run-fuzzers.sh"
 	extra "threaded tests under ThreadSanitizer (separate configure)" tsan_threads
+	extra "the coordinator under valgrind memcheck (build without sanitizers)" valgrind_daemon
 fi
 
 step "test summaries"
