@@ -479,6 +479,21 @@ void ff_ctl_return(const uint32_t *slots, uint32_t n)
 	ff_busy--;
 }
 
+/* The application closes (or dup2()s over) our control socket: stop using that number.
+ * Unlike after fork, other threads may be in a control call, so the lock is taken, not
+ * re-initialised. */
+void ff_ctl_forget(int fd)
+{
+	ff_busy++;
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (ff_ctl.fd == fd) {
+		ff_ctl.fd = -1;
+		ff_ctl.client_id = 0;
+	}
+	pthread_mutex_unlock(&ff_ctl.lock);
+	ff_busy--;
+}
+
 void ff_ctl_after_fork(void)
 {
 	pthread_mutex_init(&ff_ctl.lock, NULL);

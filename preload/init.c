@@ -133,6 +133,27 @@ void ff_note_fallback(enum ff_fallback cause, const char *why)
 		log_info("plain TCP (%s): %s", names[cause], why);
 }
 
+int ff_iov_sub(struct iovec *out, int max, const struct iovec *iov, int iovcnt, size_t at,
+	       size_t len)
+{
+	int n = 0;
+
+	for (int i = 0; i < iovcnt && len && n < max; i++) {
+		size_t l = iov[i].iov_len;
+		if (at >= l) {
+			at -= l;
+			continue;
+		}
+		l -= at;
+		if (l > len)
+			l = len;
+		out[n++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + at, .iov_len = l };
+		len -= l;
+		at = 0;
+	}
+	return n;
+}
+
 size_t ff_iov_len(const struct iovec *iov, int iovcnt)
 {
 	size_t n = 0;

@@ -126,7 +126,7 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 static void guard_own(int fd)
 {
 	if (fd >= 0 && fd == ff_ctl.fd)
-		ff_ctl_after_fork();   /* forget it without closing: the caller closes it */
+		ff_ctl_forget(fd);     /* the caller closes it; we connect again when needed */
 }
 
 /* The last reference of a connection that was reset: nobody will read its payloads in flight,

@@ -84,44 +84,22 @@ static int rx_decide(struct ff_conn *c, int fd, int flags)
 	}
 }
 
+/* Copy n bytes from src into iov starting at byte `at`. */
 static void scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n)
 {
-	for (int i = 0; i < iovcnt && n; i++) {
-		size_t l = iov[i].iov_len;
-		if (at >= l) {
-			at -= l;
-			continue;
-		}
-		l -= at;
-		if (l > n)
-			l = n;
-		memcpy((uint8_t *)iov[i].iov_base + at, src, l);
-		src += l;
-		n -= l;
-		at = 0;
-	}
-}
+	struct iovec v[64];
 
-/* An iovec array for [at, at+len) of iov, after an optional prefix buffer. */
-static int sub_iov(struct iovec *out, int max, const struct iovec *iov, int iovcnt, size_t at,
-		   size_t len)
-{
-	int n = 0;
-
-	for (int i = 0; i < iovcnt && len && n < max; i++) {
-		size_t l = iov[i].iov_len;
-		if (at >= l) {
-			at -= l;
-			continue;
+	while (n) {
+		int k = ff_iov_sub(v, 64, iov, iovcnt, at, n);
+		if (!k)
+			break;
+		for (int i = 0; i < k; i++) {
+			memcpy(v[i].iov_base, src, v[i].iov_len);
+			src += v[i].iov_len;
+			at += v[i].iov_len;
+			n -= v[i].iov_len;
 		}
-		l -= at;
-		if (l > len)
-			l = len;
-		out[n++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + at, .iov_len = l };
-		len -= l;
-		at = 0;
 	}
-	return n;
 }
 
 static ssize_t broken(struct ff_conn *c, int fd, const char *why)
@@ -202,7 +180,7 @@ static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 			c->rx_inline_left -= (size_t)r;
 		return r;
 	}
-	n += sub_iov(v + n, 64, iov, iovcnt, at, len);
+	n += ff_iov_sub(v + n, 64, iov, iovcnt, at, len);
 	mh.msg_iovlen = (size_t)n;
 	do
 		r = ff_real.recvmsg(fd, &mh, flags & ~MSG_WAITALL);
@@ -405,7 +383,7 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			size_t n = space - got < c->rx_inline_left ? space - got : (size_t)c->rx_inline_left;
 			if (flags & MSG_PEEK) {
 				struct iovec v[64];
-				int k = sub_iov(v, 64, iov, iovcnt, got, n);
+				int k = ff_iov_sub(v, 64, iov, iovcnt, got, n);
 				struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)k };
 				do
 					r = ff_real.recvmsg(fd, &mh, MSG_PEEK | pflags);

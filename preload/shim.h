@@ -165,6 +165,7 @@ static inline void ff_ctl_fresh(void)
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
 FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
 FF_HIDDEN void ff_ctl_after_fork(void);
+FF_HIDDEN void ff_ctl_forget(int fd);             /* the application closed our socket */
 FF_HIDDEN uint64_t ff_now_ns(void);
 
 /* ---- slots (slots.c) ---------------------------------------------------------- */
@@ -212,6 +213,9 @@ static inline bool ff_conn_all_raw(struct ff_conn *c)
 	       (tx == FF_TX_RAW || (tx == FF_TX_UNDECIDED && !c->is_client));
 }
 FF_HIDDEN size_t ff_iov_len(const struct iovec *iov, int iovcnt);
+/* The pieces of iov covering bytes [at, at+len), at most max of them; returns how many. */
+FF_HIDDEN int ff_iov_sub(struct iovec *out, int max, const struct iovec *iov, int iovcnt,
+			 size_t at, size_t len);
 FF_HIDDEN void ff_exec_restore(void);
 
 /* Framing state handed to another image of the shim (handoff.c). */

@@ -45,6 +45,18 @@ static int flush_pending(struct ff_conn *c, int fd, int flags)
 	return 0;
 }
 
+/* sent of the plen frame-prefix bytes went out: the rest is committed and must follow before
+ * anything else. */
+static int commit_prefix(struct ff_conn *c, int fd, const uint8_t *pre, size_t plen, size_t sent,
+			 int flags)
+{
+	if (sent >= plen)
+		return 0;
+	memcpy(c->tx_pend, pre + sent, plen - sent);
+	c->tx_pend_len = plen - sent;
+	return flush_pending(c, fd, flags);
+}
+
 /* The hello goes before the first frame, in the same system call. */
 static size_t put_hello(struct ff_conn *c, uint8_t *buf)
 {
@@ -69,33 +81,15 @@ static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, s
 
 	if (plen)
 		v[n++] = (struct iovec){ .iov_base = (void *)pre, .iov_len = plen };
-	for (int i = 0; i < iovcnt && len && n < 64; i++) {
-		size_t l = iov[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		v[n++] = (struct iovec){ .iov_base = (uint8_t *)iov[i].iov_base + skip, .iov_len = l };
-		len -= l;
-		skip = 0;
-	}
+	n += ff_iov_sub(v + n, 64 - n, iov, iovcnt, skip, len);
 	mh.msg_iovlen = (size_t)n;
 	do
 		r = ff_real.sendmsg(fd, &mh, flags);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
-	if ((size_t)r < plen) {
-		/* The prefix is committed; finish it before anything else goes out. */
-		memcpy(c->tx_pend, pre + r, plen - (size_t)r);
-		c->tx_pend_len = plen - (size_t)r;
-		if (flush_pending(c, fd, flags) < 0)
-			return -1;
-		return 0;
-	}
+	if ((size_t)r < plen)
+		return commit_prefix(c, fd, pre, plen, (size_t)r, flags) < 0 ? -1 : 0;
 	return r - (ssize_t)plen;
 }
 
@@ -123,21 +117,21 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 	return r;
 }
 
+/* Copy len bytes of iov, from byte skip on, to dst. */
 static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t skip, size_t len)
 {
-	for (int i = 0; i < iovcnt && len; i++) {
-		size_t l = iov[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
+	struct iovec v[64];
+
+	while (len) {
+		int k = ff_iov_sub(v, 64, iov, iovcnt, skip, len);
+		if (!k)
+			break;
+		for (int i = 0; i < k; i++) {
+			memcpy(dst, v[i].iov_base, v[i].iov_len);
+			dst += v[i].iov_len;
+			skip += v[i].iov_len;
+			len -= v[i].iov_len;
 		}
-		l -= skip;
-		if (l > len)
-			l = len;
-		memcpy(dst, (const uint8_t *)iov[i].iov_base + skip, l);
-		dst += l;
-		len -= l;
-		skip = 0;
 	}
 }
 
@@ -185,12 +179,8 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 			atomic_store(&c->tx, FF_TX_HELLO);
 		return r == 0 ? 0 : -1;
 	}
-	if ((size_t)r < plen) {
-		memcpy(c->tx_pend, pre + r, plen - (size_t)r);
-		c->tx_pend_len = plen - (size_t)r;
-		if (flush_pending(c, fd, flags) < 0)
-			return -1;
-	}
+	if (commit_prefix(c, fd, pre, plen, (size_t)r, flags) < 0)
+		return -1;
 	push_doorbell(c, fd);
 	ff_counter_add(&rg->hdr->c.region_bytes, len);
 	ff_counter_add(&rg->hdr->c.region_payloads, 1);
