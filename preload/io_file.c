@@ -3,6 +3,7 @@
  * framed path. Untouched sockets keep the kernel's zero-copy path. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
@@ -64,10 +65,20 @@ ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 }
 
 /* Write all of buf to a pipe or file, waiting if it is full: the bytes were already taken. */
+/* A non-blocking fd that is full: wait for room instead of spinning. */
+static void wait_writable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	poll(&p, 1, 100);
+}
+
 static int put_all(int fd, const char *buf, size_t n)
 {
 	while (n) {
 		ssize_t w = ff_real.write(fd, buf, n);
+		if (w < 0 && errno == EAGAIN)
+			wait_writable(fd);
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w < 0)
@@ -122,6 +133,8 @@ ssize_t splice(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len,
 			ssize_t w = ff_send_buf(cout, fd_out, buf + done, (size_t)r - done, 0);
 			if (w < 0 && errno != EAGAIN && errno != EINTR)
 				break;
+			if (w < 0 && errno == EAGAIN)
+				wait_writable(fd_out);
 			if (w > 0)
 				done += (size_t)w;
 		}
