@@ -55,10 +55,10 @@ void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len)
 	h->len = htole32(len);
 }
 
-/* Fletcher-16 (sums modulo 255) over the 32 doorbell bytes, the check field taken as zero. */
+/* Fletcher-16 (sums modulo 255) over the 32 body bytes, the check field taken as zero. */
 uint16_t ff_doorbell_checksum(const struct ff_doorbell *d)
 {
-	uint8_t b[FF_DOORBELL_SIZE];
+	uint8_t b[FF_DOORBELL_BODY];
 	uint32_t s1 = 0, s2 = 0;
 
 	memcpy(b, d, sizeof(b));
@@ -70,16 +70,19 @@ uint16_t ff_doorbell_checksum(const struct ff_doorbell *d)
 	return (uint16_t)(s2 << 8 | s1);
 }
 
-void ff_doorbell_encode(struct ff_doorbell *d, uint32_t slot, uint32_t gen, uint64_t off,
-			uint64_t len)
+void ff_doorbell_encode(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len)
 {
-	memset(d, 0, sizeof(*d));
-	d->type = FF_FRAME_DOORBELL;
-	d->slot = htole32(slot);
-	d->gen = htole32(gen);
-	d->offset = htole64(off);
-	d->len = htole64(len);
-	d->check = htole16(ff_doorbell_checksum(d));
+	struct ff_doorbell d;
+
+	memset(&d, 0, sizeof(d));
+	d.type = FF_FRAME_DOORBELL;
+	d.slot = htole32(slot);
+	d.gen = htole32(gen);
+	d.offset = htole64(off);
+	d.len = htole64(len);
+	d.check = htole16(ff_doorbell_checksum(&d));
+	memset(out, 0, FF_DOORBELL_SIZE);
+	memcpy(out, &d, sizeof(d));
 }
 
 static int decode_inline(const uint8_t *b, size_t n, size_t *hdr_len, uint64_t *payload_len)
@@ -106,6 +109,9 @@ static int decode_doorbell(const uint8_t *b, size_t n, uint64_t slot_size, uint6
 
 	if (n < FF_DOORBELL_SIZE)
 		return 0;
+	for (size_t i = FF_DOORBELL_BODY; i < FF_DOORBELL_SIZE; i++)
+		if (b[i])
+			return -1;
 	memcpy(&d, b, sizeof(d));
 	if (le16toh(d.check) != ff_doorbell_checksum(&d))
 		return -1;

@@ -1,7 +1,10 @@
 /* On an upgraded direction of a connection every byte travels in a frame.
  *   hello    (32 bytes, once, at offset 0 of the direction): magic, version, region id
  *   inline   (8-byte header + len payload bytes)
- *   doorbell (32 bytes): "the next len bytes of this stream wait in slot S at offset O"
+ *   doorbell (128 bytes: a 32-byte body, then zeros): "the next len bytes of this stream wait
+ *            in slot S at offset O". It is longer than anything a reader takes from the socket
+ *            before it knows the frame at the head (FF_SPEC_MAX): a doorbell is therefore never
+ *            taken out whole ahead of its payload, and the socket stays readable until then.
  * All fields little-endian (the region is host-local, but the wire format is fixed anyway). */
 #ifndef FAASFLOW_FRAME_H
 #define FAASFLOW_FRAME_H
@@ -10,11 +13,14 @@
 #include <stdint.h>
 
 #define FF_HELLO_MAGIC   0x4f4c4c4548464646ULL  /* "FFFHELLO" */
-#define FF_HELLO_VERSION 1u
+#define FF_HELLO_VERSION 2u
 #define FF_HELLO_SIZE    32u
 #define FF_INLINE_HDR    8u
-#define FF_DOORBELL_SIZE 32u
-#define FF_FRAME_PEEK    32u   /* enough to classify and decode any frame header */
+#define FF_DOORBELL_BODY 32u
+#define FF_DOORBELL_SIZE 128u
+#define FF_FRAME_PEEK    128u  /* enough to classify and decode any frame header */
+/* The most payload bytes a reader takes together with an unknown header in one call. */
+#define FF_SPEC_MAX      (FF_DOORBELL_SIZE - FF_INLINE_HDR - 1u)
 #define FF_INLINE_MAX    (1u << 30)
 
 enum ff_frame_type { FF_FRAME_INLINE = 0xA1, FF_FRAME_DOORBELL = 0xD0 };
@@ -48,7 +54,7 @@ struct ff_doorbell {
 
 _Static_assert(sizeof(struct ff_hello) == FF_HELLO_SIZE, "hello size");
 _Static_assert(sizeof(struct ff_inline_hdr) == FF_INLINE_HDR, "inline size");
-_Static_assert(sizeof(struct ff_doorbell) == FF_DOORBELL_SIZE, "doorbell size");
+_Static_assert(sizeof(struct ff_doorbell) == FF_DOORBELL_BODY, "doorbell size");
 
 void ff_hello_encode(struct ff_hello *h, const uint8_t region_id[16]);
 
@@ -61,13 +67,14 @@ int ff_hello_check(const void *buf, size_t n, const uint8_t region_id[16], int *
 uint32_t ff_hello_conn_key(const void *buf);
 
 void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len);
-void ff_doorbell_encode(struct ff_doorbell *d, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len);
+/* Writes FF_DOORBELL_SIZE bytes at out: the body, then zeros. */
+void ff_doorbell_encode(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len);
 uint16_t ff_doorbell_checksum(const struct ff_doorbell *d);
 
 /* Decode the frame header at the front of n peeked bytes.
  * Returns FF_FRAME_INLINE or FF_FRAME_DOORBELL with *hdr_len and *payload_len set,
  * 0 when more bytes are needed, or -1 when the bytes are not a valid frame (bad type, zero or
- * oversized inline length, bad checksum, doorbell offset+len overflow or beyond slot_size,
+ * oversized inline length, bad checksum, padding not zero, doorbell offset+len overflow or beyond slot_size,
  * slot >= slot_count). */
 int ff_frame_decode(const void *buf, size_t n, uint64_t slot_size, uint64_t slot_count,
                     size_t *hdr_len, uint64_t *payload_len, struct ff_doorbell *db);

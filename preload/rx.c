@@ -1,7 +1,7 @@
 /* The receiving half: decide the direction from offset 0 (hello or raw), then parse frames.
  * A doorbell stays in the socket until its whole payload has been copied out, so the fd stays
  * readable (level and edge) while slot bytes remain; it is consumed and the slot given back
- * only then. Nothing is ever read ahead into the shim. */
+ * only then. No application byte is ever read ahead into the shim. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -310,6 +310,55 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	return rx_from_slot(c, fd, iov, iovcnt, at, space, flags);
 }
 
+/* The head of the stream, frame unknown, taken in one call: the header and up to FF_SPEC_MAX
+ * bytes after it. Whatever comes is sorted out here: inline payload goes to the application,
+ * the start of a header to the stash. A doorbell is longer than this call takes, so one is
+ * never out of the socket whole before its payload is read (readiness stays exact). One
+ * system call for a small message where a peek and a read were two. Returns payload bytes
+ * (maybe 0: only a header, or the start of a doorbell, came), -1 with errno, 0 and *eof at
+ * end of stream. *drained: the socket had no more than this. */
+static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, size_t at,
+		       size_t space, int pflags, bool *eof, bool *drained)
+{
+	uint8_t b[FF_INLINE_HDR + FF_SPEC_MAX];
+	size_t want = FF_INLINE_HDR + (space < FF_SPEC_MAX ? space : FF_SPEC_MAX), n, pos = 0, out = 0;
+	uint64_t ssz = ff_ctl.mapped ? ff_ctl.region.hdr->slot_size : UINT64_MAX;
+	uint64_t scnt = ff_ctl.mapped ? ff_ctl.region.hdr->slot_count : UINT32_MAX;
+	ssize_t r;
+
+	do
+		r = ff_real.recv(fd, b, want, pflags);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0) {
+		*eof = r == 0;
+		return r;
+	}
+	n = (size_t)r;
+	*drained = n < want;
+	while (pos < n) {
+		struct ff_doorbell db;
+		size_t hlen, take;
+		uint64_t plen;
+		int t = ff_frame_decode(b + pos, n - pos, ssz, scnt, &hlen, &plen, &db);
+
+		if (t < 0) {
+			broken(c, fd, "invalid frame on an upgraded connection");
+			return out ? (ssize_t)out : -1;
+		}
+		if (t != FF_FRAME_INLINE)
+			break;   /* the start of a header (a doorbell never comes whole here) */
+		take = n - pos - hlen < plen ? n - pos - hlen : (size_t)plen;
+		scatter(iov, iovcnt, at + out, b + pos + hlen, take);
+		out += take;
+		pos += hlen + take;
+		if (take < plen)
+			c->rx_inline_left = plen - take;
+	}
+	memcpy(c->rx_stash, b + pos, n - pos);
+	c->rx_stash_len = (uint8_t)(n - pos);
+	return (ssize_t)out;
+}
+
 #define BATCH_WINDOW (64u << 10)
 
 /* Many small inline frames at the head (a stream of small writes): peek them into the
@@ -318,7 +367,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
  * bytes (0 only at end of stream, *eof set), -1 with errno, or -2 when the head is not an
  * inline frame (the caller takes the general path). */
 static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t space, int pflags,
-			       bool *eof)
+			       bool *eof, bool *drained)
 {
 	size_t pos = 0, out = 0, n;
 	ssize_t r;
@@ -359,6 +408,7 @@ static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t spa
 	while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)pos)
 		return broken(c, fd, "the socket lost bytes it had shown");
+	*drained = pos == n && n < space;
 	return (ssize_t)out;
 }
 
@@ -366,7 +416,8 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 {
 	size_t space = ff_iov_len(iov, iovcnt), got = 0;
 	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
-	bool eof = false;
+	bool plain = !(flags & (MSG_PEEK | MSG_TRUNC));
+	bool eof = false, drained = false;
 
 	if (c->rx_broken) {
 		errno = ECONNRESET;
@@ -393,20 +444,29 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			}
 			eof = r == 0;
 		} else {
+			/* At a frame head. A small read, or one after the reader emptied the socket
+			 * (request/response), takes header and payload in one call; a big read in a
+			 * stream of small frames peeks many at once. */
 			r = -2;
-			if (iovcnt == 1 && !(flags & (MSG_PEEK | MSG_TRUNC)) && !c->rx_stash_len &&
-			    space - got > 2 * FF_INLINE_HDR)
+			if (plain && !c->rx_stash_len &&
+			    (space - got <= FF_SPEC_MAX || (!got && c->rx_emptied)))
+				r = rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);
+			else if (plain && iovcnt == 1 && !c->rx_stash_len && space - got > 2 * FF_INLINE_HDR)
 				r = rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
-						    pflags, &eof);
+						    pflags, &eof, &drained);
 			if (r == -2)
 				r = rx_frame(c, fd, iov, iovcnt, got, space - got, flags, pflags, &eof);
 		}
 		if (r < 0)
 			return got ? (ssize_t)got : -1;
 		got += (size_t)r;
-		if (eof || (flags & MSG_PEEK))
+		/* The socket had no more just now: return what there is, as its own read would. */
+		if (eof || (flags & MSG_PEEK) || (drained && got && !waitall))
 			break;
+		drained = false;
 	}
+	if (plain)
+		c->rx_emptied = got < space;
 	return (ssize_t)got;
 }
 
@@ -529,17 +589,16 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 		r = -1;
 		goto out;
 	}
-	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || c->rx_stash_len ||
-	    !ff_ctl.mapped)
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_ctl.mapped)
 		goto out;
-	tail = FF_DOORBELL_SIZE;
+	tail = FF_DOORBELL_SIZE - c->rx_stash_len;
 	if (c->rx_db_active) {
 		db = c->rx_db;
 		db.offset += c->rx_db_done;
 		db.len -= c->rx_db_done;
 		tail = c->rx_db_tail;
 	} else {
-		n = peek(fd, hb, sizeof(hb), 0);
+		n = head_peek(c, fd, hb, 0);
 		if (n <= 0) {
 			r = n < 0 ? -1 : 0;
 			goto out;
@@ -557,6 +616,7 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 		n = ff_real.recv(fd, hb, tail, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	c->rx_db_active = false;
+	c->rx_stash_len = 0;
 	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, db.len);
 	*ptr = ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset;
 	*len = (size_t)db.len;

@@ -115,6 +115,7 @@ struct ff_conn {
 	 * Holding them does not change readiness: no application byte is among them. */
 	uint8_t rx_stash[FF_FRAME_PEEK];
 	uint8_t rx_stash_len;
+	bool rx_emptied;             /* the last read got less than it asked for */
 	/* listener */
 	struct sockaddr_storage laddr;
 };

@@ -168,7 +168,7 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 	atomic_store(&rg->meta[slot].filled_ns, ff_now_ns());
 	atomic_store(&rg->meta[slot].owner_pid, (uint32_t)ff_proc.pid);
 	plen = put_hello(c, pre);
-	ff_doorbell_encode((struct ff_doorbell *)(pre + plen), slot, gen, off, len);
+	ff_doorbell_encode(pre + plen, slot, gen, off, len);
 	plen += FF_DOORBELL_SIZE;
 	do
 		r = ff_real.send(fd, pre, plen, flags);

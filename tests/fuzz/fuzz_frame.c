@@ -13,7 +13,8 @@ static const uint8_t rid[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint64_t slot_sizes[] = { 4096, 1 << 20, 256 << 20, 1ULL << 33 };
-	struct ff_doorbell db, again;
+	struct ff_doorbell db;
+	uint8_t again[FF_DOORBELL_SIZE];
 	uint64_t slot_size, slot_count, plen;
 	size_t hlen;
 	int match, rc;
@@ -38,8 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    plen != db.len)
 			abort();
 		/* a valid doorbell re-encodes to the very same bytes */
-		ff_doorbell_encode(&again, db.slot, db.gen, db.offset, db.len);
-		if (memcmp(&again, data, sizeof(again)))
+		ff_doorbell_encode(again, db.slot, db.gen, db.offset, db.len);
+		if (memcmp(again, data, sizeof(again)))
 			abort();
 		break;
 	case 0:

@@ -67,6 +67,10 @@ run_case "random mix, poll / epoll-et" $M "--mode poll" "--random-mix 7:60:4M --
 run_case "random mix, select / block" $M "--mode select --rbuf 5000" "--random-mix 11:40:2M --mode block"
 run_case "reader buffer 1 B, 100 KiB" $((50 << 10)) "--rbuf 1" "--sizes 100K"
 run_case "reader buffer 7 B, 3 MiB, epoll-et" $M "--rbuf 7 --mode nonblock-epoll-et" "--sizes 3M --mode poll"
+# Reads of at most 119 bytes take a frame's header and payload in one call before knowing the
+# frame: small frames, then doorbells right behind them, must still come whole and in order.
+run_case "small reads over small frames and doorbells, poll" $((3 * M)) "--rbuf 100 --mode poll" "--sizes 3,64,119,120,1M,50,2M,7"
+run_case "119-byte reads, epoll-lt" $((3 * M)) "--rbuf 119 --mode nonblock-epoll-lt" "--sizes 1,118,119,2M,9,1M,200 --mode nonblock-epoll-et"
 run_case "MSG_PEEK then read, block" $M "--peek --rbuf 100000" "--sizes 1M,5,2M"
 run_case "MSG_PEEK then read, epoll-lt" $M "--peek --rbuf 4096 --mode nonblock-epoll-lt" "--sizes 2M,1"
 run_case "MSG_WAITALL" $M "--waitall --rbuf 100000" "--sizes 1M,5,3M"

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 	struct ff_region r;
 	struct ff_hello h;
 	struct ff_inline_hdr ih;
-	uint8_t id[16], frame[64];
+	uint8_t id[16], frame[FF_DOORBELL_SIZE];
 	char err[512], buf[4096];
 	const char *end = "timeout";
 	int64_t slot;

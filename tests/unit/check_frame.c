@@ -13,9 +13,9 @@ START_TEST(test_hello)
 
 	ff_hello_encode(&h, rid);
 	memcpy(b, &h, sizeof(h));
-	/* the wire bytes are fixed little-endian: "FFFHELLO" then version 1 */
+	/* the wire bytes are fixed little-endian: "FFFHELLO" then the version (2: 128-byte doorbells) */
 	ck_assert(!memcmp(b, "FFFHELLO", 8));
-	ck_assert_uint_eq(b[8], 1);
+	ck_assert_uint_eq(b[8], 2);
 	ck_assert_uint_eq(b[9], 0);
 	ck_assert_int_eq(ff_hello_check(b, sizeof(h), rid, &match), FF_HELLO_YES);
 	ck_assert_int_eq(match, 1);
@@ -82,11 +82,11 @@ START_TEST(test_inline)
 }
 END_TEST
 
-static int decode_db(const struct ff_doorbell *d, struct ff_doorbell *out)
+static int decode_db(const uint8_t d[FF_DOORBELL_SIZE], struct ff_doorbell *out)
 {
 	size_t hl = 0;
 	uint64_t pl = 0;
-	int rc = ff_frame_decode(d, sizeof(*d), 1 << 20, 100, &hl, &pl, out);
+	int rc = ff_frame_decode(d, FF_DOORBELL_SIZE, 1 << 20, 100, &hl, &pl, out);
 
 	if (rc == FF_FRAME_DOORBELL) {
 		ck_assert_uint_eq(hl, FF_DOORBELL_SIZE);
@@ -97,32 +97,34 @@ static int decode_db(const struct ff_doorbell *d, struct ff_doorbell *out)
 
 START_TEST(test_doorbell)
 {
-	struct ff_doorbell d, o;
-	uint8_t b[FF_DOORBELL_SIZE];
+	struct ff_doorbell o;
+	uint8_t d[FF_DOORBELL_SIZE], b[FF_DOORBELL_SIZE];
 	size_t hl;
 	uint64_t pl;
 
-	ff_doorbell_encode(&d, 99, 0x3fffffff, 4096, (1 << 20) - 4096);
-	memcpy(b, &d, sizeof(d));
+	ff_doorbell_encode(d, 99, 0x3fffffff, 4096, (1 << 20) - 4096);
+	memcpy(b, d, sizeof(d));
 	ck_assert_uint_eq(b[0], FF_FRAME_DOORBELL);
 	ck_assert_uint_eq(b[4], 99);
-	ck_assert_int_eq(decode_db(&d, &o), FF_FRAME_DOORBELL);
+	ck_assert_int_eq(decode_db(d, &o), FF_FRAME_DOORBELL);
 	ck_assert_uint_eq(o.slot, 99);
 	ck_assert_uint_eq(o.gen, 0x3fffffff);
 	ck_assert_uint_eq(o.offset, 4096);
 	ck_assert_uint_eq(o.len, (1 << 20) - 4096);
-	ck_assert_uint_eq(ff_doorbell_checksum(&d), b[2] | b[3] << 8);
+	ck_assert_uint_eq(ff_doorbell_checksum((const struct ff_doorbell *)d), b[2] | b[3] << 8);
+	for (size_t i = FF_DOORBELL_BODY; i < FF_DOORBELL_SIZE; i++)
+		ck_assert_uint_eq(b[i], 0);        /* the padding is zeros */
 	for (size_t n = 0; n < FF_DOORBELL_SIZE; n++)
 		ck_assert_int_eq(ff_frame_decode(b, n, 1 << 20, 100, &hl, &pl, NULL), 0);
 
 	/* whole slot, first slot */
-	ff_doorbell_encode(&d, 0, 0, 0, 1 << 20);
-	ck_assert_int_eq(decode_db(&d, &o), FF_FRAME_DOORBELL);
+	ff_doorbell_encode(d, 0, 0, 0, 1 << 20);
+	ck_assert_int_eq(decode_db(d, &o), FF_FRAME_DOORBELL);
 
 	/* any single flipped bit is caught (by the checksum or by a field check) */
-	ff_doorbell_encode(&d, 7, 3, 100, 200);
-	for (unsigned bit = 0; bit < 8 * FF_DOORBELL_SIZE; bit++) {
-		memcpy(b, &d, sizeof(d));
+	ff_doorbell_encode(d, 7, 3, 100, 200);
+	for (unsigned bit = 0; bit < 8 * FF_DOORBELL_SIZE; bit++) {   /* padding bits too */
+		memcpy(b, d, sizeof(d));
 		b[bit / 8] ^= (uint8_t)(1 << (bit % 8));
 		ck_assert_msg(ff_frame_decode(b, sizeof(b), 1 << 20, 100, &hl, &pl, NULL) == -1,
 			      "bit %u", bit);
@@ -132,32 +134,33 @@ END_TEST
 
 START_TEST(test_doorbell_ranges)
 {
-	struct ff_doorbell d, o;
+	struct ff_doorbell o;
+	uint8_t d[FF_DOORBELL_SIZE];
 
-	ff_doorbell_encode(&d, 100, 1, 0, 10);          /* slot == slot_count */
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 0xffffffff, 1, 0, 10);
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 1, 1 << 20, 1);       /* offset at the end */
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 1, 1, 1 << 20);       /* one byte beyond the slot */
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 1, 0, (1 << 20) + 1);
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 1, 10, 0);            /* empty */
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 1, UINT64_MAX - 5, 10);   /* offset + len wraps */
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 1, 16, UINT64_MAX);
-	ck_assert_int_eq(decode_db(&d, &o), -1);
-	ff_doorbell_encode(&d, 1, 0x40000000, 0, 10);   /* generation beyond 30 bits */
-	ck_assert_int_eq(decode_db(&d, &o), -1);
+	ff_doorbell_encode(d, 100, 1, 0, 10);          /* slot == slot_count */
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 0xffffffff, 1, 0, 10);
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 1, 1 << 20, 1);       /* offset at the end */
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 1, 1, 1 << 20);       /* one byte beyond the slot */
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 1, 0, (1 << 20) + 1);
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 1, 10, 0);            /* empty */
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 1, UINT64_MAX - 5, 10);   /* offset + len wraps */
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 1, 16, UINT64_MAX);
+	ck_assert_int_eq(decode_db(d, &o), -1);
+	ff_doorbell_encode(d, 1, 0x40000000, 0, 10);   /* generation beyond 30 bits */
+	ck_assert_int_eq(decode_db(d, &o), -1);
 	/* a region larger than 4 GiB: 64-bit offsets in a huge slot */
-	ff_doorbell_encode(&d, 1, 1, 5ULL << 30, 1ULL << 30);
+	ff_doorbell_encode(d, 1, 1, 5ULL << 30, 1ULL << 30);
 	size_t hl;
 	uint64_t pl;
 
-	ck_assert_int_eq(ff_frame_decode(&d, sizeof(d), 8ULL << 30, 2, &hl, &pl, &o),
+	ck_assert_int_eq(ff_frame_decode(d, sizeof(d), 8ULL << 30, 2, &hl, &pl, &o),
 			 FF_FRAME_DOORBELL);
 	ck_assert_uint_eq(o.offset, 5ULL << 30);
 	ck_assert_uint_eq(pl, 1ULL << 30);
