@@ -173,7 +173,7 @@ FF_HIDDEN uint64_t ff_now_ns(void);
 /* Take a slot for a payload on conn `cookie`; wait for one of this connection's slots in flight
  * when may_wait (blocking socket), checking fd health. Returns slot index, or -1 (go inline),
  * or -2 with errno when the connection died while waiting. */
-FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, uint32_t *gen);
+FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
 /* Reader side: is the doorbell valid now for a connection whose peer key is `key` (slot in

@@ -197,7 +197,7 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	if (len > rg->hdr->slot_size)
 		len = rg->hdr->slot_size;
-	slot = ff_slot_take(c->cookie, fd, may_wait, &gen);
+	slot = ff_slot_take(c->cookie, fd, may_wait, len, &gen);
 	if (slot == -2)
 		return -1;
 	if (slot < 0) {
