@@ -72,9 +72,10 @@ static void forget(uint32_t i)
 
 /* Lock held. Returns the index in `mine` of a slot now FILLED by us, or -1. Picks, among the
  * idle slots, the most recently filled one at least REUSE_DISTANCE behind (warm in the shared
- * cache, cold in the reader's); if none is that far behind, the least recently filled one when
- * `any`, else none (the caller may lease a fresh slot first). */
-static int take_idle(uint32_t *gen, bool any)
+ * cache, cold in the reader's), else the least recently filled one. No slot is leased just to
+ * keep the distance: a fresh slot costs a coordinator round trip and page faults on both
+ * sides, more than a warm one saves. */
+static int take_idle(uint32_t *gen)
 {
 	uint32_t me = ff_ctl.client_id;
 	int warm = -1, oldest = -1, pick;
@@ -95,7 +96,7 @@ static int take_idle(uint32_t *gen, bool any)
 		    (warm < 0 || mine[i].mark > mine[warm].mark))
 			warm = (int)i;
 	}
-	pick = warm >= 0 ? warm : any ? oldest : -1;
+	pick = warm >= 0 ? warm : oldest;
 	if (pick >= 0) {
 		uint32_t w = atomic_load_explicit(&meta(mine[pick].slot)->word, memory_order_acquire);
 		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
@@ -213,9 +214,9 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_
 		i = -1;
 		if (!may_wait || inflight < CONN_INFLIGHT_MIN ||
 		    (inflight < CONN_INFLIGHT_MAX && flight_bytes + len <= CONN_FLIGHT_BYTES)) {
-			i = take_idle(gen, false);
-			if (i < 0 && !(lease_more() && (i = take_idle(gen, false)) >= 0))
-				i = take_idle(gen, true);
+			i = take_idle(gen);
+			if (i < 0 && lease_more())
+				i = take_idle(gen);
 		}
 		if (i >= 0) {
 			uint32_t slot = mine[i].slot;

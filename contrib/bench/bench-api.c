@@ -30,9 +30,11 @@ static int api_get(struct api *a)
 	return -1;
 }
 
-/* K region buffers holding the payload, sent round robin: by the time a buffer comes round
- * again its reader has released it, so every send is a zero-copy send. Two for payloads of
- * several slots, so that they fit a process's slot quota with room to spare. */
+/* Region buffers holding the payload, sent round robin. A blocking send of a buffer whose
+ * earlier send is still being read waits, slot by slot, for the reader to release it, so a
+ * payload of several slots needs only one buffer: the same working set as the transparent
+ * rows' one payload buffer (two would not fit the shared cache at 16 MiB, and the reader
+ * would be measuring memory). Smaller payloads go round four buffers. */
 #define API_BUFS 4
 
 int api_stream_produce(const struct opts *o, struct link *l, const unsigned char *payload,
@@ -40,7 +42,7 @@ int api_stream_produce(const struct opts *o, struct link *l, const unsigned char
 {
 	struct api a;
 	void *bufs[API_BUFS] = { 0 };
-	int nbufs = o->size > (4u << 20) ? 2 : API_BUFS, rc = -1;
+	int nbufs = o->size > (4u << 20) ? 1 : API_BUFS, rc = -1;
 
 	if (l->kind != LINK_FD || api_get(&a) < 0)
 		return -1;
