@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 
 #include "daemon.h"
@@ -179,6 +181,22 @@ err:
 	return -1;
 }
 
+/* A region on a disk filesystem works, but the kernel writes its dirty pages back to disk and
+ * write-protects them again, so payload pages fault over and over and the disk takes every
+ * byte. Say so once at start, with the remedy (the guide's tuning section). */
+static void warn_if_on_disk(const char *path)
+{
+	struct statfs fs;
+
+	if (statfs(path, &fs) < 0)
+		return;
+	if (fs.f_type == TMPFS_MAGIC || fs.f_type == HUGETLBFS_MAGIC || fs.f_type == RAMFS_MAGIC)
+		return;
+	log_warnx("region %s is on a disk filesystem (type 0x%lx), not tmpfs: its pages are "
+		  "written back to disk and fault again; for memory speed put it on tmpfs, e.g. "
+		  "SHM_FILE_PATH = /dev/shm/faasflow_shm", path, (unsigned long)fs.f_type);
+}
+
 static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -227,6 +245,7 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 	         (unsigned long long)(t->r.hdr->region_size >> 20),
 	         (unsigned long long)t->r.hdr->slot_count,
 	         (unsigned long long)(t->r.hdr->slot_size >> 10), t->sock_path);
+	warn_if_on_disk(t->region_path);
 	return 0;
 }
 

@@ -58,6 +58,7 @@ struct opts {
 	int nodelay;            /* -1: mode default */
 	bool header;
 	int api;                /* 0: plain buffers; 1: faasflow_alloc() sends; 2: and borrowed reads */
+	int cpu_server, cpu_client;   /* --cpus; -1: anywhere */
 	/* replay */
 	struct edge *edges;
 	size_t nedges;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 "  -l, --label NAME        first CSV column (default: the transport)\n"
 "  -M, --rss-path PATH     receiver reports resident KiB of its mappings of PATH\n"
 "  -c, --header            print the CSV header first\n"
+"  -C, --cpus S,C          run the server on CPU S and the client on CPU C\n"
 "  -A, --api 0|1|2         stream over tcp under the shim with the zero-copy API:\n"
 "                          1 = payloads in faasflow_alloc() buffers (one copy, out),\n"
 "                          2 = and the consumer borrows them in place (no copy)\n");
@@ -86,7 +88,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "redis-port", 1, 0, 'R' }, { "edges", 1, 0, 'e' }, { "workflow", 1, 0, 'w' },
 		{ "persist", 0, 0, 'P' }, { "nodelay", 1, 0, 'D' }, { "ready-file", 1, 0, 'f' },
 		{ "label", 1, 0, 'l' }, { "rss-path", 1, 0, 'M' }, { "header", 0, 0, 'c' },
-		{ "api", 1, 0, 'A' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "api", 1, 0, 'A' }, { "cpus", 1, 0, 'C' }, { "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 } };
 	static const char *const roles[] = { "both", "server", "client" };
 	uint64_t v;
 	int c, i;
@@ -95,10 +98,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->size = 1 << 20;
 	o->iters = 16;
 	o->nodelay = -1;
+	o->cpu_server = o->cpu_client = -1;
 	o->redis_port = 6379;
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	snprintf(o->redis_host, sizeof(o->redis_host), "127.0.0.1");
-	while ((c = getopt_long(argc, argv, "t:m:s:n:V:r:H:p:u:R:e:w:PD:f:l:M:A:ch", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:m:s:n:V:r:H:p:u:R:e:w:PD:f:l:M:A:C:ch", lo, NULL)) != -1) {
 		switch (c) {
 		case 't': if ((i = pick(optarg, tr_names, 4, "transport")) < 0) return -1;
 			o->tr = (enum tr_kind)i; break;
@@ -138,6 +142,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->api = atoi(optarg);
 			break;
+		case 'C': {
+			unsigned a, b;
+			char tail;
+			if (sscanf(optarg, "%u,%u%c", &a, &b, &tail) != 2 || a >= CPU_SETSIZE ||
+			    b >= CPU_SETSIZE) {
+				fprintf(stderr, "faasflow-bench: --cpus '%s': expected two CPU numbers, "
+					"server first, like 0,1\n", optarg);
+				return -1;
+			}
+			o->cpu_server = (int)a;
+			o->cpu_client = (int)b;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -269,6 +286,20 @@ static int client(struct opts *o, struct slot_shared *sh)
 	return r.hash_tx == r.hash_rx ? 0 : 2;
 }
 
+/* --cpus: this process on one CPU (a failure is reported, not fatal: the numbers are then
+ * only less steady). */
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		fprintf(stderr, "faasflow-bench: cannot run on CPU %d: %s\n", cpu, strerror(errno));
+}
+
 static int both(struct opts *o)
 {
 	struct slot_shared *sh = NULL;
@@ -286,6 +317,7 @@ static int both(struct opts *o)
 		return 1;
 	if (pid == 0) {
 		close(pfd[0]);
+		pin(o->cpu_server);
 		rc = server(o, pfd[1], sh);
 		free(o->edges);
 		_exit(rc);
@@ -299,6 +331,7 @@ static int both(struct opts *o)
 	close(pfd[0]);
 	if (o->tr == TR_TCP)
 		o->port = port;
+	pin(o->cpu_client);
 	rc = client(o, sh);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		fprintf(stderr, "faasflow-bench: the server failed\n");
@@ -319,9 +352,11 @@ int main(int argc, char **argv)
 		       "hash_ok,hash_tx,hash_rx,region_rss_kb,transport,workflow\n");
 	switch (o.role) {
 	case ROLE_SERVER:
+		pin(o.cpu_server);
 		rc = server(&o, -1, NULL);
 		break;
 	case ROLE_CLIENT:
+		pin(o.cpu_client);
 		rc = client(&o, NULL);
 		break;
 	default:

@@ -4,18 +4,21 @@
 # ring and redis SET/GET measured in the same run. Writes raw.csv, results.csv, results.md and
 # throughput.png into the output directory.
 #
-#   run-bench.sh [--build DIR] [--out DIR] [--quick] [--reps K] [--no-shim]
+#   run-bench.sh [--build DIR] [--out DIR] [--quick] [--reps K] [--no-shim] [--no-pin]
 #
 #   --build DIR  top build directory (default: found from $BENCH or the current directory)
 #   --out DIR    output directory (default: <source dir>/results)
 #   --quick      CI smoke: under a minute
 #   --reps K     repetitions of each A/B pair (default 5, quick 2)
 #   --no-shim    reference rows only
+#   --no-pin     let the scheduler place the two ends (default: server on the first CPU,
+#                client on the second, for every path alike: a round trip across CPUs and one
+#                within a CPU differ 3-4x here, and the scheduler's choice would be noise)
 # Environment overrides: BENCH, FAASFLOWD, FAASFLOWCTL, SHIM.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build='' out="$here/results" quick=0 reps='' noshim=0
+build='' out="$here/results" quick=0 reps='' noshim=0 pin=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$(cd "$2" && pwd); shift 2 ;;
@@ -23,7 +26,8 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1; shift ;;
 	--reps) reps=$2; shift 2 ;;
 	--no-shim) noshim=1; shift ;;
-	-h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+	--no-pin) pin=0; shift ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "run-bench.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -48,12 +52,21 @@ if [ $noshim = 0 ] && { [ ! -f "$SHIM" ] || [ ! -x "$FAASFLOWD" ]; }; then
 	noshim=1
 fi
 
+PIN=()
+if [ $pin = 1 ]; then
+	mapfile -t cpus < <(taskset -cp $$ 2>/dev/null | sed 's/.*: //' | tr ',' '\n' |
+		awk -F- '{ for (i = $1; i <= ($2 == "" ? $1 : $2); i++) print i }')
+	if [ "${#cpus[@]}" -ge 2 ]; then PIN=(-C "${cpus[0]},${cpus[1]}")
+	else echo "run-bench.sh: fewer than two CPUs: the ends are not pinned" >&2; pin=0; fi
+fi
 T=$(mktemp -d /tmp/faasflow-bench.XXXXXX)
 pids=()
+RDIR=$T
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$T"
+	[ "$RDIR" = "$T" ] || rm -rf "$RDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -70,7 +83,13 @@ wait_for() {
 
 # ---- coordinator, shim environment ------------------------------------------------------
 CONF=$T/faasflow.conf
-REGION=$T/region
+# The region on tmpfs, as the deployment guide's tuning section puts it (on a disk filesystem
+# its pages are written back and fault again): /dev/shm when it is tmpfs.
+case "$(stat -f -c %T /dev/shm 2>/dev/null)" in
+tmpfs) RDIR=$(mktemp -d /dev/shm/faasflow-bench.XXXXXX) ;;
+*) echo "run-bench.sh: /dev/shm is not tmpfs: the region goes to $T" >&2 ;;
+esac
+REGION=$RDIR/region
 cat > "$CONF" <<CONF
 SHM_FILE_PATH = $REGION
 SOCKET_DIR = $T
@@ -123,11 +142,11 @@ net() {
 	local rf=$T/ready.$label.$RANDOM envc=(env) before after spid rc=0 out_line
 	[ "$shimmed" = 0 ] || envc+=("${shim_env[@]}" "${extra_env[@]}")
 	before=$(region_bytes)
-	"${envc[@]}" timeout 120 "$BENCH" -r server -p 0 -f "$rf" -l "$label" -M "$REGION" "$@" \
+	"${envc[@]}" timeout 120 "$BENCH" "${PIN[@]}" -r server -p 0 -f "$rf" -l "$label" -M "$REGION" "$@" \
 		2>>"$T/err.log" &
 	spid=$!
 	if ! wait_for test -s "$rf"; then kill "$spid" 2>/dev/null; echo "server $label did not start" >&2; return 1; fi
-	out_line=$("${envc[@]}" timeout 120 "$BENCH" -r client -p "$(cat "$rf")" -l "$label" "$@" 2>>"$T/err.log") || rc=$?
+	out_line=$("${envc[@]}" timeout 120 "$BENCH" "${PIN[@]}" -r client -p "$(cat "$rf")" -l "$label" "$@" 2>>"$T/err.log") || rc=$?
 	wait "$spid" || rc=$?
 	after=$(region_bytes)
 	[ -n "$out_line" ] && printf '%s\n' "$out_line" | sed "s/^/$rep,$((after - before)),/" >> "$RAW"
@@ -138,7 +157,7 @@ net() {
 ref() {
 	local tr=$1 out_line rc=0; shift
 	[ "$tr" != redis ] || [ -n "$RPORT" ] || return 0
-	out_line=$(timeout 120 "$BENCH" -t "$tr" -R "${RPORT:-6379}" -u "$T/unix.sock" "$@" 2>>"$T/err.log") || rc=$?
+	out_line=$(timeout 120 "$BENCH" "${PIN[@]}" -t "$tr" -R "${RPORT:-6379}" -u "$T/unix.sock" "$@" 2>>"$T/err.log") || rc=$?
 	[ -n "$out_line" ] && printf '%s\n' "$out_line" | sed "s/^/$rep,0,/" >> "$RAW"
 	[ $rc = 0 ] || { echo "run-bench.sh: $tr $* failed (rc $rc)" >&2; tail -5 "$T/err.log" >&2; }
 	return 0
@@ -197,9 +216,15 @@ for rep in $(seq "$reps"); do
 	else
 		REFS="unix ring redis" ab -m replay -e "$EDGES" -n 1
 	fi
-	noupgrade_ab -m stream -s 64K -V "$(volume 64K)"
-	noupgrade_ab -m stream -s 1M -V "$(volume 1M)"
-	noupgrade_ab -m rr -s 64 -n "$(rr_iters 64)"
+	# "no measurable difference" needs more pairs than the rest: three per repetition
+	rep0=$rep
+	for k in 1 2 3; do
+		rep=$rep0.$k
+		noupgrade_ab -m stream -s 64K -V "$(volume 64K)"
+		noupgrade_ab -m stream -s 1M -V "$(volume 1M)"
+		noupgrade_ab -m rr -s 64 -n "$(rr_iters 64)"
+	done
+	rep=$rep0
 done
 calc() { awk "BEGIN { printf \"%.4f\", $1 }"; }
 wall=$(calc "$(date +%s.%N) - $t_start")
@@ -243,6 +268,8 @@ SYS=$out/system.txt
 	echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x $(nproc)"
 	echo "commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "reps=$reps quick=$quick shim=$([ $noshim = 1 ] && echo none || echo "$SHIM")"
+	echo "region_fs=$(stat -f -c %T "$RDIR")"
+	echo "pinned=$([ $pin = 1 ] && echo "server CPU ${cpus[0]}, client CPU ${cpus[1]}" || echo no)"
 	echo "bench_wall_s=$wall"
 } > "$SYS"
 if [ $noshim = 0 ]; then

@@ -93,9 +93,11 @@ paths = ["tcp", "shim", "unix", "ring", "redis"]
 sizes = sorted({s["size"] for s in summary if s["mode"] == "stream"})
 md = []
 sysinfo = dict(l.strip().split("=", 1) for l in open(os.path.join(out, "system.txt")) if "=" in l)
-md.append("Measured %s on %s, %s, kernel %s, commit %s; %s repetitions per cell (A/B alternated)."
+md.append("Measured %s on %s, %s, kernel %s, commit %s; %s repetitions per cell (A/B alternated; "
+          "three pairs per repetition for the never-upgraded rows); region on %s; pinned: %s."
           % (sysinfo.get("date", "?"), sysinfo.get("cpu", "?"), "faasflow-bench",
-             sysinfo.get("kernel", "?"), sysinfo.get("commit", "?"), sysinfo.get("reps", "?").split()[0]))
+             sysinfo.get("kernel", "?"), sysinfo.get("commit", "?"), sysinfo.get("reps", "?").split()[0],
+             sysinfo.get("region_fs", "?"), sysinfo.get("pinned", "?")))
 md.append("")
 md.append("### Stream (one-way), GB/s, medians; ratios are medians of per-repetition ratios")
 md.append("")

@@ -35,17 +35,21 @@ done
 T=$(mktemp -d /tmp/faasflow-demo.XXXXXX)
 pids=()
 # shellcheck disable=SC2317  # called through the EXIT trap
+RDIR=$T
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$T"
+	[ "$RDIR" = "$T" ] || rm -rf "$RDIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 wait_for() { local _; for _ in $(seq 1000); do "$@" >/dev/null 2>&1 && return 0; sleep 0.01; done; return 1; }
 
 CONF=$T/faasflow.conf
-printf 'SHM_FILE_PATH = %s/region\nSOCKET_DIR = %s\nSHM_SIZE = 1G\nSLOT_SIZE = 1M\n' "$T" "$T" > "$CONF"
+# The region on tmpfs when /dev/shm is one (the guide's tuning; on disk its pages are written back)
+[ "$(stat -f -c %T /dev/shm 2>/dev/null)" != tmpfs ] || RDIR=$(mktemp -d /dev/shm/faasflow-demo.XXXXXX)
+printf 'SHM_FILE_PATH = %s/region\nSOCKET_DIR = %s\nSHM_SIZE = 1G\nSLOT_SIZE = 1M\n' "$RDIR" "$T" > "$CONF"
 "$FAASFLOWD" --config "$CONF" > "$T/faasflowd.log" 2>&1 &
 pids+=("$!")
 if ! { wait_for test -S "$T/faasflow_container_default.sock" && wait_for "$FAASFLOWCTL" --config "$CONF" status; }; then
