@@ -209,6 +209,8 @@ for rep in $(seq "$reps"); do
 			net api2 1 -m stream -s "$s" -V "$(volume 1M)" -A 2
 		done
 	fi
+	# an 8-byte request on a new connection: what each replayed edge costs besides its bytes
+	REFS="unix" ab -m conn -s 8 -n $((600 / div))
 	REFS="unix" ab -m conn -s 64K -n $((600 / div))
 	REFS="unix" ab -m conn -s 1M -n $((300 / div))
 	if [ $quick = 1 ]; then

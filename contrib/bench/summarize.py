@@ -130,17 +130,38 @@ for z in sorted({s["size"] for s in summary if s["mode"] == "conn"}):
         fmt_size(z), *[cell(g(p, "conn", z, f="ops_per_s"), "%.0f") for p in ("tcp", "shim")],
         cell(ratio("shim", "tcp", ("conn", z, ""))), cell(g("unix", "conn", z, f="ops_per_s"), "%.0f")))
 md.append("")
+# Each replayed edge opens a connection, sends, waits for the reply and closes (FaaSFlow's one
+# HTTP call per edge). Those costs are the 8-byte request on a new connection, measured under
+# the shim: edges x that is a floor no transport that keeps TCP's connections can go under.
+edges_csv = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faasflow_edges.csv")
+nedges = defaultdict(int)
+if os.path.exists(edges_csv):
+    for e in csv.DictReader(open(edges_csv)):
+        nedges[e["workflow"]] += 1
+conn8 = g("shim", "conn", 8, f="median_us")
+
+
+def floor(wf, z):
+    t = g("tcp", "replay", z, wf, "median_us")
+    return None if not (conn8 and t and nedges.get(wf)) else nedges[wf] * conn8 / t
+
+
 md.append("### FaaSFlow edge replay: time of one workflow (every edge once), ms")
 md.append("")
-md.append("| workflow | bytes | TCP | shim | shim/TCP | AF_UNIX | ring | redis |")
-md.append("|---|---|---|---|---|---|---|---|")
+md.append("One new connection per edge. *floor*: edges × the shim's 8-byte request on a new "
+          "connection (%s µs) ÷ TCP's time: the ratio even a transport that moved the bytes in no "
+          "time could not beat while keeping one connection per edge." % cell(conn8, "%.1f"))
+md.append("")
+md.append("| workflow | bytes | edges | TCP | shim | shim/TCP | floor | AF_UNIX | ring | redis |")
+md.append("|---|---|---|---|---|---|---|---|---|---|")
 replay = sorted({(s["workflow"], s["size"]) for s in summary if s["mode"] == "replay"},
                 key=lambda e: -e[1])
 for wf, z in replay:
     ms = [g(p, "replay", z, wf, "median_us") for p in paths]
-    md.append("| %s | %s | %s | %s | **%s** | %s | %s | %s |" % (
-        wf, fmt_size(z), *[cell(None if m is None else m / 1000, "%.1f") for m in ms[:2]],
-        cell(ratio("shim", "tcp", ("replay", z, wf))),
+    md.append("| %s | %s | %s | %s | %s | **%s** | %s | %s | %s | %s |" % (
+        wf, fmt_size(z), nedges.get(wf, "–"),
+        *[cell(None if m is None else m / 1000, "%.1f") for m in ms[:2]],
+        cell(ratio("shim", "tcp", ("replay", z, wf))), cell(floor(wf, z)),
         *[cell(None if m is None else m / 1000, "%.1f") for m in ms[2:]]))
 md.append("")
 md.append("### Shim loaded, connection never upgraded (PEERS does not match) vs plain TCP")
@@ -232,7 +253,9 @@ for s in summary:
                      s["ratio_vs_tcp"], (lambda v: v >= 0.98) if up else (lambda v: v <= 1.02), "%.3f"))
 T.append(tgt("conn 1 MiB: shim/TCP requests/s ≥ 2", ratio("shim", "tcp", ("conn", 1 << 20, "")), lambda v: v >= 2))
 for wf, z in replay:
-    T.append(tgt("replay %s: shim/TCP time ≤ 0.5" % wf, ratio("shim", "tcp", ("replay", z, wf)), lambda v: v <= 0.5))
+    fl = floor(wf, z)
+    T.append(tgt("replay %s: shim/TCP time ≤ 0.5%s" % (wf, "" if fl is None else " (floor %.2f)" % fl),
+                 ratio("shim", "tcp", ("replay", z, wf)), lambda v: v <= 0.5))
 T.append(tgt("medium writes (http.server→curl 64 MiB): speed-up", med_ratio, lambda v: v > 1))
 T.append(tgt("region resident, 1 MiB stream ≤ 16 MiB (KiB)", rss, lambda v: v <= 16384, "%d"))
 T.append(tgt("coordinator CPU, steady stream ≤ 2%", cpu, lambda v: v <= 2))
