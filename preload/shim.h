@@ -116,6 +116,7 @@ struct ff_conn {
 	uint8_t rx_stash[FF_FRAME_PEEK];
 	uint8_t rx_stash_len;
 	bool rx_emptied;             /* the last read got less than it asked for */
+	uint32_t rx_db_done_count;    /* doorbells whose payload was read out */
 	/* listener */
 	struct sockaddr_storage laddr;
 };

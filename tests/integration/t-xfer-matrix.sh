@@ -71,6 +71,9 @@ run_case "reader buffer 7 B, 3 MiB, epoll-et" $M "--rbuf 7 --mode nonblock-epoll
 # frame: small frames, then doorbells right behind them, must still come whole and in order.
 run_case "small reads over small frames and doorbells, poll" $((3 * M)) "--rbuf 100 --mode poll" "--sizes 3,64,119,120,1M,50,2M,7"
 run_case "119-byte reads, epoll-lt" $((3 * M)) "--rbuf 119 --mode nonblock-epoll-lt" "--sizes 1,118,119,2M,9,1M,200 --mode nonblock-epoll-et"
+# Reads bigger than any TCP receive buffer return at a slot boundary after 1 MiB: short reads,
+# every byte still in order.
+run_case "32 MiB reads over 40 MiB of payloads" $((32 * M)) "--rbuf 32M" "--sizes 3M,40M,1"
 run_case "MSG_PEEK then read, block" $M "--peek --rbuf 100000" "--sizes 1M,5,2M"
 run_case "MSG_PEEK then read, epoll-lt" $M "--peek --rbuf 4096 --mode nonblock-epoll-lt" "--sizes 2M,1"
 run_case "MSG_WAITALL" $M "--waitall --rbuf 100000" "--sizes 1M,5,3M"
