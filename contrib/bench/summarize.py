@@ -10,6 +10,22 @@ import statistics
 import sys
 from collections import defaultdict
 
+BEGIN = "<!-- BEGIN BENCHMARK RESULTS"
+END = "<!-- END BENCHMARK RESULTS -->"
+if len(sys.argv) == 4 and sys.argv[1] == "--readme":
+    # put OUT/results.md between the README's markers (run-bench.sh does, for its default OUT)
+    readme, out = sys.argv[2], sys.argv[3]
+    text = open(readme).read()
+    a, b = text.find(BEGIN), text.find(END)
+    if a < 0 or b < a:
+        sys.exit("summarize.py: %s has no benchmark markers" % readme)
+    head = text[a:text.index("\n", a) + 1]
+    block = (head + "Reproduce: `contrib/bench/run-bench.sh --build <a build without sanitizers>` "
+             "(about 3 minutes; `--quick` under one). Plot: `contrib/bench/results/throughput.png`."
+             "\n\n![throughput vs write size](contrib/bench/results/throughput.png)\n\n"
+             + open(os.path.join(out, "results.md")).read() + "\n")
+    open(readme, "w").write(text[:a] + block + text[b:])
+    sys.exit(0)
 out = sys.argv[1]
 rows = list(csv.DictReader(open(os.path.join(out, "raw.csv"))))
 steady = [r for r in rows if r["rep"] == "steady"]
