@@ -286,6 +286,12 @@ if [ $noshim = 0 ]; then
 	"$FAASFLOWCTL" --config "$CONF" stats --json > "$out/faasflowctl-stats.json" || true
 fi
 
+# the hot path in instructions (repeatable where the wall clock is not)
+rm -f "$out/callgrind.md"
+if [ $quick = 0 ] && [ $noshim = 0 ] && command -v valgrind >/dev/null && ! ldd "$SHIM" | grep -q libasan; then
+	"$here/callgrind-rr.sh" --build "$build" > "$out/callgrind.md" 2>>"$T/err.log" ||
+		{ echo "run-bench.sh: callgrind-rr.sh failed" >&2; rm -f "$out/callgrind.md"; }
+fi
 "$PY" "$here/summarize.py" "$out"
 if command -v gnuplot >/dev/null && [ -s "$out/plot.dat" ]; then
 	gnuplot "$out/plot.gp" || echo "run-bench.sh: gnuplot failed" >&2

@@ -230,6 +230,14 @@ if "coord_cpu_steady_s" in sysinfo:
                   sysinfo.get("bench_wall_s", "?"), sysinfo.get("coord_cpu_run_s", "?")))
     md.append("")
 
+# ---- the hot path in instructions (callgrind-rr.sh, when run-bench.sh ran it) -------------
+cg = os.path.join(out, "callgrind.md")
+if os.path.exists(cg):
+    md.append("### Hot path in instructions (`contrib/bench/callgrind-rr.sh`)")
+    md.append("")
+    md += open(cg).read().rstrip("\n").split("\n")
+    md.append("")
+
 # ---- the zero-copy API (faasflow.h) -------------------------------------------------------
 api_sizes = sorted({s["size"] for s in summary if s["path"] in ("api1", "api2")})
 if api_sizes:
