@@ -77,8 +77,9 @@ for v in tcp shim noup; do
 done
 printf 'Instructions per %s-byte request (user space, callgrind; %s vs %s requests)\n\n' "$size" "$n2" "$n1"
 printf '| path | client | server | client - TCP | server - TCP |\n|---|---|---|---|---|\n'
+base_c=${per[tcp.client]} base_s=${per[tcp.server]}
 for v in tcp shim noup; do
 	case $v in tcp) name="plain TCP" ;; shim) name="shim, upgraded" ;; noup) name="shim, never upgraded" ;; esac
-	printf '| %s | %d | %d | %+d | %+d |\n' "$name" "${per[$v.client]}" "${per[$v.server]}" \
-		$(( per[$v.client] - per[tcp.client] )) $(( per[$v.server] - per[tcp.server] ))
+	c=${per[$v.client]} s=${per[$v.server]}
+	printf '| %s | %d | %d | %+d | %+d |\n' "$name" "$c" "$s" $((c - base_c)) $((s - base_s))
 done

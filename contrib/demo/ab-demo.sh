@@ -34,8 +34,8 @@ done
 
 T=$(mktemp -d /tmp/faasflow-demo.XXXXXX)
 pids=()
-# shellcheck disable=SC2317  # called through the EXIT trap
 RDIR=$T
+# shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
