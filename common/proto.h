@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FF_PROTO_VERSION 1u
+#define FF_PROTO_VERSION 2u   /* 2: the shims speak hello version 2 (128-byte doorbells) */
 #define FF_MSG_MAX       65536u      /* whole packet, header included */
 #define FF_LEASE_MAX     256u        /* slots in one lease / return message */
 

@@ -17,6 +17,8 @@
 extern char **environ;
 
 #define STATE_MAX 65536
+/* One fd's record at most: "fd:", fifteen numbers of up to 20 digits, a 257-character stash. */
+#define STATE_RECORD_MAX 640
 
 /* Describe every inherited (not close-on-exec) upgraded fd. Returns the length written. */
 static size_t encode_state(char *out, size_t cap)
@@ -29,7 +31,7 @@ static size_t encode_state(char *out, size_t cap)
 	ff_region_hex(hex);
 	n = (size_t)snprintf(out, cap, "R%s;", hex);
 	first = n;
-	for (int fd = 0; fd <= hi && n + 320 < cap; fd++) {
+	for (int fd = 0; fd <= hi && n + STATE_RECORD_MAX < cap; fd++) {
 		struct ff_conn *c = ff_fd_peek(fd);
 		int fl;
 		size_t k;

@@ -29,6 +29,10 @@ void ff_region_unhex(const char *hex, uint8_t out[16])
 	}
 }
 
+/* The stash as text: 'x' and two hex digits a byte (up to FF_FRAME_PEEK - 1 bytes). */
+#define STASH_HEX_WIDTH "257"
+_Static_assert(2 * FF_FRAME_PEEK + 1 == 257, "STASH_HEX_WIDTH follows FF_FRAME_PEEK");
+
 static const char *stash_hex(const struct ff_conn *c, char out[2 * FF_FRAME_PEEK + 2])
 {
 	out[0] = 'x';      /* never empty, so the field always parses */
@@ -96,7 +100,8 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 		return;
 	}
 	if (sscanf(s, "C:%d:%d:%d:%d:%" SCNu64 ":%" SCNu64 ":%d:%u:%u:%" SCNu64 ":%" SCNu64 ":%" SCNu64
-		   ":%u:%u:%u:%65[x0-9a-f]", &tx, &rx, &rok, &client, &owed, &inl, &dba, &slot, &gen,
+		   ":%u:%u:%u:%" STASH_HEX_WIDTH "[x0-9a-f]", &tx, &rx, &rok, &client, &owed, &inl, &dba,
+		   &slot, &gen,
 		   &off, &len, &done, &txk, &rxk, &tail, sh) != 16 || sh[0] != 'x' ||
 	    !(c = ff_conn_new(FF_KIND_CONN)))
 		return;

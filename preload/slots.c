@@ -240,11 +240,15 @@ static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie)
 		lim = atomic_load_explicit(&spin_ns, memory_order_relaxed);
 		do {
 			for (int k = 0; k < 64; k++) {
-				if (atomic_load_explicit(&m->word, memory_order_acquire) != seen) {
+				uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
+				if (w == seen) {
+					cpu_relax();
+				} else if (w == FF_SLOT_WORD(FF_SLOT_GEN(seen), FF_SLOT_READING)) {
+					seen = w;       /* only claimed by its reader: not back yet */
+				} else {
 					learn_spin(ff_now_ns() - t0, lim);
 					return 0;
 				}
-				cpu_relax();
 			}
 		} while (ff_now_ns() - t0 < lim);
 	}
@@ -300,6 +304,8 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_
 				break;
 		}
 		uint32_t slot = mine[w].slot, seen = atomic_load(&meta(slot)->word);
+		if (FF_SLOT_STATE(seen) != FF_SLOT_FILLED && FF_SLOT_STATE(seen) != FF_SLOT_READING)
+			continue;       /* given back since the scan: look again, do not wait */
 		pthread_mutex_unlock(&slots_lock);
 		if (wait_slot(slot, seen, fd, cookie) < 0)
 			return -2;

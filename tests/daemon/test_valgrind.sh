@@ -55,19 +55,20 @@ def conn():
     s.connect(sys.argv[1]); s.settimeout(10); return s
 silent = conn()                                    # says nothing, closes at exit
 s = conn()
+V = 2                                              # FF_PROTO_VERSION
 hdr = lambda t, v, n, seq: struct.pack("<HHIIi", t, v, n, seq, 0)
 s.send(b"\x01\x00\x01")                              # truncated header: no answer
 s.send(hdr(8, 99, 0, 1))                             # wrong version
 assert struct.unpack("<HHIIi", s.recv(65536)[:16])[4] != 0
-s.send(hdr(8, 1, 1 << 30, 2))                        # huge length
+s.send(hdr(8, V, 1 << 30, 2))                        # huge length
 assert struct.unpack("<HHIIi", s.recv(65536)[:16])[4] != 0
-s.send(hdr(1, 1, 100000, 3) + b"x" * 100000)         # oversized packet
+s.send(hdr(1, V, 100000, 3) + b"x" * 100000)         # oversized packet
 assert struct.unpack("<HHIIi", s.recv(65536)[:16])[4] != 0
-s.send(hdr(5, 1, 4, 4) + struct.pack("<I", 1))       # LEASE before REGISTER
+s.send(hdr(5, V, 4, 4) + struct.pack("<I", 1))       # LEASE before REGISTER
 s.recv(65536)
-s.send(hdr(6, 1, 8, 5) + struct.pack("<II", 1, 100000))   # RETURN of a slot never held
+s.send(hdr(6, V, 8, 5) + struct.pack("<II", 1, 100000))   # RETURN of a slot never held
 assert struct.unpack("<HHIIi", s.recv(65536)[:16])[4] != 0
-s.send(hdr(8, 1, 0, 6))                              # STATS: answered
+s.send(hdr(8, V, 0, 6))                              # STATS: answered
 h = struct.unpack("<HHIIi", s.recv(65536)[:16])
 assert h[3] == 6 and h[4] == 0, h
 PYEOF

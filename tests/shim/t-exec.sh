@@ -1,7 +1,8 @@
 #!/bin/bash
 # An upgraded connection survives exec (state handed over, the shim kept in the new image),
 # on the sending side, on the receiving side in the middle of a doorbell, and across an exec
-# with an empty environment; a connection that was never upgraded stays plain.
+# with an empty environment; a connection that was never upgraded stays plain; the state text
+# keeps every field at its limits.
 . "$ST_SRCDIR/lib.sh"
 
 st_start_daemon
@@ -89,6 +90,15 @@ elif [ "$(st_field "$img1" status)" != 0 ] || [ "$(st_field "$img2" status)" != 
 	st_fail "exec-plain" "the plain connection was marked upgraded: $img1 / $img2"
 else
 	st_pass "exec-plain"
+fi
+
+# (e) the handed-over state at its limits (127 stashed bytes of a doorbell, 64-bit numbers):
+# encoded and restored by the shim's own functions, every field compared
+out=$("$B/st_handoff" 2>"$T/e.err")
+if [ "$(st_field "$out" handoff)" = ok ] && [ "$(st_field "$out" stash)" = 127 ]; then
+	st_pass "handoff-state-limits"
+else
+	st_fail "handoff-state-limits" "$out $(head -c 1000 "$T/e.err")"
 fi
 
 st_daemon_alive || st_fail "daemon-alive" "faasflowd died"

@@ -149,12 +149,16 @@ START_TEST(test_bad_header)
 	struct ff_lease l = { .count = 1 };
 	ssize_t n = ff_msg_encode(pkt, sizeof(pkt), FF_MSG_LEASE, 1, 0, &l, sizeof(l));
 
-	/* wrong version */
+	/* wrong version: the one before, and one from the future */
 	memcpy(&h, pkt, HDRSZ);
-	h.version = 2;
+	h.version = FF_PROTO_VERSION - 1;
 	memcpy(pkt, &h, HDRSZ);
 	ck_assert_int_eq(decode((size_t)n, 0), EPROTO);
-	ck_assert_ptr_nonnull(strstr(err, "version 2"));
+	ck_assert_ptr_nonnull(strstr(err, "version 1"));
+	h.version = FF_PROTO_VERSION + 1;
+	memcpy(pkt, &h, HDRSZ);
+	ck_assert_int_eq(decode((size_t)n, 0), EPROTO);
+	ck_assert_ptr_nonnull(strstr(err, "version 3"));
 	h.version = FF_PROTO_VERSION;
 
 	/* length field larger than what arrived, and huge */
