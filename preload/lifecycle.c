@@ -138,8 +138,8 @@ static void before_close(int fd, struct ff_conn *c)
 	socklen_t l = sizeof(err);
 
 	if (!c || c->kind != FF_KIND_CONN || atomic_load(&c->fdrefs) != 1 ||
-	    atomic_load(&c->tx) != FF_TX_FRAMED)
-		return;
+	    atomic_load(&c->tx) != FF_TX_FRAMED || !ff_slot_in_flight(c->cookie))
+		return;      /* (nothing in flight: no need to ask the socket) */
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l) == 0 && (err == ECONNRESET || err == EPIPE))
 		ff_slot_reclaim_conn(c->cookie);
 }

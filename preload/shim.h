@@ -177,6 +177,7 @@ FF_HIDDEN uint64_t ff_now_ns(void);
 FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
+FF_HIDDEN bool ff_slot_in_flight(uint64_t cookie);            /* payloads of it unread */
 /* Reader side: is the doorbell valid now for a connection whose peer key is `key` (slot in
  * range, generation, state, length, and the slot announced on this very connection)? */
 FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db, uint32_t key);  /* 0 or -1 */

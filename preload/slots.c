@@ -320,6 +320,18 @@ void ff_slot_untake(uint32_t slot, uint32_t gen)
 	cas_word(slot, FF_SLOT_WORD(gen, FF_SLOT_FILLED), FF_SLOT_WORD(gen, FF_SLOT_LEASED));
 }
 
+bool ff_slot_in_flight(uint64_t cookie)
+{
+	unsigned n = 0;
+
+	if (!ff_ctl.mapped)
+		return false;
+	pthread_mutex_lock(&slots_lock);
+	oldest_in_flight(cookie, &n, NULL);
+	pthread_mutex_unlock(&slots_lock);
+	return n > 0;
+}
+
 void ff_slot_reclaim_conn(uint64_t cookie)
 {
 	unsigned n = 0;
