@@ -1,7 +1,8 @@
 /* The receiving half: decide the direction from offset 0 (hello or raw), then parse frames.
  * A doorbell stays in the socket until its whole payload has been copied out, so the fd stays
  * readable (level and edge) while slot bytes remain; it is consumed and the slot given back
- * only then. No application byte is ever read ahead into the shim. */
+ * only then. No application byte is ever read ahead into the shim. FIONREAD and borrowing in
+ * place are in rx_side.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -15,7 +16,7 @@
 
 #define HELLO_WAIT_MS 20
 
-static ssize_t peek(int fd, void *buf, size_t n, int flags)
+ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags)
 {
 	ssize_t r;
 
@@ -37,14 +38,14 @@ static bool sock_blocking(int fd, int flags)
 
 /* Offset 0 of this direction: a valid hello switches it to frames, anything else keeps it raw.
  * Returns 0 when decided, -1 with errno (EAGAIN: nothing there yet). */
-static int rx_decide(struct ff_conn *c, int fd, int flags)
+int ff_rx_decide(struct ff_conn *c, int fd, int flags)
 {
 	uint8_t b[FF_HELLO_SIZE];
 	uint64_t deadline = 0;
 	int match = 0;
 
 	for (;;) {
-		ssize_t r = peek(fd, b, sizeof(b), flags & MSG_DONTWAIT);
+		ssize_t r = ff_rx_peek(fd, b, sizeof(b), flags & MSG_DONTWAIT);
 		int res;
 
 		if (r < 0)
@@ -102,7 +103,7 @@ static void scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_
 	}
 }
 
-static ssize_t broken(struct ff_conn *c, int fd, const char *why)
+ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why)
 {
 	if (!c->rx_broken) {
 		c->rx_broken = true;
@@ -130,12 +131,12 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 	if (n > space)
 		n = space;
 	if (atomic_load_explicit(word, memory_order_acquire) != claim)
-		return broken(c, fd, "the slot being read was taken back");
+		return ff_rx_broken(c, fd, "the slot being read was taken back");
 	if (!(flags & MSG_TRUNC))
 		scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db->slot) + db->offset + c->rx_db_done, n);
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(word, memory_order_relaxed) != claim)
-		return broken(c, fd, "the slot being read was taken back");
+		return ff_rx_broken(c, fd, "the slot being read was taken back");
 	if (flags & MSG_PEEK)
 		return (ssize_t)n;
 	c->rx_db_done += n;
@@ -204,7 +205,7 @@ static ssize_t peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t a
 
 	if (!tmp)
 		return -1;
-	r = peek(fd, tmp, hlen + len, flags & MSG_DONTWAIT);
+	r = ff_rx_peek(fd, tmp, hlen + len, flags & MSG_DONTWAIT);
 	if (r > (ssize_t)hlen) {
 		scatter(iov, iovcnt, at, tmp + hlen, (size_t)r - hlen);
 		r -= (ssize_t)hlen;
@@ -217,13 +218,13 @@ static ssize_t peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t a
 
 /* The head of the stream: the stashed header bytes, then what the socket has. Returns the
  * bytes in buf (0: end of stream), or -1 with errno. */
-static ssize_t head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags)
+ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags)
 {
 	size_t k = c->rx_stash_len;
 	ssize_t r;
 
 	memcpy(buf, c->rx_stash, k);
-	r = peek(fd, buf + k, FF_FRAME_PEEK - k, pflags);
+	r = ff_rx_peek(fd, buf + k, FF_FRAME_PEEK - k, pflags);
 	if (r < 0)
 		return -1;
 	return r == 0 ? 0 : (ssize_t)k + r;
@@ -259,7 +260,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	size_t k;
 
 	for (;;) {
-		r = head_peek(c, fd, hb, pflags);
+		r = ff_rx_head_peek(c, fd, hb, pflags);
 		if (r <= 0) {
 			*eof = r == 0;
 			return r == 0 ? 0 : -1;
@@ -267,7 +268,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		t = ff_frame_decode(hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
 				    &hlen, &plen, &db);
 		if (t < 0)
-			return broken(c, fd, "invalid frame on an upgraded connection");
+			return ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
 		if (t > 0)
 			break;
 		/* Part of a header: the rest is on its way. */
@@ -290,10 +291,10 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		return rx_inline(c, fd, iov, iovcnt, at, n, hlen - k, (flags & MSG_TRUNC) | pflags);
 	}
 	if (!c->rx_region_ok)
-		return broken(c, fd, "doorbell for a region this process does not share");
+		return ff_rx_broken(c, fd, "doorbell for a region this process does not share");
 	if (flags & MSG_PEEK) {
 		if (!ff_slot_check(&db, c->rx_key))
-			return broken(c, fd, "stale or forged doorbell");
+			return ff_rx_broken(c, fd, "stale or forged doorbell");
 		c->rx_db = db;
 		c->rx_db_done = 0;
 		size_t n = db.len < space ? (size_t)db.len : space;
@@ -302,7 +303,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		return (ssize_t)n;
 	}
 	if (ff_slot_claim(&db, c->rx_key) < 0)
-		return broken(c, fd, "stale or forged doorbell");
+		return ff_rx_broken(c, fd, "stale or forged doorbell");
 	c->rx_db = db;
 	c->rx_db_done = 0;
 	c->rx_db_tail = (uint8_t)(FF_DOORBELL_SIZE - k);
@@ -343,7 +344,7 @@ static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int i
 		int t = ff_frame_decode(b + pos, n - pos, ssz, scnt, &hlen, &plen, &db);
 
 		if (t < 0) {
-			broken(c, fd, "invalid frame on an upgraded connection");
+			ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
 			return out ? (ssize_t)out : -1;
 		}
 		if (t != FF_FRAME_INLINE)
@@ -375,7 +376,7 @@ static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t spa
 
 	if (space > BATCH_WINDOW)
 		space = BATCH_WINDOW;
-	r = peek(fd, b, space, pflags);
+	r = ff_rx_peek(fd, b, space, pflags);
 	if (r <= 0) {
 		*eof = r == 0;
 		return r;
@@ -388,7 +389,7 @@ static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t spa
 		int t = ff_frame_decode(b + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
 
 		if (t < 0 && pos == 0)
-			return broken(c, fd, "invalid frame on an upgraded connection");
+			return ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
 		if (t != FF_FRAME_INLINE)
 			break;
 		take = n - pos - hlen < plen ? n - pos - hlen : (size_t)plen;
@@ -408,7 +409,7 @@ static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t spa
 		r = ff_real.recv(fd, NULL, pos, MSG_TRUNC | MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)pos)
-		return broken(c, fd, "the socket lost bytes it had shown");
+		return ff_rx_broken(c, fd, "the socket lost bytes it had shown");
 	*drained = pos == n && n < space;
 	return (ssize_t)out;
 }
@@ -491,7 +492,7 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	int saved;
 
 	pthread_mutex_lock(&c->rx_lock);
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && rx_decide(c, fd, flags) < 0) {
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && ff_rx_decide(c, fd, flags) < 0) {
 		r = -1;
 		goto out;
 	}
@@ -511,138 +512,5 @@ out:
 	saved = errno;
 	pthread_mutex_unlock(&c->rx_lock);
 	errno = saved;
-	return r;
-}
-
-/* FIONREAD: application bytes readable now (slot payloads count in full). */
-int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
-{
-	int kernel = 0, count = 0;
-	size_t pos = 0, n;
-	uint8_t *buf;
-	ssize_t r;
-
-	pthread_mutex_lock(&c->rx_lock);
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED)
-		rx_decide(c, fd, MSG_DONTWAIT);
-	if (ff_real.ioctl(fd, FIONREAD, &kernel) < 0) {
-		pthread_mutex_unlock(&c->rx_lock);
-		return -1;
-	}
-	if (atomic_load(&c->rx) != FF_RX_FRAMED || kernel <= 0) {
-		*avail = atomic_load(&c->rx) == FF_RX_FRAMED ? 0 : kernel;
-		pthread_mutex_unlock(&c->rx_lock);
-		return 0;
-	}
-	n = (size_t)kernel < (256u << 10) ? (size_t)kernel : (256u << 10);
-	buf = malloc(n + FF_FRAME_PEEK);
-	if (buf)
-		memcpy(buf, c->rx_stash, c->rx_stash_len);   /* the head starts with the stash */
-	r = buf ? peek(fd, buf + c->rx_stash_len, n, MSG_DONTWAIT) : -1;
-	if (r > 0) {
-		n = (size_t)r + c->rx_stash_len;
-		if (c->rx_db_active) {
-			count += (int)(c->rx_db.len - c->rx_db_done);
-			pos = c->rx_db_tail;
-		} else if (c->rx_inline_left) {
-			pos = c->rx_inline_left < n ? (size_t)c->rx_inline_left : n;
-			count += (int)pos;
-		}
-		while (pos < n) {
-			struct ff_doorbell db;
-			size_t hlen;
-			uint64_t plen;
-			int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
-			if (t <= 0)
-				break;
-			if (t == FF_FRAME_DOORBELL) {
-				count += (int)plen;
-				pos += hlen;
-			} else {
-				size_t have = n - pos - hlen;
-				count += (int)(plen < have ? plen : have);
-				pos += hlen + (size_t)plen;
-			}
-		}
-	}
-	free(buf);
-	*avail = count;
-	pthread_mutex_unlock(&c->rx_lock);
-	return 0;
-}
-
-void ff_conn_release_rx(struct ff_conn *c)
-{
-	/* Our last fd of the socket is closed with a payload half read. Another process may hold
-	 * the socket too (fork, SCM_RIGHTS) and finish it, so the slot is not freed here: it is
-	 * marked as handed over. If nobody else holds the socket, the kernel resets the
-	 * connection and the writer takes the slot back when it sees the reset. */
-	if (pthread_mutex_trylock(&c->rx_lock) != 0)
-		return;
-	if (c->rx_db_active && ff_ctl.mapped)
-		atomic_store(&ff_ctl.region.meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
-	c->rx_db_active = false;
-	pthread_mutex_unlock(&c->rx_lock);
-}
-
-/* faasflow_recv_borrow(): hand the head doorbell's slot to the application instead of copying
- * it out. Returns 1 (slot lent: *slot, *gen set), 0 (nothing lendable at the head: the caller
- * copies), or -1 with errno. The doorbell is consumed now: the slot is the application's until
- * it releases it. */
-int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *slot, uint32_t *gen)
-{
-	uint8_t hb[FF_FRAME_PEEK];
-	struct ff_doorbell db;
-	size_t hlen;
-	uint64_t plen;
-	int r = 0, t;
-	size_t tail;
-	ssize_t n;
-
-	pthread_mutex_lock(&c->rx_lock);
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && rx_decide(c, fd, 0) < 0) {
-		r = -1;
-		goto out;
-	}
-	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_ctl.mapped)
-		goto out;
-	tail = FF_DOORBELL_SIZE - c->rx_stash_len;
-	if (c->rx_db_active) {
-		db = c->rx_db;
-		db.offset += c->rx_db_done;
-		db.len -= c->rx_db_done;
-		tail = c->rx_db_tail;
-	} else {
-		n = head_peek(c, fd, hb, 0);
-		if (n <= 0) {
-			r = n < 0 ? -1 : 0;
-			goto out;
-		}
-		t = ff_frame_decode(hb, (size_t)n, ff_ctl.region.hdr->slot_size,
-				    ff_ctl.region.hdr->slot_count, &hlen, &plen, &db);
-		if (t != FF_FRAME_DOORBELL)
-			goto out;
-		if (!c->rx_region_ok || ff_slot_claim(&db, c->rx_key) < 0) {
-			r = (int)broken(c, fd, "stale or forged doorbell");
-			goto out;
-		}
-	}
-	do
-		n = ff_real.recv(fd, hb, tail, MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	c->rx_db_active = false;
-	c->rx_stash_len = 0;
-	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, db.len);
-	*ptr = ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset;
-	*len = (size_t)db.len;
-	*slot = db.slot;
-	*gen = db.gen;
-	r = 1;
-out:
-	{
-		int saved = errno;
-		pthread_mutex_unlock(&c->rx_lock);
-		errno = saved;
-	}
 	return r;
 }

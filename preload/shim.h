@@ -195,6 +195,11 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN int ff_rx_fionread(struct ff_conn *c, int fd, int *avail);
+/* rx.c's pieces that rx_side.c uses too */
+FF_HIDDEN ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags);
+FF_HIDDEN int ff_rx_decide(struct ff_conn *c, int fd, int flags);
+FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags);
+FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
 FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
 
 /* true when the call must go straight to libc */

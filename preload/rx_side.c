@@ -1,0 +1,142 @@
+/* The receiving half's other entry points: FIONREAD (what a read would return now), lending
+ * the head payload in place (faasflow_recv_borrow), and letting go of a half-read payload when
+ * the last fd of a connection closes. The read path itself is in rx.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "shim.h"
+
+/* FIONREAD: application bytes readable now (slot payloads count in full). */
+int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
+{
+	int kernel = 0, count = 0;
+	size_t pos = 0, n;
+	uint8_t *buf;
+	ssize_t r;
+
+	pthread_mutex_lock(&c->rx_lock);
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED)
+		ff_rx_decide(c, fd, MSG_DONTWAIT);
+	if (ff_real.ioctl(fd, FIONREAD, &kernel) < 0) {
+		pthread_mutex_unlock(&c->rx_lock);
+		return -1;
+	}
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || kernel <= 0) {
+		*avail = atomic_load(&c->rx) == FF_RX_FRAMED ? 0 : kernel;
+		pthread_mutex_unlock(&c->rx_lock);
+		return 0;
+	}
+	n = (size_t)kernel < (256u << 10) ? (size_t)kernel : (256u << 10);
+	buf = malloc(n + FF_FRAME_PEEK);
+	if (buf)
+		memcpy(buf, c->rx_stash, c->rx_stash_len);   /* the head starts with the stash */
+	r = buf ? ff_rx_peek(fd, buf + c->rx_stash_len, n, MSG_DONTWAIT) : -1;
+	if (r > 0) {
+		n = (size_t)r + c->rx_stash_len;
+		if (c->rx_db_active) {
+			count += (int)(c->rx_db.len - c->rx_db_done);
+			pos = c->rx_db_tail;
+		} else if (c->rx_inline_left) {
+			pos = c->rx_inline_left < n ? (size_t)c->rx_inline_left : n;
+			count += (int)pos;
+		}
+		while (pos < n) {
+			struct ff_doorbell db;
+			size_t hlen;
+			uint64_t plen;
+			int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
+			if (t <= 0)
+				break;
+			if (t == FF_FRAME_DOORBELL) {
+				count += (int)plen;
+				pos += hlen;
+			} else {
+				size_t have = n - pos - hlen;
+				count += (int)(plen < have ? plen : have);
+				pos += hlen + (size_t)plen;
+			}
+		}
+	}
+	free(buf);
+	*avail = count;
+	pthread_mutex_unlock(&c->rx_lock);
+	return 0;
+}
+
+void ff_conn_release_rx(struct ff_conn *c)
+{
+	/* Our last fd of the socket is closed with a payload half read. Another process may hold
+	 * the socket too (fork, SCM_RIGHTS) and finish it, so the slot is not freed here: it is
+	 * marked as handed over. If nobody else holds the socket, the kernel resets the
+	 * connection and the writer takes the slot back when it sees the reset. */
+	if (pthread_mutex_trylock(&c->rx_lock) != 0)
+		return;
+	if (c->rx_db_active && ff_ctl.mapped)
+		atomic_store(&ff_ctl.region.meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
+	c->rx_db_active = false;
+	pthread_mutex_unlock(&c->rx_lock);
+}
+
+/* faasflow_recv_borrow(): hand the head doorbell's slot to the application instead of copying
+ * it out. Returns 1 (slot lent: *slot, *gen set), 0 (nothing lendable at the head: the caller
+ * copies), or -1 with errno. The doorbell is consumed now: the slot is the application's until
+ * it releases it. */
+int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *slot, uint32_t *gen)
+{
+	uint8_t hb[FF_FRAME_PEEK];
+	struct ff_doorbell db;
+	size_t hlen;
+	uint64_t plen;
+	int r = 0, t;
+	size_t tail;
+	ssize_t n;
+
+	pthread_mutex_lock(&c->rx_lock);
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && ff_rx_decide(c, fd, 0) < 0) {
+		r = -1;
+		goto out;
+	}
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_ctl.mapped)
+		goto out;
+	tail = FF_DOORBELL_SIZE - c->rx_stash_len;
+	if (c->rx_db_active) {
+		db = c->rx_db;
+		db.offset += c->rx_db_done;
+		db.len -= c->rx_db_done;
+		tail = c->rx_db_tail;
+	} else {
+		n = ff_rx_head_peek(c, fd, hb, 0);
+		if (n <= 0) {
+			r = n < 0 ? -1 : 0;
+			goto out;
+		}
+		t = ff_frame_decode(hb, (size_t)n, ff_ctl.region.hdr->slot_size,
+				    ff_ctl.region.hdr->slot_count, &hlen, &plen, &db);
+		if (t != FF_FRAME_DOORBELL)
+			goto out;
+		if (!c->rx_region_ok || ff_slot_claim(&db, c->rx_key) < 0) {
+			r = (int)ff_rx_broken(c, fd, "stale or forged doorbell");
+			goto out;
+		}
+	}
+	do
+		n = ff_real.recv(fd, hb, tail, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	c->rx_db_active = false;
+	c->rx_stash_len = 0;
+	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, db.len);
+	*ptr = ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset;
+	*len = (size_t)db.len;
+	*slot = db.slot;
+	*gen = db.gen;
+	r = 1;
+out:
+	{
+		int saved = errno;
+		pthread_mutex_unlock(&c->rx_lock);
+		errno = saved;
+	}
+	return r;
+}
