@@ -110,16 +110,47 @@ static int track_accepted(int lfd, int r)
 	return r;
 }
 
+/* A blocking accept on a shim listener spins a while first (spin.c): a client that opens a
+ * connection per request comes back within tens of microseconds, and waking the server from
+ * its sleep was a good part of such a request's time (8-byte request on a new connection:
+ * 75 us plain, 38 us with this and the reader's spin). Learnt per process: a server whose
+ * clients come seldom sleeps at once. */
+static struct ff_spin accept_spin = {
+	.ns = 50 * 1000, .min_ns = 5 * 1000, .max_ns = 200 * 1000,
+};
+
+static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, bool four)
+{
+	struct ff_conn *l;
+	uint64_t t0 = 0;
+	int ready = 1, r, saved;
+
+	ff_init();
+	if (!ff_passthrough() && (l = ff_conn_get(fd)) != NULL) {
+		int fl = l->kind == FF_KIND_LISTENER && ff_may_spin() ? ff_real.fcntl(fd, F_GETFL) : -1;
+
+		if (fl >= 0 && !(fl & O_NONBLOCK) && !ff_spin_skip(&accept_spin))
+			ready = ff_spin_readable(fd, &accept_spin, &t0);
+		ff_conn_put(l);
+	}
+	if (ready < 0)
+		return -1;
+	r = four ? ff_real.accept4(fd, sa, len, flags) : ff_real.accept(fd, sa, len);
+	saved = errno;
+	if (!ready)
+		ff_spin_slept(&accept_spin, t0);
+	errno = saved;
+	return track_accepted(fd, r);
+}
+
 int accept(int fd, struct sockaddr *sa, socklen_t *len)
 {
-	ff_init();
-	return track_accepted(fd, ff_real.accept(fd, sa, len));
+	return do_accept(fd, sa, len, 0, false);
 }
 
 int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-	ff_init();
-	return track_accepted(fd, ff_real.accept4(fd, sa, len, flags));
+	return do_accept(fd, sa, len, flags, true);
 }
 
 /* Our own descriptors (the control socket) may be closed by a program that closes "all fds". */

@@ -98,6 +98,7 @@ struct ff_conn {
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
+	bool tx_db_unacked;          /* Nagle on, a doorbell pushed: push the next inline frame */
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
 	/* rx */
@@ -169,6 +170,28 @@ FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
 FF_HIDDEN void ff_ctl_after_fork(void);
 FF_HIDDEN void ff_ctl_forget(int fd);             /* the application closed our socket */
 FF_HIDDEN uint64_t ff_now_ns(void);
+
+/* ---- brief busy waits (spin.c) --------------------------------------------------- */
+/* One place that waits, and how long spinning there is worth: ns is the current limit (0:
+ * sleep at once), learnt between min_ns and max_ns; keep: never below min_ns. */
+struct ff_spin {
+	_Atomic uint64_t ns;
+	uint64_t min_ns, max_ns;
+	bool keep;
+	_Atomic uint32_t skip, backoff;   /* waits left to sleep at once; the next such run */
+	_Atomic uint32_t streak;          /* waits in a row whose spin was cut by a busy CPU */
+};
+FF_HIDDEN bool ff_may_spin(void);                 /* more than one CPU to run on */
+FF_HIDDEN uint64_t ff_spin_limit(struct ff_spin *s);
+/* true: this wait sleeps at once, unmeasured (one CPU, or others want ours lately). */
+FF_HIDDEN bool ff_spin_skip(struct ff_spin *s);
+/* A wait of `waited` ns that had the limit `lim` is over: adjust s. */
+FF_HIDDEN void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim);
+/* Poll fd for input for up to s's limit. 1: it is readable (or failing) now; 0: the caller
+ * sleeps as it would have, then reports with ff_spin_slept(s, *t0); -1 with errno EINTR: a
+ * signal handler ran that interrupts calls (the caller fails as its blocking call would). */
+FF_HIDDEN int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0);
+FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
 
 /* ---- slots (slots.c) ---------------------------------------------------------- */
 /* Take a slot for a payload on conn `cookie`; wait for one of this connection's slots in flight

@@ -45,11 +45,11 @@ static uint64_t filled_total;   /* payload bytes through this process's slots */
  * reader gives a slot back every few tens of microseconds, and a sleeping writer turns every
  * release into a futex wake: a system call and an interrupt across CPUs on the reader's side,
  * the side that sets the pace (zero-copy sends of 16 MiB: 30 GB/s and 225 wakes with a 30 us
- * spin, 37 GB/s and 7 wakes with 150 us). The spin adapts: twice the last wait, halved after
+ * spin, 37 GB/s and 7 wakes with 150 us). The spin adapts (spin.c): twice the last wait, halved after
  * a wait too long to be worth spinning for (a slow reader is not waited for busily), between
- * the bounds below; and none on a machine with one CPU (spinning there only delays the
- * reader; a reader that shares the writer's CPU elsewhere makes waits long, and the spin
- * shrinks). */
+ * the bounds below (spin.c); and none on a process with one CPU (spinning there only
+ * delays the reader; a reader that shares the writer's CPU elsewhere makes waits long, and the
+ * spin shrinks). */
 #define SPIN_MIN_NS     (10ull * 1000)
 #define SPIN_MAX_NS     (200ull * 1000)
 #define WAIT_OTHERS_NS  (20ull * 1000 * 1000)
@@ -197,29 +197,9 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static bool may_spin(void)
-{
-	static _Atomic long cpus;      /* CPUs online; 0: not asked yet */
-	long n = atomic_load_explicit(&cpus, memory_order_relaxed);
-
-	if (!n) {
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-		atomic_store_explicit(&cpus, n > 0 ? n : 1, memory_order_relaxed);
-	}
-	return n > 1;
-}
-
-static _Atomic uint64_t spin_ns = SPIN_MAX_NS / 4;
-
-/* A wait of `waited` ns is over (spin limit `lim`): spin twice as long as such waits take, or
- * half as long as before when they take longer than spinning could be worth. */
-static void learn_spin(uint64_t waited, uint64_t lim)
-{
-	uint64_t n = waited <= SPIN_MAX_NS / 2 ? 2 * waited : lim / 2;
-
-	atomic_store_explicit(&spin_ns, n < SPIN_MIN_NS ? SPIN_MIN_NS : n > SPIN_MAX_NS ? SPIN_MAX_NS : n,
-			      memory_order_relaxed);
-}
+static struct ff_spin writer_spin = {
+	.ns = SPIN_MAX_NS / 4, .min_ns = SPIN_MIN_NS, .max_ns = SPIN_MAX_NS, .keep = true,
+};
 
 /* Sleep (a slice at most) while slot's word is still `seen` (the in-flight value the caller
  * saw under the lock): its reader gives it back by changing it. A word that already moved on
@@ -235,9 +215,9 @@ static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie)
 		errno = EPIPE;
 		return -1;
 	}
-	if (may_spin()) {
+	lim = ff_spin_limit(&writer_spin);
+	if (lim) {
 		t0 = ff_now_ns();
-		lim = atomic_load_explicit(&spin_ns, memory_order_relaxed);
 		do {
 			for (int k = 0; k < 64; k++) {
 				uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
@@ -246,7 +226,7 @@ static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie)
 				} else if (w == FF_SLOT_WORD(FF_SLOT_GEN(seen), FF_SLOT_READING)) {
 					seen = w;       /* only claimed by its reader: not back yet */
 				} else {
-					learn_spin(ff_now_ns() - t0, lim);
+					ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
 					return 0;
 				}
 			}
@@ -257,7 +237,7 @@ static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie)
 		futex_wait(&m->word, seen, WAIT_SLICE_NS);
 	atomic_fetch_sub(&m->waiters, 1);
 	if (t0 && atomic_load(&m->word) != seen)
-		learn_spin(ff_now_ns() - t0, lim);
+		ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
 	return 0;
 }
 

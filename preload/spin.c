@@ -1,0 +1,155 @@
+/* Waiting busily, briefly, where a sleep would cost more than the wait.
+ *
+ * Between two processes on different CPUs, waking a sleeper costs a futex or socket wake-up,
+ * an interrupt across CPUs and the sleeper's way back out of idle: 15-20 us on this kind of
+ * virtual machine, where a whole 64-byte request/response over AF_UNIX takes 38 us. A peer
+ * that answers within a few tens of microseconds is cheaper to wait for awake. So, before a
+ * blocking wait the shim would otherwise sleep in, it spins for a while, and learns how long
+ * from how long the waits at that place took:
+ *   - a wait that ended within half the maximum: spin at least twice as long as it took next
+ *     time (a limit above that decays by an eighth a wait, so a mix of short and longer
+ *     waits keeps the longer covered);
+ *   - a longer wait: spin half as long as before, and not at all once that falls below the
+ *     minimum (an idle server or a slow peer is never waited for busily for long);
+ *   - never on a machine with one CPU (the peer needs it); every round of polling yields the
+ *     CPU, and a yield that let something else run (the peer may share our CPU) ends the
+ *     spin; four such waits in a row skip spinning for the next 8, 16, ... 1024 waits,
+ *     until a spin succeeds without such a yield.
+ * Each place keeps its own estimate (struct ff_spin). */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+/* Online CPUs, not this process's affinity: a function pinned to one CPU still has its peer
+ * on another (the usual container layout); where both share one, the yield in the polling
+ * loop lets the peer run, and the long waits that follow turn spinning off. */
+bool ff_may_spin(void)
+{
+	static _Atomic long cpus;      /* CPUs online; 0: not asked yet */
+	long n = atomic_load_explicit(&cpus, memory_order_relaxed);
+
+	if (!n) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		atomic_store_explicit(&cpus, n > 0 ? n : 1, memory_order_relaxed);
+	}
+	return n > 1;
+}
+
+uint64_t ff_spin_limit(struct ff_spin *s)
+{
+	return ff_may_spin() ? atomic_load_explicit(&s->ns, memory_order_relaxed) : 0;
+}
+
+void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim)
+{
+	uint64_t n = lim / 2;
+
+	if (waited <= s->max_ns / 2)
+		n = 2 * waited > lim - lim / 8 ? 2 * waited : lim - lim / 8;
+
+	if (n < s->min_ns)
+		n = waited <= s->max_ns / 2 || s->keep ? s->min_ns : 0;
+	if (n > s->max_ns)
+		n = s->max_ns;
+	atomic_store_explicit(&s->ns, n, memory_order_relaxed);
+}
+
+/* A yield that came back later than this ran something else on our CPU: perhaps the very
+ * peer we wait for, which then only got to run because we yielded. */
+#define YIELD_SWITCHED_NS (4u * 1000)
+#define SKIP_MAX          1024u
+#define CONTENDED_RUN     4u
+
+/* A spin ended by a yield that let something else run: sleep this time (it serves whoever
+ * wanted our CPU, the peer perhaps). A run of such waits (not one stolen moment) says the
+ * CPU is shared with the peer or busy: then sleep at once for the next 8, 16, ... waits. */
+static void contended(struct ff_spin *s)
+{
+	uint32_t k = atomic_load_explicit(&s->streak, memory_order_relaxed) + 1, b;
+
+	atomic_store_explicit(&s->streak, k, memory_order_relaxed);
+	if (k < CONTENDED_RUN)
+		return;
+	b = atomic_load_explicit(&s->backoff, memory_order_relaxed);
+	b = b ? (b < SKIP_MAX ? 2 * b : SKIP_MAX) : 8;
+	atomic_store_explicit(&s->backoff, b, memory_order_relaxed);
+	atomic_store_explicit(&s->skip, b, memory_order_relaxed);
+	atomic_store_explicit(&s->streak, 0, memory_order_relaxed);
+}
+
+bool ff_spin_skip(struct ff_spin *s)
+{
+	uint32_t skip;
+
+	if (!ff_may_spin())
+		return true;
+	skip = atomic_load_explicit(&s->skip, memory_order_relaxed);
+	if (!skip)
+		return false;
+	atomic_store_explicit(&s->skip, skip - 1, memory_order_relaxed);
+	return true;
+}
+
+/* A signal's handler ran while we polled. A blocking call would have failed with EINTR,
+ * unless the handler asked for restarts; which signal it was is not known here, so EINTR when
+ * any handler of a signal that can come from outside does not restart (the program expects
+ * interrupted calls), else go on waiting as the restarted call would. Faults (SIGSEGV and
+ * the like, whose handlers sanitizers and runtimes install) cannot interrupt a call. Rare:
+ * only a signal within the spin gets here. */
+static bool handlers_interrupt(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
+		    sig == SIGTRAP || sig == SIGSYS)
+			continue;
+		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+		    sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+			return true;
+	}
+	return false;
+}
+
+int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
+{
+	uint64_t lim = ff_spin_limit(s), now;
+
+	*t0 = ff_now_ns();
+	if (!lim)
+		return 0;
+	now = *t0;
+	do {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, 0);
+		uint64_t y0;
+
+		if (r < 0 && errno == EINTR && handlers_interrupt())
+			return -1;
+		if (r > 0 || (r < 0 && errno != EINTR)) {   /* readable, an error, or poll failing */
+			ff_spin_learn(s, ff_now_ns() - *t0, lim);
+			atomic_store_explicit(&s->backoff, 0, memory_order_relaxed);
+			atomic_store_explicit(&s->streak, 0, memory_order_relaxed);
+			return 1;
+		}
+		y0 = ff_now_ns();
+		sched_yield();
+		now = ff_now_ns();
+		if (now - y0 > YIELD_SWITCHED_NS) {
+			contended(s);
+			return 0;
+		}
+	} while (now - *t0 < lim);
+	return 0;
+}
+
+void ff_spin_slept(struct ff_spin *s, uint64_t t0)
+{
+	if (ff_may_spin())
+		ff_spin_learn(s, ff_now_ns() - t0, atomic_load_explicit(&s->ns, memory_order_relaxed));
+}

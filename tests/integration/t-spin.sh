@@ -1,0 +1,96 @@
+#!/bin/bash
+# Waiting awake, and only briefly: a blocking read on an upgraded connection and a blocking
+# accept on a shim listener poll a while before they sleep (preload/spin.c). Shown here with
+# an unmodified Python server and client (blocking sockets, as ordinary code has them):
+#  - after a burst of quick requests has taught both sides to spin, an accept that waits
+#    1.5 s and a read that waits 1.5 s for a slow reply use almost no CPU (they sleep);
+#  - a timer signal every 300 us, with Python's own handler (calls are interrupted, EINTR)
+#    and with SA_RESTART, lands in the middle of the waits: every request and reply arrives
+#    whole and the program sees no error it would not see without the shim;
+#  - both ends on one CPU: the spin gives the CPU away instead of keeping it from the peer.
+# Every request is answered with its sha256 and both ends hash the whole run.
+# shellcheck source=lib.sh
+. "${abs_srcdir:-$(dirname "$0")}/lib.sh"
+
+PEER=$IT_SRC/spin_peer.py
+it_start_daemon
+
+# spin_case NAME [--cpu N] CLIENT-ARGS...: a server and a client (both pinned to CPU N if given)
+spin_case() {
+	local name=$1 pin=() srv cli
+	shift
+	if [ "$1" = --cpu ]; then
+		pin=(taskset -c "$2")
+		shift 2
+	fi
+	local reg
+	reg=$(it_stat region_bytes)
+	rm -f "$T/spin.port"
+	it_bg srv shim "${pin[@]}" "$PY" "$PEER" server --port-file "$T/spin.port"
+	srv=$IT_LAST
+	if ! it_wait_file "$T/spin.port" 20; then
+		it_fail "$name" "server did not start"
+		it_show srv
+		return 1
+	fi
+	it_bg cli shim "${pin[@]}" "$PY" "$PEER" client --port "$(cat "$T/spin.port")" "$@"
+	cli=$IT_LAST
+	it_join "$cli" 300
+	local crc=$IT_RC
+	it_join "$srv" 30
+	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
+		it_fail "$name" "client exited $crc, server $IT_RC"
+		it_show cli srv
+		return 1
+	fi
+	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" &&
+		it_grew "$name: through the region" "$reg" $((50 << 20))
+}
+
+cpu_of() { it_field "$(it_line "$1" "$2")" cpu_ms; }
+
+name="idle after a burst: accept and read sleep"
+if spin_case "$name" conn:300:64 rr:300:64,4096,1048576 idle:1500 wait:1500 rr:100:64 idle:1500; then
+	acc=$(cpu_of "$T/srv.out" ACCEPT_IDLE)
+	acc2=$(it_field "$(it_line "$T/srv.out" ACCEPT_IDLE 2)" cpu_ms)
+	rd=$(cpu_of "$T/cli.out" WAIT)
+	if [ -z "$acc" ] || [ -z "$acc2" ] || [ -z "$rd" ]; then
+		it_fail "$name" "missing measurement (accept '$acc' '$acc2', read '$rd')"
+		it_show cli srv
+	elif [ "$acc" -gt 150 ] || [ "$acc2" -gt 150 ] || [ "$rd" -gt 150 ]; then
+		it_fail "$name" "waiting 1.5 s used ${acc}/${acc2} ms of CPU in accept and ${rd} ms in a read (at most 150 expected)"
+	else
+		it_pass "$name: 1.5 s waits used ${acc} and ${acc2} ms of CPU in accept, ${rd} ms in a read; all bytes whole"
+	fi
+fi
+
+for mode in "" --restart; do
+	name="timer signal every 300 us${mode:+ (SA_RESTART)}, requests and replies whole"
+	if spin_case "$name" --itimer-us 300 $mode rr:1500:64,65536,1048576 conn:200:64; then
+		n=$(it_field "$(it_line "$T/cli.out" SIGNALS)" n)
+		if [ -z "$n" ] || [ "$n" -lt 10 ]; then
+			it_fail "$name" "the timer fired ${n:-no} times (expected many)"
+		else
+			it_pass "$name: $n signals during the run"
+		fi
+	fi
+done
+
+# Python leaves Nagle on. A message of 1 MiB and 9 bytes is a doorbell and a small inline
+# frame: Nagle held the frame until the doorbell's delayed ACK (40 ms a request, where plain
+# TCP takes about a millisecond). The shim pushes such a frame.
+name="Nagle on, 1 MiB + 9-byte requests: no delayed-ACK stall"
+if spin_case "$name" rr:60:1048576; then
+	med=$(it_field "$(it_line "$T/cli.out" RR)" median_ms)
+	if [ -z "$med" ] || [ "$("$PY" -c "print(int(float('$med') >= 30))")" != 0 ]; then
+		it_fail "$name" "median request took ${med:-?} ms (a delayed ACK is 40 ms; a copy of 1 MiB is about 1)"
+	else
+		it_pass "$name: median ${med} ms a request"
+	fi
+fi
+
+name="server and client on one CPU"
+if spin_case "$name" --cpu 0 rr:1500:64,4096,1048576 conn:200:8; then
+	it_pass "$name: every request and reply whole"
+fi
+it_done
