@@ -7,8 +7,9 @@
  * blocking wait the shim would otherwise sleep in, it spins for a while, and learns how long
  * from how long the waits at that place took:
  *   - a wait that ended within half the maximum: spin at least twice as long as it took next
- *     time (a limit above that decays by an eighth a wait, so a mix of short and longer
- *     waits keeps the longer covered);
+ *     time (a limit above that decays by 1/32 a wait, so a mix of short and longer waits
+ *     keeps the longer covered: a function's many 8-byte edges between two of 1.3 MB
+ *     decayed a faster-shrinking limit below what the big ones need);
  *   - a longer wait: spin half as long as before, and not at all once that falls below the
  *     minimum (an idle server or a slow peer is never waited for busily for long);
  *   - never on a machine with one CPU (the peer needs it); every round of polling yields the
@@ -50,7 +51,7 @@ void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim)
 	uint64_t n = lim / 2;
 
 	if (waited <= s->max_ns / 2)
-		n = 2 * waited > lim - lim / 8 ? 2 * waited : lim - lim / 8;
+		n = 2 * waited > lim - lim / 32 ? 2 * waited : lim - lim / 32;
 
 	if (n < s->min_ns)
 		n = waited <= s->max_ns / 2 || s->keep ? s->min_ns : 0;
