@@ -174,6 +174,21 @@ it_join() {
 	IT_RC=$?
 }
 
+# it_join_both CASE CLIENT_PID SERVER_PID [client_timeout_s]: both exit 0, else a FAIL naming
+# their statuses (and their stderr) and status 1. Output files are cli.* and srv.*.
+it_join_both() {
+	local crc
+	it_join "$2" "${4:-$IT_TIMEOUT}"
+	crc=$IT_RC
+	it_join "$3" 30
+	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
+		it_fail "$1" "client exited $crc, server $IT_RC"
+		it_show cli srv
+		return 1
+	fi
+	return 0
+}
+
 it_wait_file() { # FILE [timeout_s]
 	local i n=$((${2:-20} * 100))
 	for i in $(seq 1 "$n"); do

@@ -43,14 +43,7 @@ run_case() {
 	sleep 0.8
 	r2=$(it_stat region_bytes)
 	$on
-	it_join "$cli" 120
-	local crc=$IT_RC
-	it_join "$srv" 30
-	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
-		it_fail "$name" "client exited $crc, server $IT_RC"
-		it_show cli srv
-		return
-	fi
+	it_join_both "$name" "$cli" "$srv" 120 || return
 	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" || return
 	if [ "$r1" != "$r2" ]; then
 		it_fail "$name" "region_bytes grew by $((r2 - r1)) while shared memory was off"

@@ -35,14 +35,7 @@ spin_case() {
 	fi
 	it_bg cli shim "${pin[@]}" "$PY" "$PEER" client --port "$(cat "$T/spin.port")" "$@"
 	cli=$IT_LAST
-	it_join "$cli" 300
-	local crc=$IT_RC
-	it_join "$srv" 30
-	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
-		it_fail "$name" "client exited $crc, server $IT_RC"
-		it_show cli srv
-		return 1
-	fi
+	it_join_both "$name" "$cli" "$srv" 300 || return 1
 	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" &&
 		it_grew "$name: through the region" "$reg" $((50 << 20))
 }
