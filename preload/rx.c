@@ -26,6 +26,22 @@ ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags)
 	return r;
 }
 
+static void hello_consume(int fd, size_t n)
+{
+	uint8_t b[FF_HELLO_SIZE];
+	ssize_t r;
+
+	do
+		r = ff_real.recv(fd, b, n, MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+}
+
+static void hello_take(struct ff_conn *c, int fd)
+{
+	hello_consume(fd, c->rx_hello_left);
+	c->rx_hello_left = 0;
+}
+
 static bool sock_blocking(int fd, int flags)
 {
 	int fl;
@@ -37,8 +53,10 @@ static bool sock_blocking(int fd, int flags)
 }
 
 /* Offset 0 of this direction: a valid hello switches it to frames, anything else keeps it raw.
- * Returns 0 when decided, -1 with errno (EAGAIN: nothing there yet). */
-int ff_rx_decide(struct ff_conn *c, int fd, int flags)
+ * defer: leave the hello in the socket for the caller's next read to take with the first
+ * frame (c->rx_hello_left; one system call fewer a connection). Returns 0 when decided, -1
+ * with errno (EAGAIN: nothing there yet). */
+static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 {
 	uint8_t b[FF_HELLO_SIZE];
 	uint64_t deadline = 0;
@@ -57,9 +75,10 @@ int ff_rx_decide(struct ff_conn *c, int fd, int flags)
 		}
 		if (res == FF_HELLO_YES) {
 			c->rx_key = ff_hello_conn_key(b);
-			do
-				r = ff_real.recv(fd, b, sizeof(b), MSG_DONTWAIT);
-			while (r < 0 && errno == EINTR);
+			if (defer)
+				c->rx_hello_left = FF_HELLO_SIZE;
+			else
+				hello_consume(fd, FF_HELLO_SIZE);
 			c->rx_region_ok = match && ff_ctl.mapped;
 			atomic_store(&c->rx, FF_RX_FRAMED);
 			if (ff_ctl.mapped)
@@ -83,6 +102,11 @@ int ff_rx_decide(struct ff_conn *c, int fd, int flags)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		poll(&p, 1, whole_magic ? -1 : 1);
 	}
+}
+
+int ff_rx_decide(struct ff_conn *c, int fd, int flags)
+{
+	return rx_decide(c, fd, flags, false);
 }
 
 /* Copy n bytes from src into iov starting at byte `at`. */
@@ -322,8 +346,10 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, size_t at,
 		       size_t space, int pflags, bool *eof, bool *drained)
 {
-	uint8_t b[FF_INLINE_HDR + FF_SPEC_MAX];
-	size_t want = FF_INLINE_HDR + (space < FF_SPEC_MAX ? space : FF_SPEC_MAX), n, pos = 0, out = 0;
+	uint8_t b[FF_HELLO_SIZE + FF_INLINE_HDR + FF_SPEC_MAX];
+	size_t skip = c->rx_hello_left;   /* a hello still in front: taken in the same call */
+	size_t want = skip + FF_INLINE_HDR + (space < FF_SPEC_MAX ? space : FF_SPEC_MAX);
+	size_t n, pos = skip, out = 0;
 	uint64_t ssz = ff_ctl.mapped ? ff_ctl.region.hdr->slot_size : UINT64_MAX;
 	uint64_t scnt = ff_ctl.mapped ? ff_ctl.region.hdr->slot_count : UINT32_MAX;
 	ssize_t r;
@@ -337,6 +363,9 @@ static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int i
 	}
 	n = (size_t)r;
 	*drained = n < want;
+	c->rx_hello_left = n < skip ? (uint8_t)(skip - n) : 0;
+	if (n <= skip)
+		return 0;
 	while (pos < n) {
 		struct ff_doorbell db;
 		size_t hlen, take;
@@ -463,7 +492,9 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			if (plain && !c->rx_stash_len &&
 			    (space - got <= FF_SPEC_MAX || (!got && c->rx_emptied)))
 				r = rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);
-			else if (plain && iovcnt == 1 && !c->rx_stash_len && space - got > 2 * FF_INLINE_HDR)
+			else if (c->rx_hello_left)
+				hello_take(c, fd);
+			if (r == -2 && plain && iovcnt == 1 && !c->rx_stash_len && space - got > 2 * FF_INLINE_HDR)
 				r = rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
 						    pflags, &eof, &drained);
 			if (r == -2)
@@ -488,7 +519,10 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 
 static ssize_t rx_once(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && ff_rx_decide(c, fd, flags) < 0)
+	ssize_t r;
+
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED &&
+	    rx_decide(c, fd, flags, !(flags & (MSG_PEEK | MSG_TRUNC))) < 0)
 		return -1;
 	if (atomic_load(&c->rx) == FF_RX_RAW) {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
@@ -497,8 +531,13 @@ static ssize_t rx_once(struct ff_conn *c, int fd, const struct iovec *iov, int i
 	if (c->rx_db_active)
 		ff_ctl_fresh();
 	if (ff_iov_len(iov, iovcnt) == 0)
-		return 0;
-	return rx_framed(c, fd, iov, iovcnt, flags);
+		r = 0;
+	else
+		r = rx_framed(c, fd, iov, iovcnt, flags);
+	/* the hello is never left behind a call: only this one read may take it with it */
+	if (c->rx_hello_left)
+		hello_take(c, fd);
+	return r;
 }
 
 /* A blocking read that finds nothing on a connection to a shim peer (or, on the accepting

@@ -116,6 +116,7 @@ struct ff_conn {
 	 * Holding them does not change readiness: no application byte is among them. */
 	uint8_t rx_stash[FF_FRAME_PEEK];
 	uint8_t rx_stash_len;
+	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
 	bool rx_emptied;             /* the last read got less than it asked for */
 	uint32_t rx_db_done_count;    /* doorbells whose payload was read out */
 	/* listener */
