@@ -144,6 +144,11 @@ static int set_lease_batch(struct ff_config *c, const struct key *k, const char 
 	return set_u32_range(&c->lease_batch, v, 1, FF_LEASE_MAX);
 }
 
+static int set_spin_wait_us(struct ff_config *c, const struct key *k, const char *v)
+{
+	return set_u32_range(&c->spin_wait_us, v, 0, FF_SPIN_WAIT_US_MAX);
+}
+
 static int set_log_level(struct ff_config *c, const struct key *k, const char *v)
 {
 	int l = ff_log_level_parse(v);
@@ -380,6 +385,7 @@ static const struct key keys[] = {
 	{ "PEERS", set_peers, "a list of *, host:port, [v6]:port, CIDR:port, name@host:port" },
 	{ "QUOTA", set_quota, "a whole number of slots from 1 to 1000000" },
 	{ "LEASE_BATCH", set_lease_batch, "a whole number of slots from 1 to 256" },
+	{ "SPIN_WAIT_US", set_spin_wait_us, "a whole number of microseconds from 0 (never poll before sleeping) to 10000" },
 	{ "LOG_LEVEL", set_log_level, "err, warn, info or debug" },
 	{ "LOG_FILE", set_log_file, "an absolute file path, or empty for stderr" },
 	{ "LOG_SYSLOG", set_log_syslog, "true or false" },
@@ -410,6 +416,7 @@ void ff_config_defaults(struct ff_config *c)
 	c->npeers = 1;
 	c->quota = FF_DEFAULT_QUOTA;
 	c->lease_batch = FF_DEFAULT_LEASE_BATCH;
+	c->spin_wait_us = FF_DEFAULT_SPIN_WAIT_US;
 	c->log_level = FF_LOG_WARN;
 	c->shm_file_mode = FF_DEFAULT_FILE_MODE;
 	c->socket_mode = FF_DEFAULT_SOCKET_MODE;

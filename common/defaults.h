@@ -19,6 +19,8 @@
 #define FF_DEFAULT_PEERS         "*"
 #define FF_DEFAULT_QUOTA         64                         /* slots per process */
 #define FF_DEFAULT_LEASE_BATCH   8                          /* slots per lease request */
+#define FF_DEFAULT_SPIN_WAIT_US  400                        /* longest poll before a sleep */
+#define FF_SPIN_WAIT_US_MAX      10000
 #define FF_DEFAULT_FILE_MODE     0600
 #define FF_DEFAULT_SOCKET_MODE   0600
 #define FF_DEFAULT_TENANT        "default"

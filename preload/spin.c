@@ -16,7 +16,8 @@
  *     CPU, and a yield that let something else run (the peer may share our CPU) ends the
  *     spin; four such waits in a row skip spinning for the next 8, 16, ... 1024 waits,
  *     until a spin succeeds without such a yield.
- * Each place keeps its own estimate (struct ff_spin). */
+ * Each place keeps its own estimate (struct ff_spin), capped by SPIN_WAIT_US (0: the operator
+ * turned busy waiting off; every wait sleeps at once). */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -38,25 +39,38 @@ bool ff_may_spin(void)
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		atomic_store_explicit(&cpus, n > 0 ? n : 1, memory_order_relaxed);
 	}
-	return n > 1;
+	return n > 1 && ff_proc.cfg.spin_wait_us > 0;
+}
+
+/* SPIN_WAIT_US caps every place's own maximum. */
+static uint64_t cap_ns(const struct ff_spin *s)
+{
+	uint64_t cap = (uint64_t)ff_proc.cfg.spin_wait_us * 1000;
+
+	return s->max_ns < cap ? s->max_ns : cap;
 }
 
 uint64_t ff_spin_limit(struct ff_spin *s)
 {
-	return ff_may_spin() ? atomic_load_explicit(&s->ns, memory_order_relaxed) : 0;
+	uint64_t n;
+
+	if (!ff_may_spin())
+		return 0;
+	n = atomic_load_explicit(&s->ns, memory_order_relaxed);
+	return n < cap_ns(s) ? n : cap_ns(s);
 }
 
 void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim)
 {
-	uint64_t n = lim / 2;
+	uint64_t n = lim / 2, max = cap_ns(s);
 
-	if (waited <= s->max_ns / 2)
+	if (waited <= max / 2)
 		n = 2 * waited > lim - lim / 32 ? 2 * waited : lim - lim / 32;
 
 	if (n < s->min_ns)
-		n = waited <= s->max_ns / 2 || s->keep ? s->min_ns : 0;
-	if (n > s->max_ns)
-		n = s->max_ns;
+		n = waited <= max / 2 || s->keep ? s->min_ns : 0;
+	if (n > max)
+		n = max;
 	atomic_store_explicit(&s->ns, n, memory_order_relaxed);
 }
 

@@ -9,7 +9,8 @@ request's bytes end to end. Both ends also print a running hash over all payload
 server: prints "RECV bytes=N sha256=H" at the end, and "ACCEPT_IDLE wall_ms=W cpu_ms=C" for
 each accept() that waited over a second (its own CPU time during that wait).
 client: runs phases, prints "SENT bytes=N sha256=H", "WAIT wall_ms=W cpu_ms=C" for each
-delayed reply, "RR n=N median_ms=M" for each rr phase (request sent to reply read),
+delayed reply, "RR n=N median_ms=M sleeps=S" for each rr phase (request sent to reply read;
+S: the client's voluntary context switches, i.e. waits that slept),
 "SIGNALS n=K" when a timer signal was set up. Sockets keep Nagle on, as Python's do.
   conn:N:SIZE        N new connections, one SIZE-byte request each
   rr:N:S1,S2,...     one connection, N requests cycling through the sizes
@@ -128,13 +129,16 @@ def run_client(args):
             n, sizes = rest.split(":")
             sizes = [int(x) for x in sizes.split(",")]
             times = []
+            csw0 = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
             with socket.create_connection(addr) as s:
                 for i in range(int(n)):
                     t0 = time.monotonic()
                     cl.request(s, sizes[i % len(sizes)], last=int(i + 1 == int(n)))
                     times.append((time.monotonic() - t0) * 1000)
             times.sort()
-            print("RR n=%d median_ms=%.3f" % (len(times), times[len(times) // 2]), flush=True)
+            csw = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - csw0
+            print("RR n=%d median_ms=%.3f sleeps=%d" % (len(times), times[len(times) // 2], csw),
+                  flush=True)
         elif kind == "wait":
             with socket.create_connection(addr) as s:
                 wall, cpu = cl.request(s, 64, delay=int(rest), last=1)

@@ -82,6 +82,24 @@ if spin_case "$name" rr:60:1048576; then
 	fi
 fi
 
+# SPIN_WAIT_US=0: the operator's off switch. Every wait for a reply sleeps (a voluntary context
+# switch each); with the default most are polled through (reported, not asserted: how many
+# depends on the machine's load).
+name="SPIN_WAIT_US=0: every wait sleeps"
+IT_SHIM_ENV+=(FAASFLOW_SPIN_WAIT_US=0)
+if spin_case "$name" rr:1000:64,1048576; then
+	sl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
+	if [ -z "$sl" ] || [ "$sl" -lt 900 ]; then
+		it_fail "$name" "the client slept in ${sl:-?} of 1000 waits (every wait expected)"
+	else
+		unset 'IT_SHIM_ENV[-1]'
+		if spin_case "$name (default)" rr:1000:64,1048576; then
+			it_pass "$name: $sl sleeps in 1000 waits; $(it_field "$(it_line "$T/cli.out" RR)" sleeps) with the default on $(nproc) CPUs"
+		fi
+	fi
+fi
+[ "${IT_SHIM_ENV[-1]}" = FAASFLOW_SPIN_WAIT_US=0 ] && unset 'IT_SHIM_ENV[-1]'
+
 name="server and client on one CPU"
 if spin_case "$name" --cpu 0 rr:1500:64,4096,1048576 conn:200:8; then
 	it_pass "$name: every request and reply whole"

@@ -166,6 +166,15 @@ START_TEST(test_number_keys)
 	ck_assert_uint_eq(cfg.lease_batch, 256);
 	set_bad("LEASE_BATCH", "257", NULL, "from 1 to 256");
 	set_bad("LEASE_BATCH", "0", NULL, "from 1 to 256");
+	ck_assert_uint_eq(cfg.spin_wait_us, 400);
+	set_ok("SPIN_WAIT_US", "0");
+	ck_assert_uint_eq(cfg.spin_wait_us, 0);
+	set_ok("SPIN_WAIT_US", "10000");
+	ck_assert_uint_eq(cfg.spin_wait_us, 10000);
+	set_bad("SPIN_WAIT_US", "10001", NULL, "from 0 (never poll before sleeping) to 10000");
+	set_bad("SPIN_WAIT_US", "-1", NULL, "microseconds");
+	set_bad("SPIN_WAIT_US", "fast", NULL, "microseconds");
+	ck_assert_uint_eq(cfg.spin_wait_us, 10000);     /* unchanged by a refused value */
 	set_ok("LOG_LEVEL", "debug");
 	ck_assert_int_eq(cfg.log_level, FF_LOG_DEBUG);
 	set_ok("log_level", "ERR");
