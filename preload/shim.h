@@ -181,6 +181,7 @@ struct ff_spin {
 	bool keep;
 	_Atomic uint32_t skip, backoff;   /* waits left to sleep at once; the next such run */
 	_Atomic uint32_t streak;          /* waits in a row whose spin was cut by a busy CPU */
+	_Atomic uint32_t long_run;        /* waits in a row too long to spin through */
 };
 FF_HIDDEN bool ff_may_spin(void);                 /* more than one CPU to run on */
 FF_HIDDEN uint64_t ff_spin_limit(struct ff_spin *s);

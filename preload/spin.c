@@ -10,8 +10,10 @@
  *     time (a limit above that decays by 1/32 a wait, so a mix of short and longer waits
  *     keeps the longer covered: a function's many 8-byte edges between two of 1.3 MB
  *     decayed a faster-shrinking limit below what the big ones need);
- *   - a longer wait: spin half as long as before, and not at all once that falls below the
- *     minimum (an idle server or a slow peer is never waited for busily for long);
+ *   - longer waits, four in a row: spin half as long as before each, and not at all once
+ *     that falls below the minimum (an idle server or a slow peer is never waited for busily
+ *     for long); a single one among short ones leaves the limit (a function's 50 MB edges
+ *     between small ones had shrunk it below what its next 1.3 MB edge needed);
  *   - never on a machine with one CPU (the peer needs it); every round of polling yields the
  *     CPU, and a yield that let something else run (the peer may share our CPU) ends the
  *     spin; four such waits in a row skip spinning for the next 8, 16, ... 1024 waits,
@@ -60,12 +62,21 @@ uint64_t ff_spin_limit(struct ff_spin *s)
 	return n < cap_ns(s) ? n : cap_ns(s);
 }
 
+/* Waits too long to spin through, in a row, before the limit shrinks. */
+#define LONG_RUN 4u
+
 void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim)
 {
-	uint64_t n = lim / 2, max = cap_ns(s);
+	uint64_t n, max = cap_ns(s);
 
-	if (waited <= max / 2)
+	if (waited <= max / 2) {
 		n = 2 * waited > lim - lim / 32 ? 2 * waited : lim - lim / 32;
+		atomic_store_explicit(&s->long_run, 0, memory_order_relaxed);
+	} else if (atomic_fetch_add_explicit(&s->long_run, 1, memory_order_relaxed) + 1 < LONG_RUN) {
+		n = lim;       /* one long wait among short ones: keep covering the short ones */
+	} else {
+		n = lim / 2;
+	}
 
 	if (n < s->min_ns)
 		n = waited <= max / 2 || s->keep ? s->min_ns : 0;
