@@ -82,18 +82,20 @@ if spin_case "$name" rr:60:1048576; then
 	fi
 fi
 
-# SPIN_WAIT_US=0: the operator's off switch. Every wait for a reply sleeps (a voluntary context
-# switch each); with the default most are polled through (reported, not asserted: how many
-# depends on the machine's load).
-name="SPIN_WAIT_US=0: every wait sleeps"
+# SPIN_WAIT_US=0: the operator's off switch. The waits for the replies to 64-byte requests
+# sleep (a voluntary context switch each: the reply is rarely there yet when the client asks
+# for it; 914-998 of 1000 measured); with the default most are polled through (reported, not asserted: how many depends
+# on the machine's load). 1 MiB requests follow, for the region.
+name="SPIN_WAIT_US=0: the waits sleep"
 IT_SHIM_ENV+=(FAASFLOW_SPIN_WAIT_US=0)
-if spin_case "$name" rr:1000:64,1048576; then
+if spin_case "$name" rr:1000:64 rr:60:1048576; then
 	sl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
-	if [ -z "$sl" ] || [ "$sl" -lt 900 ]; then
-		it_fail "$name" "the client slept in ${sl:-?} of 1000 waits (every wait expected)"
+	# nearly all: a client preempted between its send and its read finds the reply there
+	if [ -z "$sl" ] || [ "$sl" -lt 500 ]; then
+		it_fail "$name" "the client slept in ${sl:-?} of 1000 waits (nearly every wait expected)"
 	else
 		unset 'IT_SHIM_ENV[-1]'
-		if spin_case "$name (default)" rr:1000:64,1048576; then
+		if spin_case "$name (default)" rr:1000:64 rr:60:1048576; then
 			it_pass "$name: $sl sleeps in 1000 waits; $(it_field "$(it_line "$T/cli.out" RR)" sleeps) with the default on $(nproc) CPUs"
 		fi
 	fi
