@@ -110,7 +110,7 @@ sizes = sorted({s["size"] for s in summary if s["mode"] == "stream"})
 md = []
 sysinfo = dict(l.strip().split("=", 1) for l in open(os.path.join(out, "system.txt")) if "=" in l)
 md.append("Measured %s on %s, %s, kernel %s, commit %s; %s repetitions per cell (A/B alternated; "
-          "three pairs per repetition for the never-upgraded rows and request/response at 64 B and 4 KiB); "
+          "six pairs per repetition for the never-upgraded rows, three for request/response at 64 B and 4 KiB); "
           "region on %s; pinned: %s."
           % (sysinfo.get("date", "?"), sysinfo.get("cpu", "?"), "faasflow-bench",
              sysinfo.get("kernel", "?"), sysinfo.get("commit", "?"), sysinfo.get("reps", "?").split()[0],
