@@ -16,13 +16,16 @@
 
 #define HELLO_WAIT_MS 20
 
+/* A blocking call interrupted by a signal fails with EINTR, as the application's own call
+ * would (a handler with SA_RESTART has the kernel restart it instead); only calls that cannot
+ * block are retried. */
 ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags)
 {
 	ssize_t r;
 
 	do
 		r = ff_real.recv(fd, buf, n, MSG_PEEK | flags);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && (flags & MSG_DONTWAIT));
 	return r;
 }
 
@@ -195,7 +198,7 @@ static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 		if (hlen) {
 			do
 				r = ff_real.recvmsg(fd, &mh, flags & ~(MSG_TRUNC | MSG_WAITALL));
-			while (r < 0 && errno == EINTR);
+			while (r < 0 && errno == EINTR && (flags & MSG_DONTWAIT));
 			if (r < 0)
 				return -1;
 		}
@@ -210,7 +213,7 @@ static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 	mh.msg_iovlen = (size_t)n;
 	do
 		r = ff_real.recvmsg(fd, &mh, flags & ~MSG_WAITALL);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && (flags & MSG_DONTWAIT));
 	if (r < 0)
 		return -1;
 	if ((size_t)r < hlen)
@@ -356,7 +359,7 @@ static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	do
 		r = ff_real.recv(fd, b, want, pflags);
-	while (r < 0 && errno == EINTR);
+	while (r < 0 && errno == EINTR && (pflags & MSG_DONTWAIT));
 	if (r <= 0) {
 		*eof = r == 0;
 		return r;
@@ -479,7 +482,7 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 				struct msghdr mh = { .msg_iov = v, .msg_iovlen = (size_t)k };
 				do
 					r = ff_real.recvmsg(fd, &mh, MSG_PEEK | pflags);
-				while (r < 0 && errno == EINTR);
+				while (r < 0 && errno == EINTR && (pflags & MSG_DONTWAIT));
 			} else {
 				r = rx_inline(c, fd, iov, iovcnt, got, n, 0, (flags & MSG_TRUNC) | pflags);
 			}

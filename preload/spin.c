@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -121,44 +122,59 @@ bool ff_spin_skip(struct ff_spin *s)
 	return true;
 }
 
-/* A signal's handler ran while we polled. A blocking call would have failed with EINTR,
- * unless the handler asked for restarts; which signal it was is not known here, so EINTR when
- * any handler of a signal that can come from outside does not restart (the program expects
- * interrupted calls), else go on waiting as the restarted call would. Faults (SIGSEGV and
- * the like, whose handlers sanitizers and runtimes install) cannot interrupt a call. Rare:
- * only a signal within the spin gets here. */
-static bool handlers_interrupt(void)
+/* Signals during the spin. A blocking call a signal interrupts fails with EINTR unless the
+ * handler asked for restarts (SA_RESTART), and a polling loop would run the handler between
+ * two polls and go on waiting. So the spin runs with the asynchronous signals blocked (faults
+ * cannot be blocked and cannot interrupt a call anyway); afterwards the ones that came are
+ * let in, and the call fails with EINTR when one of them has a handler that does not restart,
+ * as the blocking call would have; otherwise it goes on to wait as a restarted call would.
+ * Returns true when the call is to fail with EINTR. */
+static void spin_mask(sigset_t *old)
 {
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
+	sigset_t all;
 
-		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL ||
-		    sig == SIGTRAP || sig == SIGSYS)
-			continue;
-		if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-		    sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
-			return true;
-	}
-	return false;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS);
+	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
+static bool spin_unmask(const sigset_t *old)
 {
-	uint64_t lim = ff_spin_limit(s), now;
+	sigset_t pend;
+	bool intr = false;
 
-	*t0 = ff_now_ns();
-	if (!lim)
-		return 0;
-	now = *t0;
+	if (sigpending(&pend) == 0) {
+		for (int sig = 1; sig < NSIG; sig++) {
+			struct sigaction sa;
+
+			if (sigismember(&pend, sig) != 1 || sigismember(old, sig) == 1)
+				continue;      /* not pending, or blocked by the program itself */
+			if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+			    sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+				intr = true;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, old, NULL);   /* the handlers of what came run now */
+	return intr;
+}
+
+/* 1: readable (or failing) now; 0: not within the limit, or the CPU is wanted elsewhere. */
+static int spin_poll(int fd, struct ff_spin *s, uint64_t t0, uint64_t lim)
+{
+	uint64_t now = t0;
+
 	do {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int r = poll(&p, 1, 0);
 		uint64_t y0;
 
-		if (r < 0 && errno == EINTR && handlers_interrupt())
-			return -1;
 		if (r > 0 || (r < 0 && errno != EINTR)) {   /* readable, an error, or poll failing */
-			ff_spin_learn(s, ff_now_ns() - *t0, lim);
+			ff_spin_learn(s, ff_now_ns() - t0, lim);
 			atomic_store_explicit(&s->backoff, 0, memory_order_relaxed);
 			atomic_store_explicit(&s->streak, 0, memory_order_relaxed);
 			return 1;
@@ -170,8 +186,26 @@ int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
 			contended(s);
 			return 0;
 		}
-	} while (now - *t0 < lim);
+	} while (now - t0 < lim);
 	return 0;
+}
+
+int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
+{
+	uint64_t lim = ff_spin_limit(s);
+	sigset_t old;
+	int r;
+
+	*t0 = ff_now_ns();
+	if (!lim)
+		return 0;
+	spin_mask(&old);
+	r = spin_poll(fd, s, *t0, lim);
+	if (spin_unmask(&old)) {
+		errno = EINTR;
+		return -1;
+	}
+	return r;
 }
 
 void ff_spin_slept(struct ff_spin *s, uint64_t t0)

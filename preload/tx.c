@@ -125,7 +125,7 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 	 * reader that took only the doorbell's 128 bytes acknowledges late (a delayed ACK, 40 ms
 	 * here): a message of 1 MiB and a few bytes took 40 ms. Plain TCP never waits there: its
 	 * reader, taking the payload itself, acknowledges at once. So this frame is pushed too. */
-	if (c->tx_db_unacked && r > 0) {
+	if (c->tx_db_unacked && r > 0 && c->nodelay == 0) {
 		c->tx_db_unacked = false;
 		push_now(fd);
 	}

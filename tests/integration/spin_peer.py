@@ -16,6 +16,7 @@ S: the client's voluntary context switches, i.e. waits that slept),
   rr:N:S1,S2,...     one connection, N requests cycling through the sizes
   wait:MS            one connection, one 64-byte request the server answers after MS
   idle:MS            sleep MS (the server sits in accept)
+alarms: one process, signals interrupting its blocking accept() and recv() (see alarms()).
 """
 import argparse
 import hashlib
@@ -25,6 +26,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 
 HDR = struct.Struct("<IIB")
@@ -157,15 +159,92 @@ def run_client(args):
     return 0
 
 
+class Interrupted(Exception):
+    pass
+
+
+def alarms(args):
+    """Blocking accept() on a shim listener and recv() on an upgraded connection that nothing
+    will ever satisfy, each interrupted by a signal another thread sends 2-5 ms after the call
+    began (past the shim's brief poll, inside the blocking system call). Python's handler
+    does not restart calls: each call must end with the handler's exception. With SA_RESTART
+    a handler that only counts must not end it: the call goes on until the byte the peer
+    sends 20 ms later. Then the application's TCP_NODELAY, set after a payload, must stay set.
+    Prints "ALARMS accept=N recv=N restarted=N fired=N nodelay=1" or exits non-zero."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    peer = socket.create_connection(ls.getsockname())
+    conn, _ = ls.accept()
+    peer.sendall(b"x" * 1048576)           # upgrade both directions: hello + a slot payload
+    recv_exact(conn, 1048576)
+    conn.sendall(b"y" * 1048576)
+    recv_exact(peer, 1048576)
+    main_id = threading.get_ident()
+    fired = [0]
+
+    def raising(signum, frame):
+        raise Interrupted()
+
+    def counting(signum, frame):
+        fired[0] += 1
+
+    def later(i, fn):
+        t = threading.Timer((2 + i % 4) / 1000.0, fn)
+        t.start()
+        return t
+
+    def kick():
+        signal.pthread_kill(main_id, signal.SIGALRM)
+
+    n = args.alarms
+    got = {"accept": 0, "recv": 0, "restarted": 0}
+    signal.signal(signal.SIGALRM, raising)
+    for i in range(n):
+        for what, call in (("accept", ls.accept), ("recv", lambda: peer.recv(64))):
+            t = later(i, kick)
+            try:
+                call()
+                raise SystemExit("%s returned without the signal" % what)
+            except Interrupted:
+                got[what] += 1
+            t.join()
+    signal.signal(signal.SIGALRM, counting)
+    signal.siginterrupt(signal.SIGALRM, False)
+    for i in range(n):
+        t = later(i, kick)
+        u = threading.Timer(0.02, lambda: conn.sendall(b"z"))
+        u.start()
+        if peer.recv(64) != b"z":
+            raise SystemExit("the restarted recv got the wrong byte")
+        t.join()
+        u.join()
+        got["restarted"] += 1
+    # The application's TCP_NODELAY stays as it set it: a payload (a doorbell the shim pushed
+    # past Nagle), then TCP_NODELAY on, then a small write
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    peer.sendall(b"p" * 1048576)
+    peer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    peer.sendall(b"0123456789")
+    recv_exact(conn, 1048576 + 10)
+    nodelay = peer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    print("ALARMS accept=%d recv=%d restarted=%d fired=%d nodelay=%d" % (
+        got["accept"], got["recv"], got["restarted"], fired[0], nodelay), flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("role", choices=["server", "client"])
+    ap.add_argument("role", choices=["server", "client", "alarms"])
     ap.add_argument("--port-file")
     ap.add_argument("--port", type=int)
     ap.add_argument("--itimer-us", type=int, default=0)
     ap.add_argument("--restart", action="store_true", help="SA_RESTART for the timer signal")
+    ap.add_argument("--alarms", type=int, default=40, help="rounds of the alarms role")
     ap.add_argument("phases", nargs="*")
     args = ap.parse_intermixed_args()
+    if args.role == "alarms":
+        return alarms(args)
     return serve(args) if args.role == "server" else run_client(args)
 
 

@@ -6,7 +6,8 @@
 #    1.5 s and a read that waits 1.5 s for a slow reply use almost no CPU (they sleep);
 #  - a timer signal every 300 us, with Python's own handler (calls are interrupted, EINTR)
 #    and with SA_RESTART, lands in the middle of the waits: every request and reply arrives
-#    whole and the program sees no error it would not see without the shim;
+#    whole and the program sees no error it would not see without the shim; a signal during
+#    a blocking accept or recv ends it (or, with SA_RESTART, does not);
 #  - both ends on one CPU: the spin gives the CPU away instead of keeping it from the peer.
 # Every request is answered with its sha256 and both ends hash the whole run.
 # shellcheck source=lib.sh
@@ -68,6 +69,24 @@ for mode in "" --restart; do
 		fi
 	fi
 done
+
+# A signal while a blocking accept() or recv() of the shim waits: Python's own handler does
+# not restart calls, so each must end with the handler's exception (the shim had retried its
+# interrupted recv and the program hung); with SA_RESTART each goes on to the data.
+name="signals interrupt a blocking accept and recv, or restart them (SA_RESTART)"
+rm -f "$T/cli.out"
+it_bg cli shim "$PY" "$PEER" alarms --alarms 30
+cli=$IT_LAST
+it_join "$cli" 60
+line=$(it_line "$T/cli.out" ALARMS)
+if [ "$IT_RC" != 0 ]; then
+	it_fail "$name" "exited $IT_RC (124: a call hung after its signal) ${line:+($line)}"
+	it_show cli
+elif [ "$line" != "ALARMS accept=30 recv=30 restarted=30 fired=30 nodelay=1" ]; then
+	it_fail "$name" "expected every call to end as without the shim, got '$line'"
+else
+	it_pass "$name: $line"
+fi
 
 # Python leaves Nagle on. A message of 1 MiB and 9 bytes is a doorbell and a small inline
 # frame: Nagle held the frame until the doorbell's delayed ACK (40 ms a request, where plain
