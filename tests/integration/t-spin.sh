@@ -72,8 +72,10 @@ done
 
 # A signal while a blocking accept() or recv() of the shim waits: Python's own handler does
 # not restart calls, so each must end with the handler's exception (the shim had retried its
-# interrupted recv and the program hung); with SA_RESTART each goes on to the data.
-name="signals interrupt a blocking accept and recv, or restart them (SA_RESTART)"
+# interrupted recv and the program hung); with SA_RESTART each goes on to the data. Then a
+# TCP_NODELAY the program sets after a payload stays set (the shim's push of a frame after a
+# doorbell had switched it off).
+name="signals interrupt a blocking accept and recv, or restart them (SA_RESTART); TCP_NODELAY kept"
 rm -f "$T/cli.out"
 it_bg cli shim "$PY" "$PEER" alarms --alarms 30
 cli=$IT_LAST
