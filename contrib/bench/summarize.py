@@ -21,7 +21,7 @@ if len(sys.argv) == 4 and sys.argv[1] == "--readme":
         sys.exit("summarize.py: %s has no benchmark markers" % readme)
     head = text[a:text.index("\n", a) + 1]
     block = (head + "Reproduce: `contrib/bench/run-bench.sh --build <a build without sanitizers>` "
-             "(about 5 minutes; `--quick` under one). Plot: `contrib/bench/results/throughput.png`."
+             "(3-6 minutes on the machine below; `--quick` under one). Plot: `contrib/bench/results/throughput.png`."
              "\n\n![throughput vs write size](contrib/bench/results/throughput.png)\n\n"
              + open(os.path.join(out, "results.md")).read() + "\n")
     open(readme, "w").write(text[:a] + block + text[b:])
