@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -235,4 +236,14 @@ void ff_fdtab_after_fork(void)
 			atomic_store(&c->users, 0);
 		}
 	}
+}
+
+bool ff_fd_blocking(int fd, int flags)
+{
+	int fl;
+
+	if (flags & MSG_DONTWAIT)
+		return false;
+	fl = ff_real.fcntl(fd, F_GETFL);
+	return fl >= 0 && !(fl & O_NONBLOCK);
 }

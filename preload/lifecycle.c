@@ -127,9 +127,8 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 
 	ff_init();
 	if (!ff_passthrough() && (l = ff_conn_get(fd)) != NULL) {
-		int fl = l->kind == FF_KIND_LISTENER && ff_may_spin() ? ff_real.fcntl(fd, F_GETFL) : -1;
-
-		if (fl >= 0 && !(fl & O_NONBLOCK) && !ff_spin_skip(&accept_spin))
+		if (l->kind == FF_KIND_LISTENER && ff_may_spin() && ff_fd_blocking(fd, 0) &&
+		    !ff_spin_skip(&accept_spin))
 			ready = ff_spin_readable(fd, &accept_spin, &t0);
 		ff_conn_put(l);
 	}

@@ -45,16 +45,6 @@ static void hello_take(struct ff_conn *c, int fd)
 	c->rx_hello_left = 0;
 }
 
-static bool sock_blocking(int fd, int flags)
-{
-	int fl;
-
-	if (flags & MSG_DONTWAIT)
-		return false;
-	fl = ff_real.fcntl(fd, F_GETFL);
-	return fl >= 0 && !(fl & O_NONBLOCK);
-}
-
 /* Offset 0 of this direction: a valid hello switches it to frames, anything else keeps it raw.
  * defer: leave the hello in the socket for the caller's next read to take with the first
  * frame (c->rx_hello_left; one system call fewer a connection). Returns 0 when decided, -1
@@ -98,7 +88,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 			atomic_store(&c->rx, FF_RX_RAW);
 			return 0;
 		}
-		if (whole_magic && !sock_blocking(fd, flags)) {
+		if (whole_magic && !ff_fd_blocking(fd, flags)) {
 			errno = EAGAIN;
 			return -1;
 		}
@@ -301,7 +291,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		/* Part of a header: the rest is on its way. */
 		if (!(flags & MSG_PEEK))
 			stash_partial(c, fd, (size_t)r);
-		if (!sock_blocking(fd, pflags)) {
+		if (!ff_fd_blocking(fd, pflags)) {
 			errno = EAGAIN;
 			return -1;
 		}
@@ -575,7 +565,7 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		r = rx_once(c, fd, iov, iovcnt, flags);
 	} else {
 		r = rx_once(c, fd, iov, iovcnt, flags | MSG_DONTWAIT);
-		if (r < 0 && errno == EAGAIN && sock_blocking(fd, flags)) {
+		if (r < 0 && errno == EAGAIN && ff_fd_blocking(fd, flags)) {
 			uint64_t t0;
 			int ready = ff_spin_readable(fd, &reader_spin, &t0);
 

@@ -135,6 +135,8 @@ FF_HIDDEN void ff_fd_detach(int fd);                       /* drops the fd's ref
  * the close is done instead of treating the socket as untouched. */
 FF_HIDDEN int ff_fd_close(int fd, void (*before)(int, struct ff_conn *));
 FF_HIDDEN bool ff_fd_tracked(int fd);
+/* Would a call on fd with these flags wait (no MSG_DONTWAIT, fd not O_NONBLOCK)? */
+FF_HIDDEN bool ff_fd_blocking(int fd, int flags);
 FF_HIDDEN void ff_fdtab_after_fork(void);
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */

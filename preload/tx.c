@@ -257,14 +257,6 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
 	return send_doorbell(c, fd, slot, gen, off, len, flags);
 }
 
-static bool is_blocking(int fd, int flags)
-{
-	if (flags & MSG_DONTWAIT)
-		return false;
-	int fl = ff_real.fcntl(fd, F_GETFL);
-	return fl >= 0 && !(fl & O_NONBLOCK);
-}
-
 ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t total = ff_iov_len(iov, iovcnt), done = 0;
@@ -292,14 +284,14 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
 		{
 			if (blocking < 0)
-				blocking = is_blocking(fd, flags);
+				blocking = ff_fd_blocking(fd, flags);
 			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
 				       blocking);
 		}
 		if (n == 0 && left >= ff_proc.cfg.threshold && !c->tx_inline_only && ff_region_usable())
 		{
 			if (blocking < 0)
-				blocking = is_blocking(fd, flags);
+				blocking = ff_fd_blocking(fd, flags);
 			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
 		}
 		if (n == 0)
