@@ -46,11 +46,9 @@ static uint64_t filled_total;   /* payload bytes through this process's slots */
  * reader gives a slot back every few tens of microseconds, and a sleeping writer turns every
  * release into a futex wake: a system call and an interrupt across CPUs on the reader's side,
  * the side that sets the pace (zero-copy sends of 16 MiB: 30 GB/s and 225 wakes with a 30 us
- * spin, 37 GB/s and 7 wakes with 150 us). The spin adapts (spin.c): twice the last wait, halved after
- * a wait too long to be worth spinning for (a slow reader is not waited for busily), between
- * the bounds below (spin.c); and none on a process with one CPU (spinning there only
- * delays the reader; a reader that shares the writer's CPU elsewhere makes waits long, and the
- * spin shrinks). */
+ * spin, 37 GB/s and 7 wakes with 150 us). How long is learnt from the waits (spin.c), between
+ * the bounds below: a slow reader is waited for busily SPIN_MIN_NS at most; none on a machine
+ * with one CPU (spinning there only delays the reader) or with SPIN_WAIT_US = 0. */
 #define SPIN_MIN_NS     (10ull * 1000)
 #define SPIN_MAX_NS     (200ull * 1000)
 #define WAIT_OTHERS_NS  (20ull * 1000 * 1000)
