@@ -11,6 +11,11 @@ nginx-light curl python3 python3-flask python3-requests python3-yaml gnuplot-nox
 shellcheck valgrind netcat-openbsd procps groff-base"
 # Only used by optional checks (systemd-analyze verify); a failure to install is not fatal.
 OPTIONAL="systemd"
+# Optional group: the compatibility matrix (tests/compat). Each package is installed on its
+# own; one that fails is reported and the rows needing it are SKIPped naming it.
+COMPAT="redis-server redis-tools memcached nginx-light haproxy openssh-server openssh-client \
+postgresql postgresql-client nodejs openjdk-17-jdk-headless python3-gevent gunicorn perl \
+golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 curl"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
@@ -37,8 +42,10 @@ missing() {
 need=$(missing $REQUIRED)
 # shellcheck disable=SC2086
 want=$(missing $OPTIONAL)
+# shellcheck disable=SC2086
+compat=$(missing $COMPAT)
 
-if [ -z "$need" ] && [ -z "$want" ]; then
+if [ -z "$need" ] && [ -z "$want" ] && [ -z "$compat" ]; then
 	echo "install-deps.sh: all packages present"
 	exit 0
 fi
@@ -54,5 +61,9 @@ fi
 for p in $want; do
 	$APT install --no-install-recommends "$p" ||
 		echo "install-deps.sh: optional package $p not installed (its checks will be skipped)" >&2
+done
+for p in $compat; do
+	$APT install --no-install-recommends "$p" ||
+		echo "install-deps.sh: compatibility-matrix package $p not installed (tests/compat rows needing it will be skipped)" >&2
 done
 echo "install-deps.sh: done"
