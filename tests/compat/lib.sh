@@ -147,13 +147,16 @@ cx_start_daemon() {
 }
 
 # cx_env MODE: the environment prefix of a process of this run (shim: the shim preloaded,
-# after CX_PRELOAD_BEFORE and before CX_PRELOAD_AFTER, for the allocator rows).
+# after CX_PRELOAD_BEFORE and before CX_PRELOAD_AFTER; plain: only CX_PRELOAD_PLAIN, if set --
+# for the allocator rows).
 cx_env() {
 	if [ "$1" = shim ]; then
 		local pre=$SHIM
 		[ -n "${CX_PRELOAD_BEFORE:-}" ] && pre=$CX_PRELOAD_BEFORE:$pre
 		[ -n "${CX_PRELOAD_AFTER:-}" ] && pre=$pre:$CX_PRELOAD_AFTER
 		CX_ENV=(env LD_PRELOAD="$pre" FAASFLOW_CONFIG="$CONF" FAASFLOW_LOG="$T/shim.log")
+	elif [ -n "${CX_PRELOAD_PLAIN:-}" ]; then
+		CX_ENV=(env LD_PRELOAD="$CX_PRELOAD_PLAIN" FAASFLOW_CONFIG="$CONF")
 	else
 		CX_ENV=(env -u LD_PRELOAD FAASFLOW_CONFIG="$CONF")
 	fi
