@@ -1,0 +1,7 @@
+#!/bin/bash
+# Compatibility matrix: nginx, the proxy case (see nginx_row.sh).
+# shellcheck source=lib.sh
+. "${abs_srcdir:-$(dirname "$0")}/lib.sh"
+NGX_CASE=proxy
+# shellcheck source=nginx_row.sh
+. "$CX_SRC/nginx_row.sh"
