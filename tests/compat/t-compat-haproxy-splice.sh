@@ -1,0 +1,8 @@
+#!/bin/bash
+# Compatibility matrix: haproxy in TCP mode with option splice-request/splice-response (see
+# haproxy_row.sh).
+# shellcheck source=lib.sh
+. "${abs_srcdir:-$(dirname "$0")}/lib.sh"
+HAP_SPLICE=yes
+# shellcheck source=haproxy_row.sh
+. "$CX_SRC/haproxy_row.sh"
