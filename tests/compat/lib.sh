@@ -31,7 +31,8 @@ CX_LAST=
 CX_RC=0
 CX_MODE=
 CX_SIZES=${CX_SIZES:-"1K 64K 1M 8M"}  # rows override the maximum
-CX_ACCEL=yes # "no REASON" in a row whose program never writes THRESHOLD bytes at once
+CX_ACCEL=yes # "inline REASON": the program never writes THRESHOLD bytes at once (the connection
+# must be upgraded, inline_bytes must grow); "no REASON": the shim cannot reach the program
 CX_MIN_GROWTH=$((1 << 20)) # region_bytes growth required in the shim run
 
 for f in "$FFD" "$FFCTL" "$SHIM"; do
@@ -126,6 +127,8 @@ cx_config() {
 		done
 	} >"$CONF"
 	chmod 644 "$CONF"
+	: >>"$T/shim.log"
+	chmod 666 "$T/shim.log"
 }
 
 cx_start_daemon() {
@@ -297,17 +300,22 @@ cx_check_case() {
 # `row` starts its servers (cx_bg, recorded), runs the cases for every size in CX_SIZES
 # (cx_check_case / cx_result) and stops its servers. Then compares the runs and the counter.
 cx_matrix() {
-	local mode before after growth
+	local mode before after growth ib0 ib1 up0 up1
 	for mode in plain shim; do
 		CX_MODE=$mode
 		: >"$T/result.$mode"
 		before=$(cx_stat region_bytes)
+		ib0=$(cx_stat inline_bytes)
+		up0=$(cx_stat upgrade_success)
 		echo "--- $mode run ($(date +%T))"
 		row "$mode"
 		after=$(cx_stat region_bytes)
+		ib1=$(cx_stat inline_bytes)
+		up1=$(cx_stat upgrade_success)
 		growth=$((${after:-0} - ${before:-0}))
-		echo "  region_bytes grew by $growth in the $mode run"
+		echo "  region_bytes grew by $growth in the $mode run (inline_bytes by $((${ib1:-0} - ${ib0:-0})), upgrade_success by $((${up1:-0} - ${up0:-0})))"
 		eval "growth_$mode=$growth"
+		eval "inline_$mode=$((${ib1:-0} - ${ib0:-0}))"
 	done
 	local n_ok
 	n_ok=$(grep -c ' ok$' "$T/result.shim")
@@ -328,6 +336,15 @@ cx_matrix() {
 			cx_pass "accelerated: region_bytes grew by $growth_shim"
 		elif [ "$n_ok" -gt 0 ]; then
 			cx_fail "accelerated" "region_bytes grew by $growth_shim, expected at least $CX_MIN_GROWTH (the payloads >= THRESHOLD did not go through the region)"
+		fi
+	elif [ "${CX_ACCEL%% *}" = inline ]; then
+		# the program never writes THRESHOLD bytes at once: the connection must still be
+		# upgraded, its bytes carried inline in the shim's frames
+		# shellcheck disable=SC2154
+		if [ "$inline_shim" -ge "$CX_MIN_GROWTH" ]; then
+			cx_pass "upgraded, payloads inline (${CX_ACCEL#inline }): inline_bytes grew by $inline_shim, region_bytes by $growth_shim"
+		elif [ "$n_ok" -gt 0 ]; then
+			cx_fail "upgraded" "inline_bytes grew by $inline_shim, expected at least $CX_MIN_GROWTH (the connection was not upgraded)"
 		fi
 	else
 		echo "NOTE: not accelerated by design: ${CX_ACCEL#no }; region_bytes grew by $growth_shim"
