@@ -1,7 +1,7 @@
 # The allocator rows (t-compat-alloc-*.sh set CX_ALLOC_PKG and CX_ALLOC_LIB, then source this
 # after lib.sh): the Python echo server and client with the allocator preloaded, alone (plain
 # run), then before the shim and after it (shim run). Must not hang and must pass.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 cx_need_file "$CX_ALLOC_PKG" "$CX_ALLOC_LIB"
 cx_need python3 "$PY"
 cx_need iproute2 ss

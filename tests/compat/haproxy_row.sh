@@ -3,7 +3,7 @@
 # echo server, all under the shim in the shim run; with HAP_SPLICE=yes the frontend has
 # option splice-request and option splice-response (haproxy moves the bytes with splice()
 # through a pipe instead of recv/send).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 cx_need haproxy haproxy
 cx_need python3 "$PY"
 cx_need iproute2 ss

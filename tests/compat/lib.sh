@@ -7,7 +7,7 @@
 # and a watchdog bounds the whole row.
 # Environment (from Makefile.am): abs_top_builddir, abs_builddir, abs_srcdir
 # (FF_BUILDDIR overrides abs_top_builddir for a manual run).
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2119,SC2120
 
 set -u
 CX_TOP=${FF_BUILDDIR:-${abs_top_builddir:-}}
@@ -23,7 +23,7 @@ SHIM=$CX_TOP/preload/.libs/libfaasflow_intercept.so
 PY=/usr/bin/python3
 CX_ROW_TIMEOUT=${CX_ROW_TIMEOUT:-240}  # the whole row (both runs)
 CX_START_TIMEOUT=${CX_START_TIMEOUT:-20} # a server must listen within this
-CX_CLIENT_TIMEOUT=${CX_CLIENT_TIMEOUT:-30} # one client invocation
+CX_CLIENT_TIMEOUT=${CX_CLIENT_TIMEOUT:-20} # one client invocation (64 MiB takes 1-2 s)
 CX_FAILS=0
 CX_PASSES=0
 CX_PIDS=()
@@ -67,7 +67,7 @@ cx_kill_pids() {
 
 cx_cleanup() {
 	[ -n "$CX_WATCHDOG" ] && kill "$CX_WATCHDOG" 2>/dev/null
-	cx_kill_pids "${CX_PIDS[@]}" $CX_DAEMON_PID
+	cx_kill_pids "${CX_PIDS[@]}" ${CX_DAEMON_PID:+"$CX_DAEMON_PID"}
 	[ -n "${CX_EXTRA_CLEANUP:-}" ] && $CX_EXTRA_CLEANUP
 	rm -f "$CX_REGION"
 	if [ "${CX_KEEP:-0}" = 1 ]; then

@@ -7,7 +7,7 @@
 #          uploads through it (POST, the backend hashes the body).
 #  bigbuf: the proxy with client_body_buffer_size 16m and proxy_buffers 4 16m (whole payloads
 #          in one buffer, so nginx reads and writes them in big blocks).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 cx_need nginx-light nginx
 cx_need curl curl
 cx_need python3 "$PY"

@@ -14,7 +14,7 @@ CX_SIZES="1K 64K 1M 8M 64M"
 CX_ACCEL="no Go does not call the C library's socket functions (LD_PRELOAD cannot reach it)"
 # GOCACHE under the build tree: the first build compiles the standard library (about 20 s).
 mkdir -p "$CX_BUILD/.gocache"
-if ! (cd "$T" && cp "$CX_SRC/echo.go" . && GO111MODULE=off GOFLAGS= GOCACHE="$CX_BUILD/.gocache" \
+if ! (cd "$T" && cp "$CX_SRC/echo.go" . && GO111MODULE=off GOFLAGS='' GOCACHE="$CX_BUILD/.gocache" \
 	CGO_ENABLED=0 timeout 120 go build -o "$T/echo-go" echo.go) >"$T/go.err" 2>&1; then
 	echo "go build failed:"
 	cat "$T/go.err"

@@ -6,7 +6,10 @@
 # COPY ... TO STDOUT.
 # shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+PGBIN=
+for d in /usr/lib/postgresql/*/bin; do
+	[ -x "$d/postgres" ] && PGBIN=$d # the last major version the glob lists
+done
 cx_need postgresql "${PGBIN:-/usr/lib/postgresql/N/bin}/postgres" "${PGBIN:-/usr/lib/postgresql/N/bin}/initdb"
 cx_need postgresql-client psql
 cx_need util-linux setpriv
