@@ -26,6 +26,7 @@ struct key {
 	const char *name;
 	setter set;
 	const char *accepted;   /* completes "expected ..." */
+	bool shim;              /* the shim reads it too (else only the coordinator does) */
 };
 
 #define FIELD(c, member) (c)->member, sizeof((c)->member)
@@ -376,28 +377,28 @@ static int set_peers(struct ff_config *c, const struct key *k, const char *v)
 }
 
 static const struct key keys[] = {
-	{ "ENABLE_SHARED_MEMORY", set_enabled, "true or false (also yes/no, on/off, 1/0, True/False)" },
-	{ "SHM_SIZE", set_shm_size, "a size such as 4096, 512K, 256M or 1G (at least 1M)" },
-	{ "SHM_FILE_PATH", set_shm_file_path, "an absolute file path such as /tmp/faasflow_shm" },
-	{ "SOCKET_DIR", set_socket_dir, "an absolute directory path such as /tmp (short enough for a Unix socket name)" },
-	{ "SLOT_SIZE", set_slot_size, "a power of two between 4K and 256M, such as 64K or 1M" },
-	{ "THRESHOLD", set_threshold, "a size of at least 1 byte such as 65536 or 64K" },
-	{ "PEERS", set_peers, "a list of *, host:port, [v6]:port, CIDR:port, name@host:port" },
-	{ "QUOTA", set_quota, "a whole number of slots from 1 to 1000000" },
-	{ "LEASE_BATCH", set_lease_batch, "a whole number of slots from 1 to 256" },
-	{ "SPIN_WAIT_US", set_spin_wait_us, "a whole number of microseconds from 0 (never poll before sleeping) to 10000" },
-	{ "LOG_LEVEL", set_log_level, "err, warn, info or debug" },
-	{ "LOG_FILE", set_log_file, "an absolute file path, or empty for stderr" },
-	{ "LOG_SYSLOG", set_log_syslog, "true or false" },
-	{ "SHM_FILE_MODE", set_shm_file_mode, "an octal permission mode such as 0600 or 0660" },
-	{ "SOCKET_MODE", set_socket_mode, "an octal permission mode such as 0600 or 0660" },
-	{ "OWNER", set_owner, "an existing user or user:group, or empty to keep the owner" },
-	{ "ALLOW_UIDS", set_allow_uids, "a comma-separated list of existing user names or uids" },
-	{ "ALLOW_GIDS", set_allow_gids, "a comma-separated list of existing group names or gids" },
-	{ "TENANT", set_tenant, "a name of 1-63 characters from [A-Za-z0-9_.-]" },
-	{ "TENANTS", set_tenants, "a comma-separated list of names of 1-63 characters from [A-Za-z0-9_.-]" },
-	{ "METRICS_LISTEN", set_metrics_listen, "addr:port such as 127.0.0.1:9464 or [::1]:9464, or empty for off" },
-	{ "TENANT_OWNERS", set_tenant_owners, "a comma-separated list of tenant=user or tenant=user:group (existing names or ids), or empty" },
+	{ "ENABLE_SHARED_MEMORY", set_enabled, "true or false (also yes/no, on/off, 1/0, True/False)", true },
+	{ "SHM_SIZE", set_shm_size, "a size such as 4096, 512K, 256M or 1G (at least 1M)", false },
+	{ "SHM_FILE_PATH", set_shm_file_path, "an absolute file path such as /tmp/faasflow_shm", true },
+	{ "SOCKET_DIR", set_socket_dir, "an absolute directory path such as /tmp (short enough for a Unix socket name)", true },
+	{ "SLOT_SIZE", set_slot_size, "a power of two between 4K and 256M, such as 64K or 1M", false },
+	{ "THRESHOLD", set_threshold, "a size of at least 1 byte such as 65536 or 64K", true },
+	{ "PEERS", set_peers, "a list of *, host:port, [v6]:port, CIDR:port, name@host:port", true },
+	{ "QUOTA", set_quota, "a whole number of slots from 1 to 1000000", false },
+	{ "LEASE_BATCH", set_lease_batch, "a whole number of slots from 1 to 256", false },
+	{ "SPIN_WAIT_US", set_spin_wait_us, "a whole number of microseconds from 0 (never poll before sleeping) to 10000", true },
+	{ "LOG_LEVEL", set_log_level, "err, warn, info or debug", true },
+	{ "LOG_FILE", set_log_file, "an absolute file path, or empty for stderr", true },
+	{ "LOG_SYSLOG", set_log_syslog, "true or false", false },
+	{ "SHM_FILE_MODE", set_shm_file_mode, "an octal permission mode such as 0600 or 0660", false },
+	{ "SOCKET_MODE", set_socket_mode, "an octal permission mode such as 0600 or 0660", false },
+	{ "OWNER", set_owner, "an existing user or user:group, or empty to keep the owner", false },
+	{ "ALLOW_UIDS", set_allow_uids, "a comma-separated list of existing user names or uids", false },
+	{ "ALLOW_GIDS", set_allow_gids, "a comma-separated list of existing group names or gids", false },
+	{ "TENANT", set_tenant, "a name of 1-63 characters from [A-Za-z0-9_.-]", true },
+	{ "TENANTS", set_tenants, "a comma-separated list of names of 1-63 characters from [A-Za-z0-9_.-]", false },
+	{ "METRICS_LISTEN", set_metrics_listen, "addr:port such as 127.0.0.1:9464 or [::1]:9464, or empty for off", false },
+	{ "TENANT_OWNERS", set_tenant_owners, "a comma-separated list of tenant=user or tenant=user:group (existing names or ids), or empty", false },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -487,6 +488,8 @@ int ff_config_set(struct ff_config *c, const char *key, const char *value, char 
 	for (size_t i = 0; i < NKEYS; i++) {
 		if (strcasecmp(key, keys[i].name))
 			continue;
+		if (c->scope == FF_SCOPE_SHIM && !keys[i].shim)
+			return 0;       /* another process's key: accepted unread */
 		if (keys[i].set == set_peers)
 			return set_peers_key(c, v, err, errlen);
 		if (keys[i].set(c, &keys[i], v) == 0)

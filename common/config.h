@@ -28,7 +28,16 @@ struct ff_peer {
 	char name[FF_NAME_MAX];        /* FF_PEER_NAMED */
 };
 
+/* Who reads a key: a process parses and validates only the keys of its own scope and accepts
+ * the others unread (a coordinator-only OWNER naming a user that a container's image lacks
+ * must not switch the shim off, and the shim never resolves users or groups). */
+enum ff_config_scope {
+	FF_SCOPE_ALL = 0,              /* the coordinator and faasflowctl: every key */
+	FF_SCOPE_SHIM = 1,             /* the preloaded shim: only what it uses */
+};
+
 struct ff_config {
+	enum ff_config_scope scope;    /* kept across ff_config_load(); defaults: FF_SCOPE_ALL */
 	bool     enabled;              /* ENABLE_SHARED_MEMORY */
 	uint64_t shm_size;             /* SHM_SIZE */
 	char     shm_file_path[PATH_MAX];  /* SHM_FILE_PATH */

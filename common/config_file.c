@@ -5,6 +5,7 @@
 #endif
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <sys/un.h>
 
 #include "config.h"
+#include "sys.h"
 
 /* Split a line into key and value (quotes kept, trailing comment removed).
  * Returns 1 for a setting, 0 for a blank/comment line, -1 with a message. */
@@ -68,31 +70,79 @@ static int split_line(char *line, char **key, char **val, char *err, size_t errl
 	return 1;
 }
 
+/* One line of the file: 1 with it in line (newline removed), 0 at the end, -1 with errno.
+ * Reads through sys.h into fixed buffers: no stdio, no allocation (start-up of the shim may
+ * run inside another library's constructor or allocator). */
+struct line_reader {
+	int fd;
+	char buf[4096];
+	size_t pos, len;
+	bool eof;
+};
+
+static int next_line(struct line_reader *r, char *line, size_t cap, bool *too_long)
+{
+	size_t n = 0;
+	bool any = false;
+
+	*too_long = false;
+	for (;;) {
+		if (r->pos == r->len) {
+			ssize_t got;
+
+			if (r->eof)
+				break;
+			got = ff_sys_read(r->fd, r->buf, sizeof(r->buf));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				return -1;
+			if (got == 0) {
+				r->eof = true;
+				break;
+			}
+			r->pos = 0;
+			r->len = (size_t)got;
+		}
+		any = true;
+		char ch = r->buf[r->pos++];
+		if (ch == '\n')
+			break;
+		if (n + 1 < cap)
+			line[n++] = ch;
+		else
+			*too_long = true;
+	}
+	line[n] = '\0';
+	return any ? 1 : 0;
+}
+
 int ff_config_load_file(struct ff_config *c, const char *path, bool missing_ok, char *err,
 			size_t errlen)
 {
 	char line[8192], msg[1536], *key, *val;
+	struct line_reader r = { .fd = -1 };
 	unsigned lineno = 0;
-	int rc = -1, saved;
-	FILE *f;
+	int rc = -1, saved, got;
+	bool too_long;
 
-	f = fopen(path, "re");
-	if (!f) {
+	r.fd = ff_sys_open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY, 0);
+	if (r.fd < 0) {
 		saved = errno;
 		if (saved == ENOENT && missing_ok)
 			return 0;
-		snprintf(err, errlen, "cannot open config file %s: %s", path, strerror(saved));
+		snprintf(err, errlen, "cannot open config file %s: %s", path, ff_strerror(saved));
 		errno = saved;
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	while ((got = next_line(&r, line, sizeof(line), &too_long)) > 0) {
 		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
+		if (too_long) {
 			snprintf(err, errlen, "%s:%u: line longer than %zu characters", path, lineno,
 				 sizeof(line) - 2);
 			goto out;
 		}
-		line[strcspn(line, "\r\n")] = '\0';
+		line[strcspn(line, "\r")] = '\0';
 		switch (split_line(line, &key, &val, msg, sizeof(msg))) {
 		case 0:
 			continue;
@@ -105,14 +155,14 @@ int ff_config_load_file(struct ff_config *c, const char *path, bool missing_ok, 
 			goto out;
 		}
 	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+	if (got < 0) {
+		snprintf(err, errlen, "%s: read error: %s", path, ff_strerror(errno));
 		goto out;
 	}
 	rc = 0;
 out:
 	saved = errno;
-	fclose(f);
+	ff_sys_close(r.fd);
 	if (rc)
 		errno = saved ? saved : EINVAL;
 	return rc;
@@ -122,8 +172,10 @@ int ff_config_load(struct ff_config *c, const char *path, char *err, size_t errl
 {
 	/* setuid/setgid programs ignore the environment, $FAASFLOW_CONFIG included */
 	const char *envpath = getauxval(AT_SECURE) ? NULL : getenv(FF_ENV_CONFIG);
+	unsigned scope = c->scope;
 
 	ff_config_defaults(c);
+	c->scope = scope;
 	if (path && *path) {
 		if (ff_config_load_file(c, path, false, err, errlen))
 			return -1;

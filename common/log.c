@@ -1,8 +1,8 @@
 /* Leveled logging to stderr or a file (never stdout), optionally syslog.
  *
  * Safe inside the LD_PRELOAD shim: a line is formatted into a stack buffer and handed to the
- * kernel with one write(2) system call (made with syscall(2), so an interposed write() is never
- * re-entered); no stdio FILE* and no heap allocation on the logging path. errno is preserved. */
+ * kernel with one write(2) system call made through sys.h (no libc symbol the shim interposes is
+ * ever called); no stdio FILE* and no heap allocation on the logging path. errno is preserved. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/syscall.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "sys.h"
 
 #define LOG_LINE_MAX 2048
 
@@ -29,14 +29,9 @@ static char log_ident[32] = "faasflow";
 
 static const char *const level_names[] = { "ERR", "WARN", "INFO", "DEBUG" };
 
-static ssize_t raw_write(int fd, const void *buf, size_t len)
-{
-	return syscall(SYS_write, fd, buf, len);
-}
-
 static void raw_close(int fd)
 {
-	syscall(SYS_close, fd);
+	ff_sys_close(fd);
 }
 
 int ff_log_open(const char *ident, const char *path, int level)
@@ -54,7 +49,7 @@ int ff_log_open(const char *ident, const char *path, int level)
 			raw_close(old);
 		return 0;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	fd = ff_sys_open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0) {
 		saved = errno;
 		old = atomic_exchange(&log_fd, STDERR_FILENO);
@@ -65,7 +60,7 @@ int ff_log_open(const char *ident, const char *path, int level)
 	}
 	if (fd <= STDERR_FILENO) {
 		/* stdin/stdout/stderr were closed: never log through fd 1 by accident. */
-		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		int nfd = ff_sys_fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
 
 		saved = errno;
 		raw_close(fd);
@@ -136,18 +131,41 @@ const char *ff_log_level_name(int level)
 	return level_names[level];
 }
 
+/* UTC date of a day count since 1970-01-01 (Howard Hinnant's civil_from_days): gmtime_r()
+ * may read the time zone database, with stdio and malloc, the first time it runs. */
+static void civil_from_days(long long z, int *y, unsigned *m, unsigned *d)
+{
+	long long era, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	yoe = z - era * 146097;
+	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
+	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 static size_t log_prefix(char *buf, size_t cap, int level, const char *func)
 {
 	struct timespec ts;
-	struct tm tm;
-	int n;
+	long long days, secs;
+	unsigned mon, mday;
+	int year, n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ %s[%ld] %s %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, log_ident, (long)getpid(), ff_log_level_name(level),
-		     func ? func : "-");
+	days = (long long)ts.tv_sec / 86400;
+	secs = (long long)ts.tv_sec % 86400;
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &year, &mon, &mday);
+	n = snprintf(buf, cap, "%04d-%02u-%02uT%02d:%02d:%02dZ %s[%ld] %s %s: ", year, mon, mday,
+		     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), log_ident,
+		     (long)getpid(), ff_log_level_name(level), func ? func : "-");
 	if (n < 0)
 		return 0;
 	return (size_t)n < cap ? (size_t)n : cap - 1;
@@ -161,7 +179,7 @@ static void log_emit(int level, const char *line, size_t len, size_t body)
 	ssize_t w;
 
 	while (off < len) {
-		w = raw_write(fd, line + off, len - off);
+		w = ff_sys_write(fd, line + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -194,8 +212,7 @@ void ff_log_msg(int level, const char *func, int with_errno, const char *fmt, ..
 	if (n > 0)
 		len += (size_t)n < sizeof(line) - 1 - len ? (size_t)n : sizeof(line) - 2 - len;
 	if (with_errno) {
-		char ebuf[128];
-		const char *es = strerror_r(saved, ebuf, sizeof(ebuf));
+		const char *es = ff_strerror(saved);
 
 		n = snprintf(line + len, sizeof(line) - 1 - len, ": %s", es);
 		if (n > 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "sys.h"
 
 #define HDR sizeof(struct ff_msg_hdr)
 
@@ -224,11 +225,11 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 static int set_nonblock(int fd, bool on)
 {
-	int fl = fcntl(fd, F_GETFL);
+	int fl = ff_sys_fcntl(fd, F_GETFL, 0);
 
 	if (fl < 0)
 		return -1;
-	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+	return ff_sys_fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
 int ff_ctl_connect(const char *socket_path, int timeout_ms)
@@ -247,7 +248,7 @@ int ff_ctl_connect(const char *socket_path, int timeout_ms)
 	if (fd < 0)
 		return -1;
 	for (;;) {
-		if (!connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
+		if (!ff_sys_connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
 			break;
 		if (errno == EINTR)
 			continue;
@@ -279,7 +280,7 @@ int ff_ctl_connect(const char *socket_path, int timeout_ms)
 	return fd;
 err:
 	saved = errno;
-	close(fd);
+	ff_sys_close(fd);
 	errno = saved;
 	return -1;
 }
@@ -297,7 +298,7 @@ static int send_request(int fd, const struct ff_msg_hdr *h, const void *req, siz
 	ssize_t n;
 
 	for (;;) {
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = ff_sys_sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n >= 0)
 			return 0;
 		if (errno == EINTR)
@@ -314,15 +315,18 @@ int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *rep
 {
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct ff_msg_hdr h = { .type = type, .version = FF_PROTO_VERSION };
+	size_t cap = replylen ? *replylen : 0;
 	const void *payload;
 	char err[256];
 	size_t plen;
 	ssize_t n;
 
-	if (reqlen > FF_MSG_MAX - HDR || !reply) {
+	if (reqlen > FF_MSG_MAX - HDR || !reply || cap < HDR) {
 		errno = reqlen > FF_MSG_MAX - HDR ? EMSGSIZE : EINVAL;
 		return -1;
 	}
+	if (cap > FF_MSG_MAX)
+		cap = FF_MSG_MAX;
 	h.len = (uint32_t)reqlen;
 	h.seq = atomic_fetch_add(&next_seq, 1);
 	if (send_request(fd, &h, req, reqlen, deadline))
@@ -332,7 +336,7 @@ int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *rep
 
 		if (wait_fd(fd, POLLIN, deadline))
 			return -1;
-		n = recv(fd, reply, FF_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		n = ff_sys_recv(fd, reply, cap, MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
 		if (n < 0)
@@ -341,16 +345,22 @@ int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *rep
 			errno = EPIPE;         /* the coordinator closed the connection */
 			return -1;
 		}
-		if ((size_t)n > FF_MSG_MAX ||
-		    ff_msg_decode(reply, (size_t)n, 1, &rh, &payload, &plen, err, sizeof(err))) {
+		if ((size_t)n > cap) {
+			/* More than the caller can take: ours is an error, another is stale. */
+			memcpy(&rh, reply, HDR);
+			if (rh.seq != h.seq)
+				continue;
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (ff_msg_decode(reply, (size_t)n, 1, &rh, &payload, &plen, err, sizeof(err))) {
 			errno = EPROTO;
 			return -1;
 		}
 		if (rh.seq != h.seq || rh.type != type)
 			continue;          /* a late answer to an earlier, timed-out call */
 		memmove(reply, payload, plen);
-		if (replylen)
-			*replylen = plen;
+		*replylen = plen;
 		if (status)
 			*status = rh.status;
 		return 0;

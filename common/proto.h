@@ -138,8 +138,8 @@ const char *ff_msg_type_name(uint16_t type);
 
 /* Client side helpers (blocking, with a timeout in ms; used by shim, ctl, tests). */
 int ff_ctl_connect(const char *socket_path, int timeout_ms);  /* fd (SOCK_CLOEXEC) or -1/errno */
-/* Send a request and wait for its reply. reply buffer must be FF_MSG_MAX bytes.
- * On success the reply's payload (header stripped) is at the start of reply, *replylen bytes.
+/* Send a request and wait for its reply into reply, which holds *replylen bytes (at least the
+ * header; a reply longer than that fails with EMSGSIZE). On success the reply's payload (header stripped) is at the start of reply, *replylen bytes.
  * Returns 0 and the reply's status in *status, or -1 with errno (ETIMEDOUT, EPIPE ...). */
 int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *reply,
                 size_t *replylen, int32_t *status, int timeout_ms);

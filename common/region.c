@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "region.h"
+#include "sys.h"
 
 #define PAGE 4096ULL
 
@@ -81,14 +82,14 @@ uint64_t ff_mem_available(void)
 	if (fd < 0)
 		return 0;
 	while (got < sizeof(buf) - 1) {
-		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		n = ff_sys_read(fd, buf + got, sizeof(buf) - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
+	ff_sys_close(fd);
 	buf[got] = '\0';
 	p = strstr(buf, "MemAvailable:");
 	if (!p)
@@ -149,7 +150,7 @@ static int map_region(struct ff_region *r, int fd, uint64_t size, bool writable,
 	base = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
 	if (base == MAP_FAILED) {
 		snprintf(err, errlen, "cannot map region %s (%llu bytes): %s", path,
-			 (unsigned long long)size, strerror(errno));
+			 (unsigned long long)size, ff_strerror(errno));
 		return -1;
 	}
 	r->fd = fd;
@@ -194,10 +195,10 @@ int ff_region_open(struct ff_region *r, const char *path, bool writable, char *e
 			snprintf(err, errlen, "cannot open region %s: %s (this process runs as uid %u, "
 				 "gid %u): give it access with `sudo chown :%u %s && sudo chmod 0660 %s`, "
 				 "or set OWNER / SHM_FILE_MODE (or TENANT_OWNERS) in faasflow.conf and "
-				 "restart faasflowd", path, strerror(saved), (unsigned)geteuid(),
+				 "restart faasflowd", path, ff_strerror(saved), (unsigned)geteuid(),
 				 (unsigned)getegid(), (unsigned)getegid(), path, path);
 		else
-			snprintf(err, errlen, "cannot open region %s: %s", path, strerror(saved));
+			snprintf(err, errlen, "cannot open region %s: %s", path, ff_strerror(saved));
 		errno = saved;
 		return -1;
 	}
@@ -224,7 +225,7 @@ int ff_region_open(struct ff_region *r, const char *path, bool writable, char *e
 	}
 	return 0;
 bad:
-	close(fd);
+	ff_sys_close(fd);
 	errno = EINVAL;
 	return -1;
 }
@@ -252,7 +253,7 @@ void ff_region_close(struct ff_region *r)
 	if (r->base)
 		munmap(r->base, r->size);
 	if (r->fd >= 0)
-		close(r->fd);
+		ff_sys_close(r->fd);
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	errno = saved;
@@ -290,7 +291,7 @@ static int mkdir_parents(const char *path, char *err, size_t errlen)
 		*p = '\0';
 		if (mkdir(dir, 0755) && errno != EEXIST) {
 			snprintf(err, errlen, "cannot create directory %s for the region: %s", dir,
-				 strerror(errno));
+				 ff_strerror(errno));
 			return -1;
 		}
 		*p = c;
@@ -387,19 +388,19 @@ static int init_region(struct ff_region *r, int fd, const char *path, uint64_t s
 	ff_region_layout(size, slot_size, &count, &meta, &slots);
 	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)size)) {
 		snprintf(err, errlen, "cannot size region %s to %llu bytes: %s", path,
-			 (unsigned long long)size, strerror(errno));
+			 (unsigned long long)size, ff_strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, mode & 0777)) {
 		snprintf(err, errlen, "cannot set mode %04o on region %s: %s", mode & 0777, path,
-			 strerror(errno));
+			 ff_strerror(errno));
 		return -1;
 	}
 	r->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r->base == MAP_FAILED) {
 		r->base = NULL;
 		snprintf(err, errlen, "cannot map region %s (%llu bytes): %s", path,
-			 (unsigned long long)size, strerror(errno));
+			 (unsigned long long)size, ff_strerror(errno));
 		return -1;
 	}
 	/* ftruncate(0) above zeroed every slot meta: all FREE, generation 0 */
@@ -439,7 +440,7 @@ static int classify(int fd, const struct stat *st, const char *path, uint64_t si
 		want = (size_t)st->st_size;
 	n = pread_full(fd, &h, want, 0);
 	if (n != (ssize_t)want) {
-		snprintf(err, errlen, "cannot read region %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot read region %s: %s", path, ff_strerror(errno));
 		return -1;
 	}
 	if (all_zero(&h, want))
@@ -479,7 +480,7 @@ int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t s
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode & 0777);
 	if (fd < 0) {
 		saved = errno;
-		snprintf(err, errlen, "cannot open region %s: %s%s", path, strerror(saved),
+		snprintf(err, errlen, "cannot open region %s: %s%s", path, ff_strerror(saved),
 			 saved == ELOOP ? " (a symbolic link is not accepted: point "
 			 "SHM_FILE_PATH at the file itself)" : "");
 		goto out;
@@ -506,7 +507,7 @@ int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t s
 	flock(fd, LOCK_UN);
 	return 0;
 out_errno_msg:
-	snprintf(err, errlen, "cannot lock or stat region %s: %s", path, strerror(errno));
+	snprintf(err, errlen, "cannot lock or stat region %s: %s", path, ff_strerror(errno));
 out_errno:
 	saved = errno ? errno : EINVAL;
 out:
@@ -515,7 +516,7 @@ out:
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	if (fd >= 0)
-		close(fd);
+		ff_sys_close(fd);
 	errno = saved;
 	return rc;
 }

@@ -64,7 +64,7 @@ int faasflow_fd_status(int fd)
 	struct ff_conn *c;
 	int st = 0;
 
-	ff_init();
+	ff_start();
 	if (!(c = ff_conn_get(fd)))
 		return 0;
 	if (c->kind == FF_KIND_CONN) {
@@ -82,15 +82,15 @@ void *faasflow_alloc(size_t n)
 {
 	struct handle h = { 0 };
 
-	ff_init();
+	ff_start();
 	if (!n)
 		n = 1;
-	if (!ff_passthrough() && (ff_ctl.mapped || ff_ctl_ensure()) && ff_region_usable()) {
-		uint64_t ssz = ff_ctl.region.hdr->slot_size;
+	if (!ff_passthrough() && (ff_mapped() || ff_ctl_ensure()) && ff_region_usable()) {
+		uint64_t ssz = ff_rg()->hdr->slot_size;
 		uint64_t want = (n + ssz - 1) / ssz;
 		int64_t first = want <= UINT32_MAX ? ff_slots_alloc_run((uint32_t)want) : -1;
 		if (first >= 0) {
-			h = (struct handle){ .ptr = ff_slot_ptr(&ff_ctl.region, (uint64_t)first),
+			h = (struct handle){ .ptr = ff_slot_ptr(ff_rg(), (uint64_t)first),
 					     .first = (uint32_t)first, .n = (uint32_t)want,
 					     .kind = H_ALLOC_REGION };
 			if (handle_add(h) == 0)
@@ -112,7 +112,7 @@ int faasflow_free(void *p)
 {
 	struct handle h;
 
-	ff_init();
+	ff_start();
 	if (!p)
 		return 0;
 	if (!handle_take(p, H_ALLOC_REGION, H_ALLOC_HEAP, &h)) {
@@ -135,7 +135,7 @@ int faasflow_in_region(const void *p)
 	for (size_t i = 0; i < nhandles && !in; i++)
 		in = handles[i].kind == H_ALLOC_REGION && (const uint8_t *)p >= (uint8_t *)handles[i].ptr &&
 		     (const uint8_t *)p < (uint8_t *)handles[i].ptr +
-					   (uint64_t)handles[i].n * ff_ctl.region.hdr->slot_size;
+					   (uint64_t)handles[i].n * ff_rg()->hdr->slot_size;
 	pthread_mutex_unlock(&hlock);
 	return in;
 }
@@ -148,7 +148,7 @@ int faasflow_recv_borrow(int fd, void **ptr, size_t *len)
 	ssize_t r;
 	int b = 0;
 
-	ff_init();
+	ff_start();
 	if (!ptr || !len) {
 		errno = EINVAL;
 		return -1;
@@ -190,7 +190,7 @@ int faasflow_recv_release(void *ptr)
 {
 	struct handle h;
 
-	ff_init();
+	ff_start();
 	if (!handle_take(ptr, H_BORROW_SLOT, H_BORROW_HEAP, &h)) {
 		log_warnx("faasflow_recv_release(%p): not a borrowed buffer (released twice?)", ptr);
 		errno = EINVAL;

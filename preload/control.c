@@ -15,6 +15,7 @@
 
 #include "proto.h"
 #include "shim.h"
+#include "sys.h"
 
 struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 
@@ -23,6 +24,8 @@ struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 #define RETRY_NS            (1000ull * 1000 * 1000)
 #define VALID_CHECK_NS      (100ull * 1000 * 1000)
 #define LOOKUP_CACHE        64
+/* A reply buffer on the caller's stack: the header and the largest payload expected. */
+#define REPLY_CAP(payload)  (sizeof(struct ff_msg_hdr) + (payload))
 
 struct lookup_entry {
 	uint8_t addr[16];
@@ -30,12 +33,13 @@ struct lookup_entry {
 	bool found;
 	uint64_t expires_ns;
 };
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;   /* lcache, never held across a call */
 static struct lookup_entry lcache[LOOKUP_CACHE];
 static unsigned lcache_next;
-static uint64_t valid_checked_ns;
+static _Atomic uint64_t valid_checked_ns;
+static _Atomic bool valid_last;
 static void reannounce(void);
 static void restamp(void);
-static bool valid_last;
 
 uint64_t ff_now_ns(void)
 {
@@ -48,37 +52,44 @@ uint64_t ff_now_ns(void)
 static void ctl_drop(void)
 {
 	if (ff_ctl.fd >= 0)
-		ff_real.close(ff_ctl.fd);
+		ff_sys_close(ff_ctl.fd);
 	ff_ctl.fd = -1;
 	ff_ctl.client_id = 0;
 }
 
+/* Map the region the coordinator names, unless it is the one already in use. A replaced
+ * mapping is retired, never unmapped: another thread may be copying to or from it right now,
+ * and its doorbells fail their generation checks against the new one. (Replacement happens
+ * only when an operator recreates the region file under running processes.) */
 static bool map_region(const struct ff_register_reply *rep)
 {
+	struct ff_map *cur = ff_map(), *m;
 	char err[512];
 
-	if (ff_ctl.mapped && memcmp(ff_ctl.region.hdr->region_id, rep->region_id, 16) == 0)
+	if (cur && memcmp(cur->region.hdr->region_id, rep->region_id, 16) == 0)
 		return true;
-	if (ff_ctl.mapped) {
-		/* The region was replaced: keep the old mapping alive for connections that still
-		 * reference it would need per-connection regions; new payloads use the new one. */
+	if (cur)
 		log_info("region %s was replaced, mapping the new one", rep->region_path);
-		ff_region_close(&ff_ctl.region);
-		ff_ctl.mapped = false;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		ff_note_fallback(FF_FB_NO_REGION, "out of memory for the region's mapping");
+		return false;
 	}
-	if (ff_region_open(&ff_ctl.region, rep->region_path, true, err, sizeof(err)) < 0) {
+	if (ff_region_open(&m->region, rep->region_path, true, err, sizeof(err)) < 0) {
 		ff_note_fallback(FF_FB_NO_REGION, err);
+		free(m);
 		return false;
 	}
-	if (memcmp(ff_ctl.region.hdr->region_id, rep->region_id, 16) != 0) {
+	if (memcmp(m->region.hdr->region_id, rep->region_id, 16) != 0) {
 		ff_note_fallback(FF_FB_NO_REGION, "region id differs from the coordinator's");
-		ff_region_close(&ff_ctl.region);
+		ff_region_close(&m->region);
+		free(m);
 		return false;
 	}
-	memcpy(ff_ctl.region_id, rep->region_id, 16);
-	ff_ctl.mapped = true;
-	valid_checked_ns = ff_now_ns();
-	valid_last = true;
+	memcpy(m->id, rep->region_id, 16);
+	atomic_store_explicit(&valid_checked_ns, ff_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&valid_last, true, memory_order_relaxed);
+	atomic_store_explicit(&ff_ctl.map, m, memory_order_release);
 	return true;
 }
 
@@ -86,7 +97,7 @@ static bool ctl_register(void)
 {
 	char path[PATH_MAX + 64];
 	struct ff_register req;
-	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	_Alignas(8) uint8_t reply[REPLY_CAP(sizeof(struct ff_register_reply))];
 	size_t rlen = sizeof(reply);
 	int32_t status;
 	const char *name = getenv(FF_ENV_NAME);
@@ -98,7 +109,7 @@ static bool ctl_register(void)
 	if (ff_ctl.fd < 0) {
 		char why[PATH_MAX + 256];
 		bool denied = errno == EACCES || errno == EPERM;
-		snprintf(why, sizeof(why), "cannot connect to %s: %s%s", path, strerror(errno),
+		snprintf(why, sizeof(why), "cannot connect to %s: %s%s", path, ff_strerror(errno),
 			 denied ? " (give this process's user or group access: SOCKET_MODE, OWNER, "
 				  "ALLOW_UIDS / ALLOW_GIDS in faasflow.conf)" : "");
 		ff_note_fallback(FF_FB_NO_COORD, why);
@@ -142,7 +153,7 @@ static bool ctl_ensure_locked(void)
 		return false;
 	}
 	ff_ctl.last_fail_ns = 0;
-	ff_ctl.epoch = atomic_load(&ff_ctl.region.hdr->daemon_epoch);
+	ff_ctl.epoch = atomic_load(&ff_rg()->hdr->daemon_epoch);
 	reannounce();
 	restamp();
 	return true;
@@ -152,11 +163,9 @@ bool ff_ctl_ensure(void)
 {
 	bool ok;
 
-	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	ok = ctl_ensure_locked();
 	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 	return ok;
 }
 
@@ -177,23 +186,27 @@ static int ctl_call_locked(uint16_t type, const void *req, size_t len, void *rep
 	return -1;
 }
 
+/* Any thread, any time: the region is mapped, switched on and its file intact (checked at
+ * most every VALID_CHECK_NS; one thread does the check, the others use the last answer). */
 bool ff_region_usable(void)
 {
-	uint64_t now;
+	struct ff_region *rg = ff_rg();
+	uint64_t now, last;
 
-	if (!ff_ctl.mapped || !atomic_load_explicit(&ff_ctl.region.hdr->enabled, memory_order_relaxed))
+	if (!rg || !atomic_load_explicit(&rg->hdr->enabled, memory_order_relaxed))
 		return false;
 	now = ff_now_ns();
-	if (now - valid_checked_ns > VALID_CHECK_NS) {
+	last = atomic_load_explicit(&valid_checked_ns, memory_order_relaxed);
+	if (now - last > VALID_CHECK_NS &&
+	    atomic_compare_exchange_strong(&valid_checked_ns, &last, now)) {
 		char path[PATH_MAX];
 		bool ok = ff_config_region_path(&ff_proc.cfg, ff_proc.cfg.tenant, path, sizeof(path)) == 0 &&
-			  ff_region_still_valid(&ff_ctl.region, path);
-		if (!ok && valid_last)
+			  ff_region_still_valid(rg, path);
+		if (!ok && atomic_load(&valid_last))
 			ff_note_fallback(FF_FB_NO_REGION, "the region file was deleted, truncated or replaced");
-		valid_last = ok;
-		valid_checked_ns = now;
+		atomic_store(&valid_last, ok);
 	}
-	return valid_last;
+	return atomic_load_explicit(&valid_last, memory_order_relaxed);
 }
 
 static void to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
@@ -213,15 +226,15 @@ static void to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
 
 static void netns_id(uint64_t *dev, uint64_t *ino)
 {
-	static uint64_t d, i;
+	static _Atomic uint64_t d, i;
 	struct stat st;
 
-	if (!i && stat("/proc/self/ns/net", &st) == 0) {
-		d = st.st_dev;
-		i = st.st_ino;
+	if (!atomic_load(&i) && stat("/proc/self/ns/net", &st) == 0) {
+		atomic_store(&d, st.st_dev);
+		atomic_store(&i, st.st_ino);
 	}
-	*dev = d;
-	*ino = i;
+	*dev = atomic_load(&d);
+	*ino = atomic_load(&i);
 }
 
 static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
@@ -269,12 +282,44 @@ static struct lookup_entry *cache_find(const uint8_t addr[16], uint16_t port, ui
 	return NULL;
 }
 
+/* One LOOKUP round trip. The process's control connection serves it when no other thread
+ * is using it; otherwise a connection of its own does (a connect() never waits behind
+ * another thread's coordinator call: one slow look-up does not stall the others). */
+static int lookup_call(const struct ff_lookup *req, bool *found, uint32_t *ttl)
+{
+	_Alignas(8) uint8_t reply[REPLY_CAP(sizeof(struct ff_lookup_reply))];
+	size_t rlen = sizeof(reply);
+	int32_t status;
+	int rc;
+
+	if (pthread_mutex_trylock(&ff_ctl.lock) == 0) {
+		rc = ctl_call_locked(FF_MSG_LOOKUP, req, sizeof(*req), reply, &rlen, &status,
+				     LOOKUP_TIMEOUT_MS);
+		pthread_mutex_unlock(&ff_ctl.lock);
+	} else {
+		char path[PATH_MAX + 64];
+		int fd;
+
+		if (ff_config_socket_path(&ff_proc.cfg, path, sizeof(path)) < 0 ||
+		    (fd = ff_ctl_connect(path, LOOKUP_TIMEOUT_MS)) < 0)
+			return -1;
+		rc = ff_ctl_call(fd, FF_MSG_LOOKUP, req, sizeof(*req), reply, &rlen, &status,
+				 LOOKUP_TIMEOUT_MS);
+		ff_sys_close(fd);
+	}
+	if (rc < 0)
+		return -1;
+	if (status == 0 && rlen == sizeof(struct ff_lookup_reply)) {
+		const struct ff_lookup_reply *r = (const void *)reply;
+		*found = r->found != 0;
+		*ttl = r->ttl_ms;
+	}
+	return 0;
+}
+
 bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
 {
 	struct ff_lookup req;
-	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
-	size_t rlen = sizeof(reply);
-	int32_t status;
 	const struct ff_peer *peer;
 	struct lookup_entry *e;
 	bool found = false;
@@ -300,30 +345,24 @@ bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
 		req.netns_ino = i;
 	}
 
-	ff_busy++;
-	pthread_mutex_lock(&ff_ctl.lock);
 	now = ff_now_ns();
+	pthread_mutex_lock(&cache_lock);
 	e = cache_find(req.addr, req.port, now);
-	if (e) {
+	if (e)
 		found = e->found;
+	pthread_mutex_unlock(&cache_lock);
+	if (e)
 		goto out;
-	}
-	if (ctl_call_locked(FF_MSG_LOOKUP, &req, sizeof(req), reply, &rlen, &status,
-			    LOOKUP_TIMEOUT_MS) < 0)
+	if (lookup_call(&req, &found, &ttl) < 0)
 		goto out;
-	if (status == 0 && rlen == sizeof(struct ff_lookup_reply)) {
-		const struct ff_lookup_reply *r = (const void *)(reply);
-		found = r->found != 0;
-		ttl = r->ttl_ms;
-	}
+	pthread_mutex_lock(&cache_lock);
 	e = &lcache[lcache_next++ % LOOKUP_CACHE];
 	memcpy(e->addr, req.addr, 16);
 	e->port = req.port;
 	e->found = found;
 	e->expires_ns = now + (uint64_t)ttl * 1000000ull;
+	pthread_mutex_unlock(&cache_lock);
 out:
-	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 	if (!found)
 		ff_note_fallback(FF_FB_NOT_PEER, "the destination is not a live shim listener on this host");
 	return found;
@@ -368,7 +407,7 @@ static void restamp(void)
 		struct ff_conn *c = ff_fd_peek(fd);
 		if (!c || c->kind != FF_KIND_CONN || !c->rx_db_active)
 			continue;
-		struct ff_slot_meta *m = &ff_ctl.region.meta[c->rx_db.slot];
+		struct ff_slot_meta *m = &ff_rg()->meta[c->rx_db.slot];
 		if (atomic_load(&m->word) == FF_SLOT_WORD(c->rx_db.gen & FF_SLOT_GEN_MASK, FF_SLOT_READING) &&
 		    atomic_load(&m->reader) != FF_READER_HANDOVER)
 			atomic_store(&m->reader, ff_ctl.client_id);
@@ -397,7 +436,7 @@ static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage 
 static void listen_locked(const struct sockaddr_storage *ss, bool add)
 {
 	struct ff_endpoint ep;
-	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	_Alignas(8) uint8_t reply[REPLY_CAP(64)];
 	size_t rlen = sizeof(reply);
 	int32_t status;
 
@@ -409,12 +448,10 @@ static void listen_locked(const struct sockaddr_storage *ss, bool add)
 
 void ff_ctl_listen(const struct sockaddr_storage *ss, bool add)
 {
-	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (add ? ctl_ensure_locked() : ff_ctl.fd >= 0)
 		listen_locked(ss, add);
 	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 }
 
 /* At accept(): is the coordinator we registered with still there? After a restart, connect
@@ -429,58 +466,53 @@ void ff_ctl_check(void)
 	static _Atomic uint64_t polled_ns;
 	uint64_t now = ff_now_ns();
 
-	if (ff_ctl.mapped && ff_ctl.epoch &&
-	    atomic_load_explicit(&ff_ctl.region.hdr->daemon_epoch, memory_order_relaxed) == ff_ctl.epoch &&
+	if (ff_mapped() && ff_ctl.epoch &&
+	    atomic_load_explicit(&ff_rg()->hdr->daemon_epoch, memory_order_relaxed) == ff_ctl.epoch &&
 	    now - atomic_load_explicit(&polled_ns, memory_order_relaxed) < CHECK_POLL_NS)
 		return;
 	atomic_store_explicit(&polled_ns, now, memory_order_relaxed);
-	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (ff_ctl.fd >= 0) {
 		struct pollfd p = { .fd = ff_ctl.fd, .events = POLLIN };
 		if (poll(&p, 1, 0) != 0 ||
-		    atomic_load(&ff_ctl.region.hdr->daemon_epoch) != ff_ctl.epoch)
+		    atomic_load(&ff_rg()->hdr->daemon_epoch) != ff_ctl.epoch)
 			ctl_drop();      /* EOF, an unexpected message, or a new coordinator */
 	}
 	if (ff_ctl.fd < 0)
 		ctl_ensure_locked();
 	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 }
 
 int ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max)
 {
 	struct ff_lease req = { .count = want };
-	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	_Alignas(8) uint8_t reply[REPLY_CAP(sizeof(uint32_t) * (FF_LEASE_MAX + 1))];
 	size_t rlen = sizeof(reply);
 	int32_t status;
 	int got = 0;
 
-	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (ctl_call_locked(FF_MSG_LEASE, &req, sizeof(req), reply, &rlen, &status, CTL_TIMEOUT_MS) == 0 &&
 	    status == 0 && rlen >= sizeof(uint32_t)) {
 		const struct ff_slot_list *l = (const void *)(reply);
 		for (uint32_t i = 0; i < l->count && (uint32_t)got < max; i++)
-			if (l->slots[i] < ff_ctl.region.hdr->slot_count)
+			if (l->slots[i] < ff_rg()->hdr->slot_count)
 				slots[got++] = l->slots[i];
 	}
 	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 	return got;
 }
 
 void ff_ctl_return(const uint32_t *slots, uint32_t n)
 {
-	static _Alignas(8) uint8_t req[sizeof(uint32_t) * (FF_LEASE_MAX + 1)];
-	static _Alignas(8) uint8_t reply[FF_MSG_MAX];
+	_Alignas(8) uint8_t req[sizeof(uint32_t) * (FF_LEASE_MAX + 1)];
+	_Alignas(8) uint8_t reply[REPLY_CAP(64)];
 	struct ff_slot_list *l = (void *)req;
 	size_t rlen = sizeof(reply);
 	int32_t status;
 
 	if (n > FF_LEASE_MAX)
 		n = FF_LEASE_MAX;
-	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (ff_ctl.fd >= 0) {
 		l->count = n;
@@ -489,7 +521,6 @@ void ff_ctl_return(const uint32_t *slots, uint32_t n)
 				CTL_TIMEOUT_MS);
 	}
 	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 }
 
 /* The application closes (or dup2()s over) our control socket: stop using that number.
@@ -497,21 +528,20 @@ void ff_ctl_return(const uint32_t *slots, uint32_t n)
  * re-initialised. */
 void ff_ctl_forget(int fd)
 {
-	ff_busy++;
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (ff_ctl.fd == fd) {
 		ff_ctl.fd = -1;
 		ff_ctl.client_id = 0;
 	}
 	pthread_mutex_unlock(&ff_ctl.lock);
-	ff_busy--;
 }
 
 void ff_ctl_after_fork(void)
 {
 	pthread_mutex_init(&ff_ctl.lock, NULL);
+	pthread_mutex_init(&cache_lock, NULL);
 	if (ff_ctl.fd >= 0)
-		ff_real.close(ff_ctl.fd);   /* the parent keeps its own connection open */
+		ff_sys_close(ff_ctl.fd);   /* the parent keeps its own connection open */
 	ff_ctl.fd = -1;
 	ff_ctl.client_id = 0;
 	ff_ctl.last_fail_ns = 0;

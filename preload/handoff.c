@@ -12,11 +12,12 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 void ff_region_hex(char out[33])
 {
 	for (int i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", ff_ctl.mapped ? ff_ctl.region_id[i] : 0);
+		snprintf(out + 2 * i, 3, "%02x", ff_region_id()[i]);
 }
 
 void ff_region_unhex(const char *hex, uint8_t out[16])
@@ -49,8 +50,8 @@ size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
 
 	/* A payload half read goes with the connection: the coordinator must not give its slot
 	 * back to the writer when this process exits or execs. */
-	if (c->kind == FF_KIND_CONN && c->rx_db_active && ff_ctl.mapped)
-		atomic_store(&ff_ctl.region.meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
+	if (c->kind == FF_KIND_CONN && c->rx_db_active && ff_mapped())
+		atomic_store(&ff_rg()->meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
 
 	if (c->kind == FF_KIND_LISTENER)
 		n = snprintf(out, cap, "L;");
@@ -107,7 +108,7 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 		return;
 	if ((rok || tx != FF_TX_RAW) && !ff_ctl_ensure())
 		log_warnx("fd %d was upgraded elsewhere but the coordinator is unreachable", fd);
-	if (!ff_ctl.mapped || memcmp(region, ff_ctl.region_id, 16) != 0) {
+	if (!ff_mapped() || memcmp(region, ff_region_id(), 16) != 0) {
 		/* Not the region the peer uses: frames stay, payloads go inline. */
 		rok = 0;
 		dba = 0;
@@ -115,11 +116,11 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 	}
 	atomic_store(&c->tx, tx);
 	atomic_store(&c->rx, rx);
-	c->rx_region_ok = rok && ff_ctl.mapped;
+	c->rx_region_ok = rok && ff_mapped();
 	c->is_client = client;
 	c->tx_inline_owed = owed;
 	c->rx_inline_left = inl;
-	c->rx_db_active = dba && ff_ctl.mapped;
+	c->rx_db_active = dba && ff_mapped();
 	c->rx_db.slot = slot;
 	c->rx_db.gen = gen;
 	c->rx_db.offset = off;
@@ -138,7 +139,7 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 		 * gone and the stream cannot go on: fail as a reset, never hand out other bytes. */
 		struct ff_doorbell db = c->rx_db;
 		if (ff_slot_check(&db, rxk))
-			atomic_store(&ff_ctl.region.meta[db.slot].reader, ff_ctl.client_id);
+			atomic_store(&ff_rg()->meta[db.slot].reader, ff_ctl.client_id);
 		else
 			c->rx_broken = true;
 	}
@@ -189,9 +190,9 @@ static void put_one(int fd)
 		log_warn("cannot hand fd %d over: %s", fd, path);
 		return;
 	}
-	if (ff_real.write(f, buf, n) != (ssize_t)n)
+	if (ff_sys_write(f, buf, n) != (ssize_t)n)
 		log_warn("cannot hand fd %d over: %s", fd, path);
-	ff_real.close(f);
+	ff_sys_close(f);
 }
 
 static void take_one(int fd)
@@ -206,8 +207,8 @@ static void take_one(int fd)
 	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (f < 0)
 		return;                  /* a plain connection: nothing was handed over */
-	n = ff_real.read(f, buf, sizeof(buf) - 1);
-	ff_real.close(f);
+	n = ff_sys_read(f, buf, sizeof(buf) - 1);
+	ff_sys_close(f);
 	unlink(path);
 	if (n < 35 || buf[0] != 'R' || buf[33] != ';')
 		return;
@@ -218,14 +219,14 @@ static void take_one(int fd)
 
 void ff_handoff_send(const struct msghdr *msg)
 {
-	ff_busy++;
+	FF_BUSY_SCOPE;
+
 	for_each_passed_fd(msg, put_one);
-	ff_busy--;
 }
 
 void ff_handoff_recv(const struct msghdr *msg)
 {
-	ff_busy++;
+	FF_BUSY_SCOPE;
+
 	for_each_passed_fd(msg, take_one);
-	ff_busy--;
 }

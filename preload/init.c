@@ -1,6 +1,14 @@
-/* Once-only start-up: resolve libc's symbols, read the configuration, prepare the fd table.
- * Called from the constructor and from every wrapper (another library's constructor may call
- * send() before ours has run). */
+/* Once-only start-up, in two stages.
+ *
+ * 1. ff_init(), from every wrapper: resolve libc's functions (dlsym(RTLD_NEXT) only: no
+ *    allocation, no stdio, no locks but the loader's). A wrapper may run inside another
+ *    library's constructor or allocator (jemalloc calls syscall() and read() while holding its
+ *    init lock), so nothing more may happen here.
+ * 2. ff_start(), from our constructor and from the calls that can make a connection the shim
+ *    tracks (connect, listen, accept, the public API): read the configuration (open/read into
+ *    fixed buffers, only the keys the shim uses, no user or group look-ups), open the log,
+ *    allocate the fd table. Until it has run every call passes straight to libc: no fd can
+ *    belong to a connection the shim decided on before the first such call. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -10,13 +18,16 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
 struct ff_real ff_real;
 struct ff_proc ff_proc;
 _Atomic int ff_ready;
+_Atomic int ff_started;
 __thread int ff_busy __attribute__((tls_model("initial-exec")));
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
+static pthread_once_t start_once = PTHREAD_ONCE_INIT;
 static _Atomic unsigned logged_causes;
 
 static void *resolve(const char *name, void *ours)
@@ -25,7 +36,7 @@ static void *resolve(const char *name, void *ours)
 
 	if (p == ours) {
 		static const char msg[] = "faasflow-shim: dlsym(RTLD_NEXT) returned the shim itself\n";
-		ssize_t r = ff_real.write ? ff_real.write(2, msg, sizeof(msg) - 1) : -1;
+		ssize_t r = ff_sys_write(2, msg, sizeof(msg) - 1);
 		(void)r;
 		abort();
 	}
@@ -71,15 +82,26 @@ static void atfork_child(void)
 	ff_fdtab_after_fork();
 }
 
-static void do_init(void)
+static void do_resolve(void)
 {
-	char err[512];
-
-	ff_busy++;
 	resolve_all();
 	ff_proc.pid = getpid();
+	atomic_store_explicit(&ff_ready, 1, memory_order_release);
+}
+
+void ff_init_slow(void)
+{
+	pthread_once(&resolve_once, do_resolve);
+}
+
+static void do_start(void)
+{
+	FF_BUSY_SCOPE;
+	char err[512];
+
+	ff_init();
 	self_path();
-	ff_config_defaults(&ff_proc.cfg);
+	ff_proc.cfg.scope = FF_SCOPE_SHIM;
 	if (ff_config_load(&ff_proc.cfg, NULL, err, sizeof(err)) < 0) {
 		ff_log_open("faasflow-shim", getenv(FF_ENV_LOG), FF_LOG_WARN);
 		log_warnx("configuration rejected, passing every connection through to TCP: %s", err);
@@ -99,18 +121,17 @@ static void do_init(void)
 	ff_proc.cfg_ok = true;
 	ff_exec_restore();
 out:
-	ff_busy--;
-	atomic_store_explicit(&ff_ready, 1, memory_order_release);
+	atomic_store_explicit(&ff_started, 1, memory_order_release);
 }
 
-void ff_init_slow(void)
+void ff_start_slow(void)
 {
-	pthread_once(&init_once, do_init);
+	pthread_once(&start_once, do_start);
 }
 
 __attribute__((constructor)) static void ff_constructor(void)
 {
-	ff_init();
+	ff_start();
 }
 
 void ff_note_fallback(enum ff_fallback cause, const char *why)
@@ -121,8 +142,8 @@ void ff_note_fallback(enum ff_fallback cause, const char *why)
 	};
 	unsigned bit = 1u << cause;
 
-	if (ff_ctl.mapped)
-		ff_counter_add(&ff_ctl.region.hdr->c.fallback[cause], 1);
+	if (ff_mapped())
+		ff_counter_add(&ff_rg()->hdr->c.fallback[cause], 1);
 	if (atomic_fetch_or(&logged_causes, bit) & bit)
 		return;
 	/* Normal operation (not a peer, no slot, switched off) is information; a broken

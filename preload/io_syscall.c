@@ -3,7 +3,6 @@
  * else goes straight to the kernel. (Code that issues the syscall instruction itself, such as
  * Go's runtime, static binaries and io_uring, never passes through libc: connections it
  * creates are never upgraded; see the README's limits.) */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -12,21 +11,24 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "sys.h"
 
-typedef long (*syscall_fn)(long, ...);
-
-static syscall_fn real_syscall_fn(void)
+/* The numbers routed to the wrappers; every other call never waits for start-up and never
+ * touches the shim's state (jemalloc calls syscall(SYS_open) while holding its own lock). */
+static bool routed(long nr)
 {
-	static _Atomic(syscall_fn) fn;
-	syscall_fn f = atomic_load(&fn);
-
-	if (!f) {
-		f = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
-		atomic_store(&fn, f);
+	switch (nr) {
+	case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_sendto:
+	case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg: case SYS_close: case SYS_shutdown:
+	case SYS_dup: case SYS_dup3:
+#ifdef SYS_dup2
+	case SYS_dup2:
+#endif
+		return true;
+	default:
+		return false;
 	}
-	return f;
 }
-#define real_syscall (real_syscall_fn())
 
 long syscall(long nr, ...);
 long syscall(long nr, ...)
@@ -38,6 +40,8 @@ long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	if (!routed(nr))
+		return ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	ff_init();
 	if (!ff_passthrough() && ff_fd_tracked((int)a[0])) {
 		int fd = (int)a[0];
@@ -66,14 +70,16 @@ long syscall(long nr, ...)
 			return shutdown(fd, (int)a[1]);
 		case SYS_dup:
 			return dup(fd);
+#ifdef SYS_dup2
 		case SYS_dup2:
 			return dup2(fd, (int)a[1]);
+#endif
 		case SYS_dup3:
 			return dup3(fd, (int)a[1], (int)a[2]);
 		default:
 			break;
 		}
 	}
-	/* Not a call we route: libc's own syscall(). */
-	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	/* Not a connection we track: the kernel, as libc's syscall() would. */
+	return ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

@@ -23,7 +23,7 @@ static void tx_decide(struct ff_conn *c, int fd)
 			goto decided;
 		}
 	}
-	if (atomic_load(&c->rx) == FF_RX_FRAMED && c->rx_region_ok && ff_ctl.mapped)
+	if (atomic_load(&c->rx) == FF_RX_FRAMED && c->rx_region_ok && ff_mapped())
 		want = FF_TX_HELLO;
 decided:
 	atomic_compare_exchange_strong(&c->tx, &expect, want);

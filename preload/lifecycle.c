@@ -34,12 +34,12 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct ff_conn *c = NULL;
 	int r, saved;
 
-	ff_init();
+	ff_start();
 	if (ff_passthrough() || !ff_proc.cfg.enabled || !sa || ff_fd_tracked(fd) ||
 	    !is_inet_stream(fd, sa))
 		return ff_real.connect(fd, sa, len);
 	if (ff_ctl_lookup(sa, len)) {
-		ff_counter_add(&ff_ctl.region.hdr->c.upgrade_attempts, 1);
+		ff_counter_add(&ff_rg()->hdr->c.upgrade_attempts, 1);
 		if (ff_region_usable()) {
 			c = ff_conn_new(FF_KIND_CONN);
 		} else {
@@ -68,7 +68,7 @@ int listen(int fd, int backlog)
 	socklen_t l;
 	int r;
 
-	ff_init();
+	ff_start();
 	r = ff_real.listen(fd, backlog);
 	if (r < 0 || ff_passthrough() || !ff_proc.cfg.enabled || ff_fd_tracked(fd) ||
 	    !is_inet_stream(fd, NULL))
@@ -125,7 +125,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 	uint64_t t0 = 0;
 	int ready = 1, r, saved;
 
-	ff_init();
+	ff_start();
 	if (!ff_passthrough() && (l = ff_conn_get(fd)) != NULL) {
 		if (l->kind == FF_KIND_LISTENER && ff_may_spin() && ff_fd_blocking(fd, 0) &&
 		    !ff_spin_skip(&accept_spin))

@@ -73,8 +73,8 @@ void ff_conn_release_rx(struct ff_conn *c)
 	 * connection and the writer takes the slot back when it sees the reset. */
 	if (pthread_mutex_trylock(&c->rx_lock) != 0)
 		return;
-	if (c->rx_db_active && ff_ctl.mapped)
-		atomic_store(&ff_ctl.region.meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
+	if (c->rx_db_active && ff_mapped())
+		atomic_store(&ff_rg()->meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
 	c->rx_db_active = false;
 	pthread_mutex_unlock(&c->rx_lock);
 }
@@ -98,7 +98,7 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 		r = -1;
 		goto out;
 	}
-	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_ctl.mapped)
+	if (atomic_load(&c->rx) != FF_RX_FRAMED || c->rx_inline_left || !ff_mapped())
 		goto out;
 	tail = FF_DOORBELL_SIZE - c->rx_stash_len;
 	if (c->rx_db_active) {
@@ -112,8 +112,8 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 			r = n < 0 ? -1 : 0;
 			goto out;
 		}
-		t = ff_frame_decode(hb, (size_t)n, ff_ctl.region.hdr->slot_size,
-				    ff_ctl.region.hdr->slot_count, &hlen, &plen, &db);
+		t = ff_frame_decode(hb, (size_t)n, ff_rg()->hdr->slot_size,
+				    ff_rg()->hdr->slot_count, &hlen, &plen, &db);
 		if (t != FF_FRAME_DOORBELL)
 			goto out;
 		if (!c->rx_region_ok || ff_slot_claim(&db, c->rx_key) < 0) {
@@ -126,8 +126,8 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 	while (n < 0 && errno == EINTR);
 	c->rx_db_active = false;
 	c->rx_stash_len = 0;
-	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, db.len);
-	*ptr = ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset;
+	ff_counter_add(&ff_rg()->hdr->c.rx_region_bytes, db.len);
+	*ptr = ff_slot_ptr(ff_rg(), db.slot) + db.offset;
 	*len = (size_t)db.len;
 	*slot = db.slot;
 	*gen = db.gen;

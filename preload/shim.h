@@ -64,15 +64,39 @@ struct ff_proc {
 	pid_t pid;
 };
 extern struct ff_proc ff_proc FF_HIDDEN;
-extern _Atomic int ff_ready FF_HIDDEN;
+extern _Atomic int ff_ready FF_HIDDEN;     /* ff_real is filled in */
+extern _Atomic int ff_started FF_HIDDEN;   /* configuration read (cfg_ok says if it is valid) */
 extern __thread int ff_busy FF_HIDDEN;   /* recursion guard: inside the shim's own calls */
 
+/* Inside the shim's own work: wrappers called meanwhile on this thread pass straight through
+ * (and never wait for start-up). Held until the end of the enclosing block. */
+static inline int ff_busy_enter(void)
+{
+	ff_busy++;
+	return 0;
+}
+static inline void ff_busy_leave(int *scope)
+{
+	(void)scope;
+	ff_busy--;
+}
+#define FF_BUSY_SCOPE \
+	int ff_busy_scope_ __attribute__((cleanup(ff_busy_leave), unused)) = ff_busy_enter()
+
+/* Stage 1 of start-up (init.c): libc's functions resolved; safe anywhere. */
 FF_HIDDEN void ff_init_slow(void);
 static inline void ff_init(void)
 {
-	/* ff_busy: a call made by the shim itself (start-up included) never waits for start-up. */
-	if (__builtin_expect(!atomic_load_explicit(&ff_ready, memory_order_acquire), 0) && !ff_busy)
+	if (__builtin_expect(!atomic_load_explicit(&ff_ready, memory_order_acquire), 0))
 		ff_init_slow();
+}
+/* Stage 2: configuration, log, fd table; before it, every call passes through. */
+FF_HIDDEN void ff_start_slow(void);
+static inline void ff_start(void)
+{
+	ff_init();
+	if (__builtin_expect(!atomic_load_explicit(&ff_started, memory_order_acquire), 0) && !ff_busy)
+		ff_start_slow();
 }
 /* Log a fallback cause once per process (at INFO), count it in the region if mapped. */
 FF_HIDDEN void ff_note_fallback(enum ff_fallback cause, const char *why);
@@ -117,7 +141,7 @@ struct ff_conn {
 	uint8_t rx_stash[FF_FRAME_PEEK];
 	uint8_t rx_stash_len;
 	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
-	bool rx_emptied;             /* the last read got less than it asked for */
+	_Atomic bool rx_emptied;     /* the last read got less than it asked for (read unlocked) */
 	uint32_t rx_db_done_count;    /* doorbells whose payload was read out */
 	/* listener */
 	struct sockaddr_storage laddr;
@@ -147,13 +171,38 @@ struct ff_ctl {
 	int fd;                      /* -1 when not connected */
 	uint32_t client_id;
 	uint32_t quota, lease_batch;
-	struct ff_region region;     /* mapped once, kept across coordinator restarts */
-	bool mapped;
-	uint8_t region_id[16];
+	/* The region in use, published whole; NULL until mapped. A replaced mapping is never
+	 * unmapped (another thread may be copying from it), see map_region(). */
+	struct ff_map *_Atomic map;
 	uint64_t last_fail_ns;       /* back-off after a failed connect */
 	uint64_t epoch;              /* the coordinator run we registered with (header epoch) */
 };
 extern struct ff_ctl ff_ctl FF_HIDDEN;
+
+struct ff_map {
+	struct ff_region region;     /* first: ff_rg() of a NULL map is NULL */
+	uint8_t id[16];
+};
+static inline struct ff_map *ff_map(void)
+{
+	return atomic_load_explicit(&ff_ctl.map, memory_order_acquire);
+}
+static inline bool ff_mapped(void)
+{
+	return ff_map() != NULL;
+}
+/* The id of the region in use; all zeros (matching no hello) before one is mapped. */
+static inline const uint8_t *ff_region_id(void)
+{
+	static const uint8_t none[16];
+	struct ff_map *m = ff_map();
+
+	return m ? m->id : none;
+}
+static inline struct ff_region *ff_rg(void)
+{
+	return (struct ff_region *)(void *)ff_map();
+}
 
 FF_HIDDEN bool ff_ctl_ensure(void);               /* connected and region mapped */
 FF_HIDDEN bool ff_region_usable(void);            /* mapped, enabled, file intact */
@@ -164,8 +213,10 @@ FF_HIDDEN void ff_ctl_check(void);                /* at accept: coordinator rest
  * register again (new client id) and re-stamp the slots we are reading with it. */
 static inline void ff_ctl_fresh(void)
 {
-	if (ff_ctl.mapped && ff_ctl.epoch &&
-	    atomic_load_explicit(&ff_ctl.region.hdr->daemon_epoch, memory_order_relaxed) != ff_ctl.epoch)
+	struct ff_region *rg = ff_rg();
+
+	if (rg && ff_ctl.epoch &&
+	    atomic_load_explicit(&rg->hdr->daemon_epoch, memory_order_relaxed) != ff_ctl.epoch)
 		ff_ctl_check();
 }
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
@@ -232,7 +283,7 @@ FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
 /* true when the call must go straight to libc */
 static inline bool ff_passthrough(void)
 {
-	return ff_busy || !ff_proc.cfg_ok;
+	return ff_busy || !atomic_load_explicit(&ff_started, memory_order_acquire) || !ff_proc.cfg_ok;
 }
 
 /* Whole-buffer helpers for sendfile/splice (io_write.c, io_read.c). */

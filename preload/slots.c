@@ -13,6 +13,7 @@
 
 #include "proto.h"
 #include "shim.h"
+#include "sys.h"
 
 struct my_slot {
 	uint32_t slot;
@@ -55,7 +56,7 @@ static uint64_t filled_total;   /* payload bytes through this process's slots */
 
 static struct ff_slot_meta *meta(uint32_t slot)
 {
-	return &ff_ctl.region.meta[slot];
+	return &ff_rg()->meta[slot];
 }
 
 static bool cas_word(uint32_t slot, uint32_t from, uint32_t to)
@@ -67,12 +68,12 @@ static void futex_wait(_Atomic uint32_t *w, uint32_t val, uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
 
-	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, &ts, NULL, 0);
+	ff_sys_futex_wait((const void *)w, val, &ts);
 }
 
 static void futex_wake(_Atomic uint32_t *w)
 {
-	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 0x7fffffff, NULL, NULL, 0);
+	ff_sys_futex_wake((const void *)w);
 }
 
 static void forget(uint32_t i)
@@ -131,7 +132,7 @@ static int take_idle(uint32_t *gen)
 
 static void populate(uint32_t slot)
 {
-	madvise(ff_slot_ptr(&ff_ctl.region, slot), ff_ctl.region.hdr->slot_size, MADV_POPULATE_WRITE);
+	madvise(ff_slot_ptr(ff_rg(), slot), ff_rg()->hdr->slot_size, MADV_POPULATE_WRITE);
 }
 
 /* Lock held. */
@@ -321,7 +322,7 @@ bool ff_slot_in_flight(uint64_t cookie)
 {
 	unsigned n = 0;
 
-	if (!ff_ctl.mapped)
+	if (!ff_mapped())
 		return false;
 	pthread_mutex_lock(&slots_lock);
 	oldest_in_flight(cookie, &n, NULL);
@@ -333,7 +334,7 @@ void ff_slot_reclaim_conn(uint64_t cookie)
 {
 	unsigned n = 0;
 
-	if (!ff_ctl.mapped)
+	if (!ff_mapped())
 		return;
 	pthread_mutex_lock(&slots_lock);
 	for (uint32_t i = 0; i < nmine; i++) {
@@ -362,9 +363,9 @@ bool ff_slot_check(const struct ff_doorbell *db, uint32_t key)
 	const struct ff_region_header *h;
 	uint32_t w, st;
 
-	if (!ff_ctl.mapped)
+	if (!ff_mapped())
 		return false;
-	h = ff_ctl.region.hdr;
+	h = ff_rg()->hdr;
 	if (db->slot >= h->slot_count || db->offset > h->slot_size || db->len > h->slot_size - db->offset)
 		return false;
 	w = atomic_load_explicit(&meta(db->slot)->word, memory_order_acquire);
@@ -406,8 +407,8 @@ void ff_slot_release(uint32_t slot, uint32_t gen)
 		      FF_SLOT_WORD((gen + 1) & FF_SLOT_GEN_MASK, FF_SLOT_LEASED)))
 		return;
 	if (filled && now > filled) {
-		ff_counter_add(&ff_ctl.region.hdr->c.region_ns, now - filled);
-		ff_counter_add(&ff_ctl.region.hdr->c.region_lat_count, 1);
+		ff_counter_add(&ff_rg()->hdr->c.region_ns, now - filled);
+		ff_counter_add(&ff_rg()->hdr->c.region_lat_count, 1);
 	}
 	if (atomic_load(&m->waiters))
 		futex_wake(&m->word);

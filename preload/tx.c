@@ -62,10 +62,10 @@ static size_t put_hello(struct ff_conn *c, uint8_t *buf)
 {
 	if (atomic_load(&c->tx) != FF_TX_HELLO)
 		return 0;
-	ff_hello_encode((struct ff_hello *)buf, ff_ctl.region_id);
+	ff_hello_encode((struct ff_hello *)buf, ff_region_id());
 	((struct ff_hello *)buf)->conn_key = htole32(c->tx_key);
 	atomic_store(&c->tx, FF_TX_FRAMED);
-	ff_counter_add(&ff_ctl.region.hdr->c.upgrade_success, 1);
+	ff_counter_add(&ff_rg()->hdr->c.upgrade_success, 1);
 	return FF_HELLO_SIZE;
 }
 
@@ -129,8 +129,8 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 		c->tx_db_unacked = false;
 		push_now(fd);
 	}
-	ff_counter_add(&ff_ctl.region.hdr->c.inline_bytes, (uint64_t)r);
-	ff_counter_add(&ff_ctl.region.hdr->c.inline_frames, 1);
+	ff_counter_add(&ff_rg()->hdr->c.inline_bytes, (uint64_t)r);
+	ff_counter_add(&ff_rg()->hdr->c.inline_frames, 1);
 	return r;
 }
 
@@ -173,7 +173,7 @@ static void push_doorbell(struct ff_conn *c, int fd)
 static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t gen, uint64_t off,
 			     uint64_t len, int flags)
 {
-	struct ff_region *rg = &ff_ctl.region;
+	struct ff_region *rg = ff_rg();
 	uint8_t pre[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t plen;
 	ssize_t r;
@@ -206,7 +206,7 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 		       size_t skip, size_t len, int flags, bool may_wait)
 {
-	struct ff_region *rg = &ff_ctl.region;
+	struct ff_region *rg = ff_rg();
 	uint32_t gen;
 	int64_t slot;
 
@@ -226,10 +226,10 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 /* Does [p, p+len) lie in this process's mapping of the slots? */
 static bool in_slots(const uint8_t *p, size_t len)
 {
-	const struct ff_region *rg = &ff_ctl.region;
+	const struct ff_region *rg = ff_rg();
 	const uint8_t *lo, *hi;
 
-	if (!ff_ctl.mapped)
+	if (!ff_mapped())
 		return false;
 	lo = rg->slots;
 	hi = lo + rg->hdr->slot_count * rg->hdr->slot_size;
@@ -241,7 +241,7 @@ static bool in_slots(const uint8_t *p, size_t len)
 static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t len, int flags,
 			  bool may_wait)
 {
-	struct ff_region *rg = &ff_ctl.region;
+	struct ff_region *rg = ff_rg();
 	uint64_t ssz = rg->hdr->slot_size, at = (uint64_t)(p - rg->slots);
 	uint32_t slot = (uint32_t)(at / ssz), gen;
 	uint64_t off = at % ssz;

@@ -320,7 +320,7 @@ static void call_with(int mode, int want_errno)
 	struct ff_lease l = { .count = 6 };
 	struct server sv = { .mode = mode };
 	const char *path = tu_path("ctl.sock");
-	size_t rlen = 0;
+	size_t rlen = sizeof(reply);
 	int32_t status = -1;
 	pthread_t t;
 	int fd, rc;
