@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -19,6 +20,10 @@ static ssize_t file_to_conn(struct ff_conn *c, int out_fd, int in_fd, off_t *off
 	void *buf;
 	ssize_t got, sent;
 
+	if (offset && *offset < 0) {
+		errno = EINVAL;        /* as the kernel's sendfile() */
+		return -1;
+	}
 	if (pos < 0)
 		return -1;
 	buf = malloc(n ? n : 1);
@@ -89,6 +94,35 @@ static int put_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
+/* Room in the pipe fd_out now: splice() from a socket moves at most that much, and with
+ * SPLICE_F_NONBLOCK (or an O_NONBLOCK pipe) fails with EAGAIN when there is none. A blocking
+ * one waits for room as the kernel's would, before any byte leaves the socket: the bytes
+ * taken must fit, since only the same thread might drain the pipe. Returns the room, or -1
+ * with errno (EINVAL: not a pipe, as the kernel says for splice without one). */
+static ssize_t pipe_room(int fd, unsigned int flags)
+{
+	for (;;) {
+		int size = ff_real.fcntl(fd, F_GETPIPE_SZ), queued = 0;
+
+		if (size < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (ff_real.ioctl(fd, FIONREAD, &queued) < 0)
+			return -1;
+		if (queued < size)
+			return size - queued;
+		int fl = ff_real.fcntl(fd, F_GETFL);
+		if ((flags & SPLICE_F_NONBLOCK) || (fl >= 0 && (fl & O_NONBLOCK))) {
+			errno = EAGAIN;
+			return -1;
+		}
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if (poll(&p, 1, -1) < 0 && errno == EINTR)
+			return -1;
+	}
+}
+
 ssize_t splice(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len, unsigned int flags)
 {
 	struct ff_conn *cin = NULL, *cout = NULL;
@@ -111,6 +145,15 @@ ssize_t splice(int fd_in, off_t *off_in, int fd_out, off_t *off_out, size_t len,
 	}
 	if (!cin && !cout)
 		return ff_real.splice(fd_in, off_in, fd_out, off_out, len, flags);
+	if (cin && !off_out) {
+		ssize_t room = pipe_room(fd_out, flags);
+		if (room < 0) {
+			r = -1;
+			goto out;
+		}
+		if ((size_t)room < n)
+			n = (size_t)room;
+	}
 	buf = malloc(n ? n : 1);
 	if (!buf) {
 		errno = ENOMEM;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "shim.h"
 
@@ -61,7 +62,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 
 		if (r < 0)
 			return -1;
-		res = r == 0 ? FF_HELLO_NO : ff_hello_check(b, (size_t)r, ff_ctl.region_id, &match);
+		res = r == 0 ? FF_HELLO_NO : ff_hello_check(b, (size_t)r, ff_region_id(), &match);
 		if (res == FF_HELLO_NO) {
 			atomic_store(&c->rx, FF_RX_RAW);
 			return 0;
@@ -72,10 +73,10 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 				c->rx_hello_left = FF_HELLO_SIZE;
 			else
 				hello_consume(fd, FF_HELLO_SIZE);
-			c->rx_region_ok = match && ff_ctl.mapped;
+			c->rx_region_ok = match && ff_mapped();
 			atomic_store(&c->rx, FF_RX_FRAMED);
-			if (ff_ctl.mapped)
-				ff_counter_add(&ff_ctl.region.hdr->c.upgrade_success, 1);
+			if (ff_mapped())
+				ff_counter_add(&ff_rg()->hdr->c.upgrade_success, 1);
 			return 0;
 		}
 		/* A prefix of the magic: wait a few milliseconds for the rest, never longer. Once
@@ -140,7 +141,7 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 			    size_t at, size_t space, int flags)
 {
 	const struct ff_doorbell *db = &c->rx_db;
-	_Atomic uint32_t *word = &ff_ctl.region.meta[db->slot].word;
+	_Atomic uint32_t *word = &ff_rg()->meta[db->slot].word;
 	uint32_t claim = FF_SLOT_WORD(db->gen & FF_SLOT_GEN_MASK, FF_SLOT_READING);
 	size_t n = db->len - c->rx_db_done;
 	uint8_t tmp[FF_DOORBELL_SIZE];
@@ -150,14 +151,14 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 	if (atomic_load_explicit(word, memory_order_acquire) != claim)
 		return ff_rx_broken(c, fd, "the slot being read was taken back");
 	if (!(flags & MSG_TRUNC))
-		scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db->slot) + db->offset + c->rx_db_done, n);
+		scatter(iov, iovcnt, at, ff_slot_ptr(ff_rg(), db->slot) + db->offset + c->rx_db_done, n);
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(word, memory_order_relaxed) != claim)
 		return ff_rx_broken(c, fd, "the slot being read was taken back");
 	if (flags & MSG_PEEK)
 		return (ssize_t)n;
 	c->rx_db_done += n;
-	ff_counter_add(&ff_ctl.region.hdr->c.rx_region_bytes, n);
+	ff_counter_add(&ff_rg()->hdr->c.rx_region_bytes, n);
 	if (c->rx_db_done == db->len) {
 		/* The doorbell is at the head of the socket: consume it, give the slot back. */
 		ssize_t r;
@@ -269,8 +270,8 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	struct ff_doorbell db;
 	size_t hlen;
 	uint64_t plen;
-	uint64_t ssz = ff_ctl.mapped ? ff_ctl.region.hdr->slot_size : 0;
-	uint64_t scnt = ff_ctl.mapped ? ff_ctl.region.hdr->slot_count : 0;
+	uint64_t ssz = ff_mapped() ? ff_rg()->hdr->slot_size : 0;
+	uint64_t scnt = ff_mapped() ? ff_rg()->hdr->slot_count : 0;
 	ssize_t r;
 	int t;
 
@@ -288,9 +289,9 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 			return ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
 		if (t > 0)
 			break;
-		/* Part of a header: the rest is on its way. */
-		if (!(flags & MSG_PEEK))
-			stash_partial(c, fd, (size_t)r);
+		/* Part of a header: the rest is on its way. Its bytes leave the socket (peeking
+		 * too: none of them is the application's), so a wait for more sleeps. */
+		stash_partial(c, fd, (size_t)r);
 		if (!ff_fd_blocking(fd, pflags)) {
 			errno = EAGAIN;
 			return -1;
@@ -316,7 +317,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		c->rx_db_done = 0;
 		size_t n = db.len < space ? (size_t)db.len : space;
 		if (!(flags & MSG_TRUNC))
-			scatter(iov, iovcnt, at, ff_slot_ptr(&ff_ctl.region, db.slot) + db.offset, n);
+			scatter(iov, iovcnt, at, ff_slot_ptr(ff_rg(), db.slot) + db.offset, n);
 		return (ssize_t)n;
 	}
 	if (ff_slot_claim(&db, c->rx_key) < 0)
@@ -343,8 +344,8 @@ static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int i
 	size_t skip = c->rx_hello_left;   /* a hello still in front: taken in the same call */
 	size_t want = skip + FF_INLINE_HDR + (space < FF_SPEC_MAX ? space : FF_SPEC_MAX);
 	size_t n, pos = skip, out = 0;
-	uint64_t ssz = ff_ctl.mapped ? ff_ctl.region.hdr->slot_size : UINT64_MAX;
-	uint64_t scnt = ff_ctl.mapped ? ff_ctl.region.hdr->slot_count : UINT32_MAX;
+	uint64_t ssz = ff_mapped() ? ff_rg()->hdr->slot_size : UINT64_MAX;
+	uint64_t scnt = ff_mapped() ? ff_rg()->hdr->slot_count : UINT32_MAX;
 	ssize_t r;
 
 	do
@@ -436,22 +437,12 @@ static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t spa
 	return (ssize_t)out;
 }
 
-/* A read asking for more than any TCP receive buffer holds (TCP itself would return at most
- * its buffer, 6 MiB by default) returns at the end of a slot's payload once it has delivered
- * RX_CHAIN_MAX, instead of going on through every doorbell waiting: the application then
- * processes bytes still in cache (a 256 MiB read hashed as it returns: 8.8-9.1 GB/s chaining,
- * 10.1-11.3 returning after 1 MiB). Smaller reads return all there is, as TCP's do (FIONREAD,
- * MSG_PEEK and MSG_TRUNC keep meaning what a following read gets); MSG_WAITALL still fills. */
-#define RX_CHAIN_BIG (8u << 20)
-#define RX_CHAIN_MAX (1u << 20)
-
 static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t space = ff_iov_len(iov, iovcnt), got = 0;
 	bool waitall = (flags & MSG_WAITALL) && !(flags & MSG_PEEK);
 	bool plain = !(flags & (MSG_PEEK | MSG_TRUNC));
 	bool eof = false, drained = false;
-	uint32_t dbs = c->rx_db_done_count;
 
 	if (c->rx_broken) {
 		errno = ECONNRESET;
@@ -496,10 +487,6 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		if (r < 0)
 			return got ? (ssize_t)got : -1;
 		got += (size_t)r;
-		if (space > RX_CHAIN_BIG && c->rx_db_done_count != dbs && !waitall && got >= RX_CHAIN_MAX) {
-			c->rx_emptied = false;     /* stopped, not emptied: more is likely there */
-			return (ssize_t)got;
-		}
 		/* The socket had no more just now: return what there is, as its own read would. */
 		if (eof || (flags & MSG_PEEK) || (drained && got && !waitall))
 			break;
@@ -555,31 +542,101 @@ static bool rx_spin_ok(struct ff_conn *c, int flags)
 	return rx == FF_RX_UNDECIDED && (!c->is_client || atomic_load(&c->tx) >= FF_TX_HELLO);
 }
 
-ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+/* One pass under rx_lock that never waits in the kernel (MSG_DONTWAIT throughout). */
+static ssize_t rx_locked_once(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			      int flags)
 {
 	ssize_t r;
 	int saved;
 
 	pthread_mutex_lock(&c->rx_lock);
-	if (!rx_spin_ok(c, flags) || ff_spin_skip(&reader_spin)) {
-		r = rx_once(c, fd, iov, iovcnt, flags);
-	} else {
-		r = rx_once(c, fd, iov, iovcnt, flags | MSG_DONTWAIT);
-		if (r < 0 && errno == EAGAIN && ff_fd_blocking(fd, flags)) {
-			uint64_t t0;
-			int ready = ff_spin_readable(fd, &reader_spin, &t0);
-
-			if (ready >= 0) {
-				r = rx_once(c, fd, iov, iovcnt, flags);
-				saved = errno;
-				if (!ready)
-					ff_spin_slept(&reader_spin, t0);
-				errno = saved;
-			}
-		}
-	}
+	r = rx_once(c, fd, iov, iovcnt, flags | MSG_DONTWAIT);
 	saved = errno;
 	pthread_mutex_unlock(&c->rx_lock);
 	errno = saved;
 	return r;
+}
+
+/* Wait, without rx_lock, until the socket has bytes, EOF or an error, exactly as the
+ * application's own call would: a one-byte MSG_PEEK with the call's own blocking mode sleeps
+ * with the socket's SO_RCVTIMEO (EAGAIN), fails with EINTR for a handler without SA_RESTART
+ * and is restarted by the kernel otherwise; on a non-blocking socket it says EAGAIN at once.
+ * Other threads meanwhile peek, ask FIONREAD, borrow and close at once, as with TCP. Bytes
+ * the shim still owes the application always leave the socket readable (a doorbell stays in
+ * it until its payload is read), so this never sleeps past them. 0: something to look at. */
+static int peek_wait(int fd, int flags)
+{
+	uint8_t b;
+
+	return ff_real.recv(fd, &b, 1, MSG_PEEK | (flags & MSG_DONTWAIT)) < 0 ? -1 : 0;
+}
+
+static int rx_wait(struct ff_conn *c, int fd, int flags)
+{
+	uint64_t t0 = 0;
+	int ready, r;
+
+	if (rx_spin_ok(c, flags) && !ff_spin_skip(&reader_spin)) {
+		ready = ff_spin_readable(fd, &reader_spin, &t0);
+		if (ready != 0)
+			return ready > 0 ? 0 : -1;
+	}
+	r = peek_wait(fd, flags);
+	if (t0) {
+		int saved = errno;
+		ff_spin_slept(&reader_spin, t0);
+		errno = saved;
+	}
+	return r;
+}
+
+ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	bool waitall = (flags & MSG_WAITALL) && !(flags & (MSG_PEEK | MSG_DONTWAIT));
+	size_t space = ff_iov_len(iov, iovcnt), got = 0;
+	struct iovec rest[64];
+	const struct iovec *v = iov;
+	int vcnt = iovcnt;
+	bool blocking = false, checked = false;
+	unsigned idle = 0;
+	ssize_t r;
+
+	/* The reader emptied the socket last time (request/response) and will not spin: the
+	 * answer is most likely not there yet, so sleep first, as the application's own call
+	 * would at once, instead of trying a read that finds nothing. */
+	if (!waitall && !(flags & MSG_PEEK) && atomic_load_explicit(&c->rx_emptied, memory_order_relaxed) &&
+	    atomic_load(&c->rx) == FF_RX_FRAMED &&
+	    !(rx_spin_ok(c, flags) && ff_spin_limit(&reader_spin)) && peek_wait(fd, flags) < 0)
+		return -1;
+	for (;;) {
+		r = rx_locked_once(c, fd, v, vcnt, flags);
+		if (r > 0) {
+			got += (size_t)r;
+			if (!waitall || got == space)
+				return (ssize_t)got;
+			vcnt = ff_iov_sub(rest, 64, iov, iovcnt, got, space - got);
+			v = rest;
+			idle = 0;
+		} else if (r == 0 || errno != EAGAIN) {
+			return got ? (ssize_t)got : r;
+		}
+		if (!checked) {
+			blocking = ff_fd_blocking(fd, flags);
+			checked = true;
+		}
+		if (!blocking) {
+			if (got)
+				return (ssize_t)got;
+			errno = EAGAIN;
+			return -1;
+		}
+		/* Bytes that are not yet a whole hello: the socket stays readable until the rest
+		 * comes, so pace the retries instead of spinning on them. */
+		if (idle++) {
+			struct timespec ts = { 0, 50 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		if (rx_wait(c, fd, flags & ~MSG_WAITALL) < 0)
+			return got ? (ssize_t)got : -1;
+	}
 }

@@ -261,7 +261,7 @@ it_fail() {
 it_show() {
 	local f
 	for f in "$@"; do
-		[ -s "$T/$f.err" ] && sed -n '1,8s/^/    '"$f"': /p' "$T/$f.err"
+		[ -s "$T/$f.err" ] && tail -n 14 "$T/$f.err" | sed 's/^/    '"$f"': /'
 	done
 	return 0
 }

@@ -5,14 +5,20 @@
  *   st_threads race ITER           one process: a thread blocked in or looping on recv() while
  *                                  another thread close()s the fd; no crash, every byte a recv
  *                                  returned is the right one
+ *   st_threads side ITER           one process: a thread blocked in recv() on an upgraded fd
+ *                                  while another asks FIONREAD, peeks with MSG_DONTWAIT and
+ *                                  finally closes: each answers at once (as TCP's do), never
+ *                                  behind the blocked reader; then the payload arrives whole
  * Message: {u32 'STMS', u32 thread, u32 seq, u32 len} + len pattern bytes (seed thread<<32|seq). */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -222,6 +228,103 @@ static int race(unsigned iters)
 	return 0;
 }
 
+struct side {
+	int fd, peer, go[2];
+	uint8_t *buf, *out;
+	size_t want;
+	ssize_t got, sent;
+};
+
+/* Sends the payload the reader waits for once the side calls are done, or after 2 s if one
+ * of them is stuck behind the reader (which the test then reports instead of hanging). */
+static void *side_sender(void *arg)
+{
+	struct side *sd = arg;
+	struct pollfd p = { .fd = sd->go[0], .events = POLLIN };
+
+	poll(&p, 1, 2000);
+	sd->sent = send(sd->peer, sd->out, sd->want, 0);
+	return NULL;
+}
+
+static void *side_reader(void *arg)
+{
+	struct side *sd = arg;
+
+	sd->got = recv(sd->fd, sd->buf, sd->want, MSG_WAITALL);
+	return NULL;
+}
+
+/* Microseconds from a to b. */
+static uint64_t side_us(struct timespec a, struct timespec b)
+{
+	int64_t ns = (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+
+	return ns > 0 ? (uint64_t)ns / 1000u : 0;
+}
+
+static int side(unsigned iters)
+{
+	int port, lfd = st_listen(NULL, &port, 0);
+	uint64_t worst = 0;
+	unsigned framed = 0, bad = 0;
+	uint8_t *out = malloc(MIB), *in = malloc(MIB);
+
+	if (!out || !in)
+		st_die("out of memory");
+	for (unsigned i = 0; i < iters; i++) {
+		struct side sd = { .buf = in, .out = out, .want = MIB };
+		struct timespec t0, t1, d = { 0, 20 * 1000 * 1000 };
+		pthread_t rt, wt;
+		int c = st_connect(port), s, avail = -1;
+		uint8_t b[16];
+
+		if ((s = accept(lfd, NULL, NULL)) < 0)
+			st_die_errno("accept");
+		st_pattern(out, MIB, i, 0);
+		if (send(c, out, MIB, 0) != MIB || recv(s, in, MIB, MSG_WAITALL) != MIB ||
+		    memcmp(in, out, MIB))
+			st_die("iteration %u: first payload failed", i);
+		if (st_fd_status(s) > 0 && (st_fd_status(s) & 2))
+			framed++;
+		sd.fd = s;
+		sd.peer = c;
+		if (pipe(sd.go) < 0)
+			st_die_errno("pipe");
+		st_pattern(out, MIB, i + 1000, 0);
+		pthread_create(&rt, NULL, side_reader, &sd);
+		pthread_create(&wt, NULL, side_sender, &sd);
+		nanosleep(&d, NULL);                     /* the reader is asleep in recv() now */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (ioctl(s, FIONREAD, &avail) < 0 || avail != 0) {
+			printf("iteration %u: FIONREAD on an empty socket: %d\n", i, avail);
+			bad++;
+		}
+		if (recv(s, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN) {
+			printf("iteration %u: MSG_PEEK|MSG_DONTWAIT on an empty socket: not EAGAIN\n", i);
+			bad++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (side_us(t0, t1) > worst)
+			worst = side_us(t0, t1);
+		if (write(sd.go[1], "g", 1) != 1)
+			st_die_errno("pipe write");
+		pthread_join(wt, NULL);
+		pthread_join(rt, NULL);
+		close(sd.go[0]);
+		close(sd.go[1]);
+		if (sd.sent != MIB || sd.got != MIB || memcmp(in, out, MIB))
+			bad++;
+		close(s);
+		close(c);
+	}
+	printf("iterations=%u framed=%u bad=%u worst_side_us=%llu\n", iters, framed, bad,
+	       (unsigned long long)worst);
+	free(out);
+	free(in);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	st_prog = "st_threads";
@@ -233,5 +336,7 @@ int main(int argc, char **argv)
 		return client(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "race"))
 		return race((unsigned)atoi(argv[2]));
-	st_die("usage: st_threads server PORTFILE | client PORTFILE N | race ITER");
+	if (argc == 3 && !strcmp(argv[1], "side"))
+		return side((unsigned)atoi(argv[2]));
+	st_die("usage: st_threads server PORTFILE | client PORTFILE N | race ITER | side ITER");
 }

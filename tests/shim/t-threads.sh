@@ -24,6 +24,21 @@ else
 	st_pass "two-writer-threads"
 fi
 
+# A reader asleep in recv() holds nothing another thread needs: FIONREAD and a non-blocking
+# peek on the same fd answer at once (before: both waited until the reader's data came).
+out=$(shim "$B/st_threads" side 20 2>"$T/side.err")
+rc=$?
+if [ $rc -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$T/side.err"; then
+	st_fail "side-calls-during-blocked-read" "rc=$rc: $(head -c 3000 "$T/side.err") $out"
+elif [ "$(st_field "$(echo "$out" | tail -n 1)" framed)" != 20 ] ||
+	[ "$(st_field "$(echo "$out" | tail -n 1)" bad)" != 0 ]; then
+	st_fail "side-calls-during-blocked-read" "$out"
+elif [ "$(st_field "$(echo "$out" | tail -n 1)" worst_side_us)" -gt 15000 ]; then
+	st_fail "side-calls-during-blocked-read" "a side call waited behind the reader: $out"
+else
+	st_pass "side-calls-during-blocked-read"
+fi
+
 # Under ThreadSanitizer the race below is the test's own deliberate close()/recv() race on one
 # fd, which TSan reports as it would without the shim: that half runs in the normal build.
 if [ -n "${ST_TSAN:-}" ]; then

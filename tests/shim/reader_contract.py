@@ -1,0 +1,123 @@
+"""Reader-side behaviour an event loop or a pipe user relies on, printed so that a run over
+plain TCP and a run under the shim can be compared line by line.
+
+  reader_contract.py et-big PORT       server sends 16 MiB in 1 MiB writes and stays open;
+                                       the client reads it with epoll EPOLLET and 16 MiB reads
+                                       (a short read means "drained", as nginx assumes)
+  reader_contract.py splice-nb PORT    server sends 1 MiB; the client splices socket -> pipe
+                                       with SPLICE_F_NONBLOCK, never more than the pipe holds
+Each client prints "bytes=N sha=HEX ..." and the server "sent=N sent_sha=HEX"."""
+import hashlib
+import os
+import select
+import socket
+import sys
+import time
+
+MIB = 1 << 20
+
+
+def payload(n, seed):
+    out = bytearray()
+    h = hashlib.sha256(seed.encode())
+    while len(out) < n:
+        h = hashlib.sha256(h.digest())
+        out += h.digest() * 128
+    return bytes(out[:n])
+
+
+def serve(port, total, chunk, linger):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(('127.0.0.1', port))
+    ls.listen(1)
+    print("listening", flush=True)
+    c, _ = ls.accept()
+    c.recv(16)           # the request: the client speaks first, as an HTTP client does
+    data = payload(total, "contract")
+    for off in range(0, total, chunk):
+        c.sendall(data[off:off + chunk])
+    print("sent=%d sent_sha=%s" % (total, hashlib.sha256(data).hexdigest()), flush=True)
+    c.settimeout(linger)
+    try:
+        c.recv(1)        # the client says when it is done (or the timeout)
+    except OSError:
+        pass
+    c.close()
+
+
+def et_big(port):
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'go')
+    c.setblocking(False)
+    ep = select.epoll()
+    ep.register(c.fileno(), select.EPOLLIN | select.EPOLLET)
+    buf = bytearray(16 * MIB)
+    h = hashlib.sha256()
+    got = 0
+    edges = 0
+    stalls = 0
+    while got < 16 * MIB:
+        if not ep.poll(3):
+            stalls += 1
+            break
+        edges += 1
+        while True:          # drain as an edge-triggered loop does: stop at a short read
+            try:
+                n = c.recv_into(buf)
+            except BlockingIOError:
+                break
+            if n == 0:
+                break
+            h.update(memoryview(buf)[:n])
+            got += n
+            if n < len(buf):
+                break
+    avail = 0
+    try:
+        avail = len(c.recv(MIB, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except BlockingIOError:
+        pass
+    c.send(b'x')
+    print("bytes=%d sha=%s stalls=%d left_unread=%d" % (got, h.hexdigest(), stalls, avail))
+
+
+def splice_nb(port):
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'go')
+    r, w = os.pipe()
+    cap = 65536
+    time.sleep(0.3)                  # all of it has arrived
+    first = os.splice(c.fileno(), w, MIB, flags=os.SPLICE_F_NONBLOCK)
+    h = hashlib.sha256()
+    got = 0
+    h.update(os.read(r, first))
+    got += first
+    while got < MIB:
+        n = os.splice(c.fileno(), w, MIB)
+        if n == 0:
+            break
+        while n:
+            d = os.read(r, n)
+            h.update(d)
+            got += len(d)
+            n -= len(d)
+    c.send(b'x')
+    print("bytes=%d sha=%s first_within_pipe=%s" % (got, h.hexdigest(), first <= cap))
+
+
+def main():
+    mode, port = sys.argv[1], int(sys.argv[2])
+    role = sys.argv[3] if len(sys.argv) > 3 else "client"
+    if role == "server":
+        serve(port, 16 * MIB if mode == "et-big" else MIB, MIB, 10)
+    elif mode == "et-big":
+        et_big(port)
+    elif mode == "splice-nb":
+        splice_nb(port)
+    else:
+        sys.exit("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main()

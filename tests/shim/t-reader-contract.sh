@@ -1,0 +1,58 @@
+#!/bin/bash
+# What a read returns on an upgraded connection is what TCP's read returns: an edge-triggered
+# reader that stops at a short read gets every byte (a read never stops early while more is
+# queued), and splice() into a pipe honours SPLICE_F_NONBLOCK and the pipe's capacity. Each
+# case runs plain and under the shim; the outputs must be equal and the shimmed run must have
+# gone through the region. A program whose configuration names a user its system lacks
+# (OWNER, read only by the coordinator) is still accelerated.
+. "$ST_SRCDIR/lib.sh"
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || { echo "SKIP: $PY missing"; exit 77; }
+st_start_daemon
+ports=$((20000 + ($$ % 20000)))
+
+# run_case MODE RUNNER PORT: prints the client's line (the server's sha appended)
+run_case() {
+	local mode=$1 runner=$2 port=$3 srv cli
+	st_bg "$T/$mode.$runner.srv" $runner "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" "$port" server
+	srv=$ST_LAST
+	st_wait_file "$T/$mode.$runner.srv" || return 1
+	cli=$($runner "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" "$port" 2>&1)
+	st_join "$srv"
+	echo "$cli $(grep '^sent=' "$T/$mode.$runner.srv")"
+}
+
+for mode in et-big splice-nb; do
+	rb0=$(st_stat rx_region_bytes)
+	ports=$((ports + 2))
+	p=$(run_case "$mode" plain $ports)
+	rb1=$(st_stat rx_region_bytes)
+	s=$(run_case "$mode" shim $((ports + 1)))
+	rb2=$(st_stat rx_region_bytes)
+	want=$(st_field "$p" sent)
+	if [ "$(st_field "$p" bytes)" != "$want" ] || [ "$(st_field "$p" sha)" != "$(st_field "$p" sent_sha)" ]; then
+		st_fail "$mode-plain" "the plain run itself is wrong: $p"
+	elif [ "$p" != "$s" ]; then
+		st_fail "$mode" "plain: '$p' shim: '$s' $(tail -n 3 "$T/$mode.shim.srv.err" 2>/dev/null)"
+	elif [ $((rb2 - rb1)) -lt 1048576 ] || [ "$rb1" != "$rb0" ]; then
+		st_fail "$mode" "not through the region: rx_region_bytes plain +$((rb1 - rb0)) shim +$((rb2 - rb1))"
+	else
+		st_pass "$mode"
+	fi
+done
+
+# Coordinator-only keys are accepted unread by the shim: an OWNER that names no user of this
+# system (as inside a container image) leaves the shim on.
+rb0=$(st_stat rx_region_bytes)
+export FAASFLOW_OWNER=no_such_user_$$ FAASFLOW_ALLOW_GIDS=no_such_group_$$
+s=$(run_case splice-nb shim $((ports + 2)))
+unset FAASFLOW_OWNER FAASFLOW_ALLOW_GIDS
+rb1=$(st_stat rx_region_bytes)
+if [ "$(st_field "$s" bytes)" != 1048576 ] || [ $((rb1 - rb0)) -lt 1048576 ]; then
+	st_fail "unknown-owner-still-accelerated" "'$s' rx_region_bytes +$((rb1 - rb0)); $(grep -i 'configuration' "$T/shim.log" | head -n 2)"
+else
+	st_pass "unknown-owner-still-accelerated"
+fi
+st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
+st_done
