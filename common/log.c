@@ -85,6 +85,11 @@ void ff_log_set_level(int level)
 	atomic_store(&log_level, level);
 }
 
+void ff_log_mute(void)
+{
+	atomic_store(&log_level, FF_LOG_ERR - 1);
+}
+
 int ff_log_get_level(void)
 {
 	return atomic_load_explicit(&log_level, memory_order_relaxed);

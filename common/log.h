@@ -10,6 +10,9 @@ enum ff_log_level { FF_LOG_ERR = 0, FF_LOG_WARN, FF_LOG_INFO, FF_LOG_DEBUG };
  * Returns 0, or -1 with errno when the file cannot be opened (stderr is used then). */
 int  ff_log_open(const char *ident, const char *path, int level);
 void ff_log_set_level(int level);
+/* Emit nothing from now on (a process whose sandbox may kill it for any call, or whose
+ * RLIMIT_FSIZE turns a write to the log file into SIGXFSZ). */
+void ff_log_mute(void);
 int  ff_log_get_level(void);
 void ff_log_use_syslog(int on);
 void ff_log_close(void);

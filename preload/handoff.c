@@ -55,8 +55,10 @@ size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
 
 	if (c->kind == FF_KIND_LISTENER)
 		n = snprintf(out, cap, "L;");
-	else if (atomic_load(&c->tx) == FF_TX_FRAMED || atomic_load(&c->rx) == FF_RX_FRAMED ||
-		 atomic_load(&c->tx) == FF_TX_HELLO)
+	else if (!ff_conn_all_raw(c))
+		/* undecided directions too: a connection accepted and handed on before its first
+		 * read (sshd's re-exec, multiprocessing, Node's cluster) still starts with the
+		 * peer's hello, which the next image must take out */
 		n = snprintf(out, cap,
 			"C:%d:%d:%d:%d:%" PRIu64 ":%" PRIu64 ":%d:%u:%u:%" PRIu64 ":%" PRIu64 ":%" PRIu64
 			":%u:%u:%u:%s;",

@@ -4,6 +4,7 @@
  * Go's runtime, static binaries and io_uring, never passes through libc: connections it
  * creates are never upgraded; see the README's limits.) */
 #include <errno.h>
+#include <linux/seccomp.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -40,6 +41,10 @@ long syscall(long nr, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+#ifdef SYS_seccomp
+	if (nr == SYS_seccomp && (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
+		ff_sandbox_enter();
+#endif
 	if (!routed(nr))
 		return ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	ff_init();

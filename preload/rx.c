@@ -601,6 +601,10 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	unsigned idle = 0;
 	ssize_t r;
 
+	if (ff_is_sandboxed() && atomic_load(&c->rx) == FF_RX_FRAMED &&
+	    !(flags & (MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_DONTWAIT | MSG_OOB)))
+		return ff_sandbox_rx(c, fd, iov, iovcnt);
+
 	/* The reader emptied the socket last time (request/response) and will not spin: the
 	 * answer is most likely not there yet, so sleep first, as the application's own call
 	 * would at once, instead of trying a read that finds nothing. */

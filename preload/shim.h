@@ -280,6 +280,15 @@ FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAM
 FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
 FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
 
+/* ---- programs that sandbox themselves (sandbox.c) ------------------------------ */
+extern _Atomic bool ff_sandboxed FF_HIDDEN;   /* the process installed a seccomp filter */
+FF_HIDDEN void ff_sandbox_enter(void);
+FF_HIDDEN ssize_t ff_sandbox_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt);
+static inline bool ff_is_sandboxed(void)
+{
+	return atomic_load_explicit(&ff_sandboxed, memory_order_relaxed);
+}
+
 /* true when the call must go straight to libc */
 static inline bool ff_passthrough(void)
 {

@@ -17,7 +17,8 @@
 static int send_all(int fd, const uint8_t *p, size_t n, int flags)
 {
 	while (n) {
-		ssize_t r = ff_real.send(fd, p, n, (flags & MSG_NOSIGNAL) | MSG_DONTWAIT);
+		ssize_t r = ff_is_sandboxed() ? ff_real.write(fd, p, n) :
+			    ff_real.send(fd, p, n, (flags & MSG_NOSIGNAL) | MSG_DONTWAIT);
 		if (r > 0) {
 			p += r;
 			n -= (size_t)r;
@@ -84,7 +85,7 @@ static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, s
 	n += ff_iov_sub(v + n, 64 - n, iov, iovcnt, skip, len);
 	mh.msg_iovlen = (size_t)n;
 	do
-		r = ff_real.sendmsg(fd, &mh, flags);
+		r = ff_is_sandboxed() ? ff_real.writev(fd, v, n) : ff_real.sendmsg(fd, &mh, flags);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
@@ -280,7 +281,9 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		size_t left = total - done;
 		ssize_t n = 0;
 
-		if (iovcnt == 1 && !c->tx_inline_only &&
+		bool slots = !c->tx_inline_only && !ff_is_sandboxed();
+
+		if (iovcnt == 1 && slots &&
 		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
 		{
 			if (blocking < 0)
@@ -288,7 +291,7 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
 				       blocking);
 		}
-		if (n == 0 && left >= ff_proc.cfg.threshold && !c->tx_inline_only && ff_region_usable())
+		if (n == 0 && left >= ff_proc.cfg.threshold && slots && ff_region_usable())
 		{
 			if (blocking < 0)
 				blocking = ff_fd_blocking(fd, flags);
