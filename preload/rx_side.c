@@ -2,67 +2,93 @@
  * the head payload in place (faasflow_recv_borrow), and letting go of a half-read payload when
  * the last fd of a connection closes. The read path itself is in rx.c. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
 #include "shim.h"
 
-/* FIONREAD: application bytes readable now (slot payloads count in full). */
+/* FIONREAD: application bytes readable now (slot payloads count in full), never fewer than a
+ * read would return: nginx takes FIONREAD after each full read and stops reading, waiting
+ * for an edge, once it has read that many; a count short of the truth left the rest of a
+ * request body in a socket whose window the unread bytes had closed (no edge ever came). So
+ * the whole receive queue is parsed; only beyond FIONREAD_WINDOW (more than TCP's largest
+ * default buffer) are the bytes counted as if all were payload, which overstates (a reader
+ * then gets a short read and waits for an edge: safe), never understates, unless a doorbell
+ * hides there. Cheap cases need no peek: the queue is all payload of the current frame. */
+#define FIONREAD_WINDOW (16u << 20)
+
+static int fionread_parse(struct ff_conn *c, int fd, size_t kernel, int *avail)
+{
+	size_t n = kernel < FIONREAD_WINDOW ? kernel : FIONREAD_WINDOW, pos = 0, total;
+	uint64_t count = 0;
+	uint8_t *buf = malloc(n + FF_FRAME_PEEK);
+	ssize_t r;
+
+	if (!buf)
+		return -1;
+	memcpy(buf, c->rx_stash, c->rx_stash_len);   /* the head starts with the stash */
+	r = ff_rx_peek(fd, buf + c->rx_stash_len, n, MSG_DONTWAIT);
+	if (r < 0) {
+		free(buf);
+		if (errno != EAGAIN)
+			return -1;
+		*avail = 0;
+		return 0;
+	}
+	total = kernel + c->rx_stash_len;
+	n = (size_t)r + c->rx_stash_len;
+	if (c->rx_db_active) {
+		count += c->rx_db.len - c->rx_db_done;
+		pos = c->rx_db_tail;
+	} else if (c->rx_inline_left) {
+		pos = c->rx_inline_left < n ? (size_t)c->rx_inline_left : n;
+		count += pos;
+	}
+	while (pos < n) {
+		struct ff_doorbell db;
+		size_t hlen;
+		uint64_t plen;
+		int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
+		if (t <= 0)
+			break;
+		if (t == FF_FRAME_DOORBELL) {
+			count += plen;
+			pos += hlen;
+		} else {
+			size_t have = n - pos - hlen;
+			count += plen < have ? plen : have;
+			pos += hlen + (size_t)plen;
+		}
+	}
+	if (n < total)
+		count += total - (pos < n ? pos : n);
+	free(buf);
+	*avail = count > INT_MAX ? INT_MAX : (int)count;
+	return 0;
+}
+
 int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
 {
-	int kernel = 0, count = 0;
-	size_t pos = 0, n;
-	uint8_t *buf;
-	ssize_t r;
+	int kernel = 0, rc = 0;
 
 	pthread_mutex_lock(&c->rx_lock);
 	if (atomic_load(&c->rx) == FF_RX_UNDECIDED)
 		ff_rx_decide(c, fd, MSG_DONTWAIT);
 	if (ff_real.ioctl(fd, FIONREAD, &kernel) < 0) {
-		pthread_mutex_unlock(&c->rx_lock);
-		return -1;
+		rc = -1;
+	} else if (atomic_load(&c->rx) != FF_RX_FRAMED) {
+		*avail = kernel;
+	} else if (kernel <= 0) {
+		*avail = c->rx_db_active ? (int)(c->rx_db.len - c->rx_db_done) : 0;
+	} else if (!c->rx_db_active && !c->rx_stash_len && c->rx_inline_left >= (uint64_t)kernel) {
+		*avail = kernel;             /* all of it is the current inline frame's payload */
+	} else {
+		rc = fionread_parse(c, fd, (size_t)kernel, avail);
 	}
-	if (atomic_load(&c->rx) != FF_RX_FRAMED || kernel <= 0) {
-		*avail = atomic_load(&c->rx) == FF_RX_FRAMED ? 0 : kernel;
-		pthread_mutex_unlock(&c->rx_lock);
-		return 0;
-	}
-	n = (size_t)kernel < (256u << 10) ? (size_t)kernel : (256u << 10);
-	buf = malloc(n + FF_FRAME_PEEK);
-	if (buf)
-		memcpy(buf, c->rx_stash, c->rx_stash_len);   /* the head starts with the stash */
-	r = buf ? ff_rx_peek(fd, buf + c->rx_stash_len, n, MSG_DONTWAIT) : -1;
-	if (r > 0) {
-		n = (size_t)r + c->rx_stash_len;
-		if (c->rx_db_active) {
-			count += (int)(c->rx_db.len - c->rx_db_done);
-			pos = c->rx_db_tail;
-		} else if (c->rx_inline_left) {
-			pos = c->rx_inline_left < n ? (size_t)c->rx_inline_left : n;
-			count += (int)pos;
-		}
-		while (pos < n) {
-			struct ff_doorbell db;
-			size_t hlen;
-			uint64_t plen;
-			int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
-			if (t <= 0)
-				break;
-			if (t == FF_FRAME_DOORBELL) {
-				count += (int)plen;
-				pos += hlen;
-			} else {
-				size_t have = n - pos - hlen;
-				count += (int)(plen < have ? plen : have);
-				pos += hlen + (size_t)plen;
-			}
-		}
-	}
-	free(buf);
-	*avail = count;
 	pthread_mutex_unlock(&c->rx_lock);
-	return 0;
+	return rc;
 }
 
 void ff_conn_release_rx(struct ff_conn *c)

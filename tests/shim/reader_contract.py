@@ -4,6 +4,11 @@ plain TCP and a run under the shim can be compared line by line.
   reader_contract.py et-big PORT       server sends 16 MiB in 1 MiB writes and stays open;
                                        the client reads it with epoll EPOLLET and 16 MiB reads
                                        (a short read means "drained", as nginx assumes)
+  reader_contract.py fionread-et PORT  server sends 16 MiB in 60000-byte writes (inline frames)
+                                       to a client that starts late (the queue fills and closes
+                                       the window) and reads as nginx does: 8 KiB reads, after
+                                       a full one FIONREAD, and it stops once it has read that
+                                       many, waiting for the next edge
   reader_contract.py splice-nb PORT    server sends 1 MiB; the client splices socket -> pipe
                                        with SPLICE_F_NONBLOCK, never more than the pipe holds
 Each client prints "bytes=N sha=HEX ..." and the server "sent=N sent_sha=HEX"."""
@@ -82,6 +87,50 @@ def et_big(port):
     print("bytes=%d sha=%s stalls=%d left_unread=%d" % (got, h.hexdigest(), stalls, avail))
 
 
+def fionread_et(port):
+    import fcntl
+    import struct
+    import termios
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'go')
+    c.setblocking(False)
+    time.sleep(0.5)                  # the sender fills the queue meanwhile
+    ep = select.epoll()
+    ep.register(c.fileno(), select.EPOLLIN | select.EPOLLET | select.EPOLLRDHUP)
+    buf = bytearray(8192)
+    h = hashlib.sha256()
+    got = 0
+    stalls = 0
+    while got < 16 * MIB:
+        if not ep.poll(3):
+            stalls += 1
+            break
+        available = -1               # nginx: every event resets it
+        while True:
+            if available == 0:
+                break
+            try:
+                n = c.recv_into(buf)
+            except BlockingIOError:
+                break
+            if n == 0:
+                break
+            h.update(memoryview(buf)[:n])
+            got += n
+            if available >= 0:
+                available -= n
+                if available < 0:
+                    available = 0
+                    break
+            elif n == len(buf):
+                available = struct.unpack('i', fcntl.ioctl(c.fileno(), termios.FIONREAD,
+                                                           b'\0\0\0\0'))[0]
+            if n < len(buf):
+                break
+    c.send(b'x')
+    print("bytes=%d sha=%s stalls=%d" % (got, h.hexdigest(), stalls))
+
+
 def splice_nb(port):
     c = socket.create_connection(('127.0.0.1', port))
     c.sendall(b'go')
@@ -110,9 +159,12 @@ def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     role = sys.argv[3] if len(sys.argv) > 3 else "client"
     if role == "server":
-        serve(port, 16 * MIB if mode == "et-big" else MIB, MIB, 10)
+        size = {"et-big": (16 * MIB, MIB), "fionread-et": (16 * MIB, 60000)}.get(mode, (MIB, MIB))
+        serve(port, size[0], size[1], 10)
     elif mode == "et-big":
         et_big(port)
+    elif mode == "fionread-et":
+        fionread_et(port)
     elif mode == "splice-nb":
         splice_nb(port)
     else:
