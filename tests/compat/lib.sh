@@ -29,6 +29,7 @@ CX_PASSES=0
 CX_PIDS=()
 CX_LAST=
 CX_RC=0
+CX_MS=0
 CX_MODE=
 CX_SIZES=${CX_SIZES:-"1K 64K 1M 8M"}  # rows override the maximum
 CX_ACCEL=yes # "inline REASON": the program never writes THRESHOLD bytes at once (the connection
@@ -41,6 +42,15 @@ for f in "$FFD" "$FFCTL" "$SHIM"; do
 		exit 99
 	fi
 done
+
+# Sanitizer builds: the ASan runtime must come first for uninstrumented programs (as in
+# tests/integration/lib.sh).
+CX_ASAN=
+export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:exitcode=86
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
+if ldd "$SHIM" 2>/dev/null | grep -q libasan; then
+	CX_ASAN=$(${CC:-gcc} -print-file-name=libasan.so)
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ffcompat.XXXXXX")
 chmod 755 "$T"
@@ -156,6 +166,7 @@ cx_env() {
 	if [ "$1" = shim ]; then
 		local pre=$SHIM
 		[ -n "${CX_PRELOAD_BEFORE:-}" ] && pre=$CX_PRELOAD_BEFORE:$pre
+		[ -n "$CX_ASAN" ] && pre=$CX_ASAN:$pre
 		[ -n "${CX_PRELOAD_AFTER:-}" ] && pre=$pre:$CX_PRELOAD_AFTER
 		CX_ENV=(env LD_PRELOAD="$pre" FAASFLOW_CONFIG="$CONF" FAASFLOW_LOG="$T/shim.log")
 	elif [ -n "${CX_PRELOAD_PLAIN:-}" ]; then
@@ -179,10 +190,13 @@ cx_bg() {
 # cx_run MODE CMD...: a client in the foreground, with CX_CLIENT_TIMEOUT; status in CX_RC
 # (124: it timed out).
 cx_run() {
+	local t0
 	cx_env "$1"
 	shift
+	t0=$(date +%s%N)
 	"${CX_ENV[@]}" timeout -k 5 "$CX_CLIENT_TIMEOUT" "$@"
 	CX_RC=$?
+	CX_MS=$((($(date +%s%N) - t0) / 1000000))
 	return $CX_RC
 }
 
@@ -291,7 +305,7 @@ cx_check_case() {
 			return 1
 		fi
 	done
-	echo "  ok: $what, $size, $mode: sha256 ${want:0:16}... at both ends"
+	echo "  ok: $what, $size, $mode: sha256 ${want:0:16}... at both ends (last client ${CX_MS} ms)"
 	cx_result "$mode" "$size" ok
 	return 0
 }
