@@ -437,6 +437,91 @@ static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t spa
 	return (ssize_t)out;
 }
 
+/* The frames a peek may look at: bytes of the stream ahead of the reader, up to the buffer. */
+#define PEEK_WINDOW_MAX (16u << 20)
+
+/* MSG_PEEK: what a read of this size would return now, over as many frames as it spans
+ * (a reader peeking for a delimiter gets the same bytes as over TCP), without changing any
+ * state. Returns the bytes (0 at end of stream), or -1 with errno (EAGAIN: none yet). */
+static ssize_t rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			      size_t space, int pflags, bool trunc)
+{
+	struct ff_region *rg = ff_rg();
+	size_t got = 0, pos = 0, n, window;
+	uint64_t left = c->rx_inline_left;
+	uint8_t *buf;
+	ssize_t r;
+
+	if (c->rx_db_active) {
+		size_t k = c->rx_db.len - c->rx_db_done < space ? (size_t)(c->rx_db.len - c->rx_db_done) : space;
+		if (!trunc)
+			scatter(iov, iovcnt, 0, ff_slot_ptr(rg, c->rx_db.slot) + c->rx_db.offset + c->rx_db_done, k);
+		got = k;
+		pos = c->rx_db_tail;
+		if (got == space)
+			return (ssize_t)got;
+	}
+	window = space - got + FF_FRAME_PEEK * 64 + pos;
+	if (window > PEEK_WINDOW_MAX)
+		window = PEEK_WINDOW_MAX;
+	buf = malloc(window + FF_FRAME_PEEK);
+	if (!buf) {
+		errno = ENOMEM;
+		return got ? (ssize_t)got : -1;
+	}
+	memcpy(buf, c->rx_stash, c->rx_stash_len);
+	r = ff_rx_peek(fd, buf + c->rx_stash_len, window, got ? MSG_DONTWAIT : pflags);
+	if (r <= 0) {
+		free(buf);
+		return got ? (ssize_t)got : r;
+	}
+	n = (size_t)r + c->rx_stash_len;
+	while (got < space && pos < n) {
+		struct ff_doorbell db;
+		size_t hlen = 0, take;
+		uint64_t plen = left;
+		int t = FF_FRAME_INLINE;
+
+		if (!left) {
+			t = ff_frame_decode(buf + pos, n - pos, rg ? rg->hdr->slot_size : UINT64_MAX,
+					    rg ? rg->hdr->slot_count : UINT32_MAX, &hlen, &plen, &db);
+			if (t < 0) {
+				free(buf);
+				return got ? (ssize_t)got : ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
+			}
+			if (t == 0)
+				break;       /* the rest of a header is on its way */
+		}
+		left = 0;
+		if (t == FF_FRAME_DOORBELL) {
+			if (!c->rx_region_ok || !ff_slot_check(&db, c->rx_key))
+				break;       /* a read will say what is wrong with it */
+			take = db.len < space - got ? (size_t)db.len : space - got;
+			if (!trunc)
+				scatter(iov, iovcnt, got, ff_slot_ptr(rg, db.slot) + db.offset, take);
+		} else {
+			size_t have = n - pos - hlen;
+			take = plen < have ? (size_t)plen : have;
+			if (take > space - got)
+				take = space - got;
+			if (!trunc)
+				scatter(iov, iovcnt, got, buf + pos + hlen, take);
+			if (take < plen) {
+				got += take;
+				break;       /* the rest of this frame is not there yet (or not wanted) */
+			}
+		}
+		got += take;
+		pos += hlen + (t == FF_FRAME_DOORBELL ? 0 : (size_t)plen);
+	}
+	free(buf);
+	if (!got) {
+		errno = EAGAIN;      /* only frame bytes so far: a blocking peek waits for more */
+		return -1;
+	}
+	return (ssize_t)got;
+}
+
 static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t space = ff_iov_len(iov, iovcnt), got = 0;
@@ -448,6 +533,9 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		errno = ECONNRESET;
 		return -1;
 	}
+	if (flags & MSG_PEEK)
+		return rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
+				      (flags & MSG_TRUNC) != 0);
 	while (got < space) {
 		/* The first bytes wait as the socket would; later ones only if MSG_WAITALL. */
 		int pflags = (got && !waitall) ? MSG_DONTWAIT : (flags & MSG_DONTWAIT);

@@ -9,6 +9,9 @@ plain TCP and a run under the shim can be compared line by line.
                                        the window) and reads as nginx does: 8 KiB reads, after
                                        a full one FIONREAD, and it stops once it has read that
                                        many, waiting for the next edge
+  reader_contract.py peek PORT         server sends b"abc", b"def\\n", 64 KiB + a newline (a slot
+                                       payload under the shim), each a write of its own; the
+                                       client peeks across them as a line reader does
   reader_contract.py splice-nb PORT    server sends 1 MiB; the client splices socket -> pipe
                                        with SPLICE_F_NONBLOCK, never more than the pipe holds
 Each client prints "bytes=N sha=HEX ..." and the server "sent=N sent_sha=HEX"."""
@@ -87,6 +90,46 @@ def et_big(port):
     print("bytes=%d sha=%s stalls=%d left_unread=%d" % (got, h.hexdigest(), stalls, avail))
 
 
+def serve_pieces(port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(('127.0.0.1', port))
+    ls.listen(1)
+    print("listening", flush=True)
+    c, _ = ls.accept()
+    c.recv(16)
+    pieces = [b"abc", b"def\n", payload(65536, "peek").replace(b"\n", b"."), b"\n"]
+    for p in pieces:
+        c.sendall(p)
+        time.sleep(0.05)
+    data = b"".join(pieces)
+    print("sent=%d sent_sha=%s" % (len(data), hashlib.sha256(data).hexdigest()), flush=True)
+    c.settimeout(10)
+    try:
+        c.recv(1)
+    except OSError:
+        pass
+    c.close()
+
+
+def peek(port):
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'go')
+    time.sleep(0.5)                  # everything has arrived
+    first = c.recv(100, socket.MSG_PEEK)
+    line1 = c.recv(first.index(b"\n") + 1) if b"\n" in first else b""
+    time.sleep(0.1)
+    big = c.recv(65537 + 100, socket.MSG_PEEK)
+    nl = big.find(b"\n")
+    rest = b""
+    while len(rest) < nl + 1:
+        rest += c.recv(nl + 1 - len(rest))
+    c.send(b'x')
+    data = line1 + rest
+    print("peek1=%r line1=%r peek2=%d newline_at=%d bytes=%d sha=%s" % (
+        first[:16], line1, len(big), nl, len(data), hashlib.sha256(data).hexdigest()))
+
+
 def fionread_et(port):
     import fcntl
     import struct
@@ -158,13 +201,17 @@ def splice_nb(port):
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     role = sys.argv[3] if len(sys.argv) > 3 else "client"
-    if role == "server":
+    if role == "server" and mode == "peek":
+        serve_pieces(port)
+    elif role == "server":
         size = {"et-big": (16 * MIB, MIB), "fionread-et": (16 * MIB, 60000)}.get(mode, (MIB, MIB))
         serve(port, size[0], size[1], 10)
     elif mode == "et-big":
         et_big(port)
     elif mode == "fionread-et":
         fionread_et(port)
+    elif mode == "peek":
+        peek(port)
     elif mode == "splice-nb":
         splice_nb(port)
     else:
