@@ -62,8 +62,13 @@ for p in $want; do
 	$APT install --no-install-recommends "$p" ||
 		echo "install-deps.sh: optional package $p not installed (its checks will be skipped)" >&2
 done
-for p in $compat; do
-	$APT install --no-install-recommends "$p" ||
-		echo "install-deps.sh: compatibility-matrix package $p not installed (tests/compat rows needing it will be skipped)" >&2
-done
+if [ -n "$compat" ]; then
+	echo "install-deps.sh: compatibility matrix: $(echo "$compat" | tr "\n" " ")"
+	# shellcheck disable=SC2086
+	$APT install --no-install-recommends $compat ||
+		for p in $compat; do        # one at a time: a package that fails leaves the others
+			$APT install --no-install-recommends "$p" ||
+				echo "install-deps.sh: compatibility-matrix package $p not installed (tests/compat rows needing it will be skipped)" >&2
+		done
+fi
 echo "install-deps.sh: done"
