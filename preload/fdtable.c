@@ -19,6 +19,7 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ff_conn *pool;
 static _Atomic uint64_t next_cookie = 1;
 static _Atomic int fd_hwm;          /* highest fd ever attached, bounds scans */
+static _Atomic(uint32_t) *_Atomic sndbuf_req;  /* by fd; allocated at the first SO_SNDBUF */
 
 bool ff_fdtab_init(void)
 {
@@ -36,6 +37,33 @@ bool ff_fdtab_init(void)
 		return false;
 	fdtab_size = (int)n;
 	return true;
+}
+
+/* The application's SO_SNDBUF, kept by fd number from its setsockopt() until the fd closes or
+ * the number is reused, so a connection made or accepted later on it (or from a listener that
+ * had it) bounds its region bytes the same way (TCP takes that much, not megabytes). */
+void ff_fd_sndbuf_note(int fd, uint32_t v)
+{
+	_Atomic(uint32_t) *t = atomic_load(&sndbuf_req);
+
+	if (fd < 0 || fd >= fdtab_size)
+		return;
+	if (!t) {
+		_Atomic(uint32_t) *n = calloc((size_t)fdtab_size, sizeof(*n)), *none = NULL;
+		if (!n)
+			return;
+		if (!atomic_compare_exchange_strong(&sndbuf_req, &none, n))
+			free(n);
+		t = atomic_load(&sndbuf_req);
+	}
+	atomic_store_explicit(&t[fd], v, memory_order_relaxed);
+}
+
+uint32_t ff_fd_sndbuf(int fd)
+{
+	_Atomic(uint32_t) *t = atomic_load_explicit(&sndbuf_req, memory_order_acquire);
+
+	return t && fd >= 0 && fd < fdtab_size ? atomic_load_explicit(&t[fd], memory_order_relaxed) : 0;
 }
 
 int ff_fdtab_max(void)

@@ -51,6 +51,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	if (c) {
 		if (r == 0 || errno == EINPROGRESS || errno == EINTR) {
 			c->is_client = true;
+			c->tx_sndbuf = ff_fd_sndbuf(fd);
 			atomic_store(&c->tx, FF_TX_HELLO);
 			atomic_store(&c->rx, FF_RX_UNDECIDED);
 			ff_fd_attach(fd, c);
@@ -104,6 +105,8 @@ static int track_accepted(int lfd, int r)
 	if (l->kind == FF_KIND_LISTENER && (c = ff_conn_new(FF_KIND_CONN)) != NULL) {
 		atomic_store(&c->tx, FF_TX_UNDECIDED);
 		atomic_store(&c->rx, FF_RX_UNDECIDED);
+		c->tx_sndbuf = ff_fd_sndbuf(lfd);     /* accepted sockets inherit the listener's */
+		ff_fd_sndbuf_note(r, c->tx_sndbuf);
 		ff_fd_attach(r, c);
 	}
 	ff_conn_put(l);
@@ -178,6 +181,8 @@ int close(int fd)
 {
 	ff_init();
 	if (!ff_passthrough()) {
+		if (ff_fd_sndbuf(fd))
+			ff_fd_sndbuf_note(fd, 0);
 		guard_own(fd);
 		if (ff_fd_tracked(fd))
 			return ff_fd_close(fd, before_close);
@@ -304,6 +309,19 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 	ff_init();
 	r = ff_real.setsockopt(fd, level, name, val, len);
+	if (r == 0 && level == SOL_SOCKET && name == SO_SNDBUF && val && len >= sizeof(int) &&
+	    !ff_passthrough()) {
+		/* what the kernel made of it (doubled, capped by net.core.wmem_max) */
+		int eff = 0;
+		socklen_t el = sizeof(eff);
+		uint32_t v = getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &eff, &el) == 0 && eff > 0 ?
+			     (uint32_t)eff : 1;
+		ff_fd_sndbuf_note(fd, v);
+		if ((c = ff_conn_get(fd))) {
+			c->tx_sndbuf = v;
+			ff_conn_put(c);
+		}
+	}
 	if (r == 0 && level == IPPROTO_TCP && name == TCP_NODELAY && val && len >= sizeof(int) &&
 	    !ff_passthrough() && (c = ff_conn_get(fd))) {
 		c->nodelay = *(const int *)val != 0;

@@ -69,9 +69,12 @@ static int fionread_parse(struct ff_conn *c, int fd, size_t kernel, int *avail)
 	return 0;
 }
 
-int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
+/* arg: the application's int, perhaps not aligned (Python's fcntl.ioctl passes a bytes
+ * buffer): written with memcpy, as the kernel's put_user would. */
+int ff_rx_fionread(struct ff_conn *c, int fd, void *arg)
 {
-	int kernel = 0, rc = 0;
+	int kernel = 0, rc = 0, n = 0;
+	int *avail = &n;
 
 	pthread_mutex_lock(&c->rx_lock);
 	if (atomic_load(&c->rx) == FF_RX_UNDECIDED)
@@ -88,6 +91,8 @@ int ff_rx_fionread(struct ff_conn *c, int fd, int *avail)
 		rc = fionread_parse(c, fd, (size_t)kernel, avail);
 	}
 	pthread_mutex_unlock(&c->rx_lock);
+	if (rc == 0)
+		memcpy(arg, &n, sizeof(n));
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #define FAASFLOW_SHIM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,6 +123,8 @@ struct ff_conn {
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
+	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
+	                              * (0: none): the bound of region bytes in flight */
 	bool tx_db_unacked;          /* Nagle on, a doorbell pushed: push the next inline frame */
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
@@ -164,6 +167,9 @@ FF_HIDDEN bool ff_fd_blocking(int fd, int flags);
 FF_HIDDEN void ff_fdtab_after_fork(void);
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */
+/* SO_SNDBUF values the application set on sockets (tracked or not yet), by fd. */
+FF_HIDDEN void ff_fd_sndbuf_note(int fd, uint32_t v);
+FF_HIDDEN uint32_t ff_fd_sndbuf(int fd);
 
 /* ---- the region and the control connection (control.c) ------------------ */
 struct ff_ctl {
@@ -246,13 +252,19 @@ FF_HIDDEN void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim);
  * sleeps as it would have, then reports with ff_spin_slept(s, *t0); -1 with errno EINTR: a
  * signal handler ran that interrupts calls (the caller fails as its blocking call would). */
 FF_HIDDEN int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0);
+/* Busy waits run with the asynchronous signals held; release says whether one that came has
+ * a handler without SA_RESTART (the waiting call then fails with EINTR, as a blocking one). */
+FF_HIDDEN void ff_signals_hold(sigset_t *old);
+FF_HIDDEN bool ff_signals_release(const sigset_t *old);
 FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
 
 /* ---- slots (slots.c) ---------------------------------------------------------- */
 /* Take a slot for a payload on conn `cookie`; wait for one of this connection's slots in flight
- * when may_wait (blocking socket), checking fd health. Returns slot index, or -1 (go inline),
+ * when may_wait (blocking socket), checking fd health. bound: the most payload bytes the
+ * connection may have in flight (0: the default bound). Returns slot index, or -1 (go inline),
  * or -2 with errno when the connection died while waiting. */
-FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_t *gen);
+FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_t bound,
+			       uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
 FF_HIDDEN bool ff_slot_in_flight(uint64_t cookie);            /* payloads of it unread */
@@ -272,7 +284,7 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 /* ---- data path (tx.c, rx.c) ------------------------------------------------ */
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
-FF_HIDDEN int ff_rx_fionread(struct ff_conn *c, int fd, int *avail);
+FF_HIDDEN int ff_rx_fionread(struct ff_conn *c, int fd, void *arg);
 /* rx.c's pieces that rx_side.c uses too */
 FF_HIDDEN ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags);
 FF_HIDDEN int ff_rx_decide(struct ff_conn *c, int fd, int flags);

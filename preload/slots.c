@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -31,12 +34,16 @@ static uint64_t fill_seq;
 static uint64_t filled_total;   /* payload bytes through this process's slots */
 
 #define WAIT_SLICE_NS   (10ull * 1000 * 1000)
-/* Payload bytes in flight on one blocking connection: enough to keep both cores copying while
- * one of them sleeps and wakes, few enough that the slots stay in the shared cache. Always
- * this many payloads (big slots), never more than that many (small payloads). */
+/* Payload bytes in flight on one connection: enough to keep both cores copying while one of
+ * them sleeps and wakes, few enough that the slots stay in the shared cache, and about what
+ * TCP buffers (it takes 64 writes of 64 KiB, 4 MiB, before a writer blocks). Always this
+ * many payloads (big slots), never more than that many (small payloads). At the bound a
+ * blocking writer waits for its reader as TCP's would (signals, SO_SNDTIMEO and a reset end
+ * the wait as they end a blocking send); a non-blocking one goes inline, where the kernel's
+ * own flow control answers EAGAIN with exact EPOLLOUT readiness. */
 #define CONN_FLIGHT_BYTES  (4ull << 20)
 #define CONN_INFLIGHT_MIN  4
-#define CONN_INFLIGHT_MAX  16
+#define CONN_INFLIGHT_MAX  64
 #define LEASE_RETRY_NS     (100ull * 1000 * 1000)
 /* A slot is filled again once this many bytes went through this process's slots since its last
  * fill. Refilling the slot the reader has just copied out makes every store steal a line from
@@ -62,13 +69,6 @@ static struct ff_slot_meta *meta(uint32_t slot)
 static bool cas_word(uint32_t slot, uint32_t from, uint32_t to)
 {
 	return atomic_compare_exchange_strong(&meta(slot)->word, &from, to);
-}
-
-static void futex_wait(_Atomic uint32_t *w, uint32_t val, uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull) };
-
-	ff_sys_futex_wait((const void *)w, val, &ts);
 }
 
 static void futex_wake(_Atomic uint32_t *w)
@@ -219,49 +219,96 @@ static struct ff_spin writer_spin = {
 	.ns = SPIN_MAX_NS / 4, .min_ns = SPIN_MIN_NS, .max_ns = SPIN_MAX_NS, .keep = true,
 };
 
-/* Sleep (a slice at most) while slot's word is still `seen` (the in-flight value the caller
- * saw under the lock): its reader gives it back by changing it. A word that already moved on
- * returns at once. Lock not held. Returns -1 with errno EPIPE when the connection died
- * meanwhile (its slots come back). */
-static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie)
+/* Spin up to lim ns for slot's word to leave `seen`: 1 when it did, 0 when not. */
+static int spin_slot(struct ff_slot_meta *m, uint32_t *seen, uint64_t t0, uint64_t lim)
+{
+	do {
+		for (int k = 0; k < 64; k++) {
+			uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
+			if (w == *seen) {
+				cpu_relax();
+			} else if (w == FF_SLOT_WORD(FF_SLOT_GEN(*seen), FF_SLOT_READING)) {
+				*seen = w;       /* only claimed by its reader: not back yet */
+			} else {
+				ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
+				return 1;
+			}
+		}
+	} while (ff_now_ns() - t0 < lim);
+	return 0;
+}
+
+/* Sleep (a slice at most, never past deadline_ns if set) while slot's word is still `seen`
+ * (the in-flight value the caller saw under the lock): its reader gives it back by changing
+ * it. A word that already moved on returns at once. Lock not held. Returns -1 with errno as
+ * the application's blocking send would end: EPIPE when the connection died meanwhile (its
+ * slots come back), EINTR when a signal handler without SA_RESTART ran, EAGAIN at the
+ * socket's SO_SNDTIMEO. */
+static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie, uint64_t deadline_ns)
 {
 	struct ff_slot_meta *m = meta(slot);
-	uint64_t t0 = 0, lim = 0;
+	uint64_t t0 = 0, lim = 0, slice = WAIT_SLICE_NS, now;
+	struct timespec ts;
 
 	if (conn_dead(fd)) {
 		ff_slot_reclaim_conn(cookie);
 		errno = EPIPE;
 		return -1;
 	}
+	now = ff_now_ns();
+	if (deadline_ns && now >= deadline_ns) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (deadline_ns && deadline_ns - now < slice)
+		slice = deadline_ns - now;
 	lim = ff_spin_limit(&writer_spin);
 	if (lim) {
-		t0 = ff_now_ns();
-		do {
-			for (int k = 0; k < 64; k++) {
-				uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
-				if (w == seen) {
-					cpu_relax();
-				} else if (w == FF_SLOT_WORD(FF_SLOT_GEN(seen), FF_SLOT_READING)) {
-					seen = w;       /* only claimed by its reader: not back yet */
-				} else {
-					ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
-					return 0;
-				}
-			}
-		} while (ff_now_ns() - t0 < lim);
+		sigset_t old;
+		int done;
+
+		t0 = now;
+		ff_signals_hold(&old);
+		done = spin_slot(m, &seen, t0, lim < slice ? lim : slice);
+		if (ff_signals_release(&old)) {
+			errno = EINTR;
+			return -1;
+		}
+		if (done)
+			return 0;
 	}
+	ts.tv_sec = (time_t)(slice / 1000000000ull);
+	ts.tv_nsec = (long)(slice % 1000000000ull);
 	atomic_fetch_add(&m->waiters, 1);
-	if (atomic_load(&m->word) == seen)
-		futex_wait(&m->word, seen, WAIT_SLICE_NS);
+	/* A handler with SA_RESTART has the kernel restart the wait; EINTR means one without. */
+	int r = atomic_load(&m->word) == seen ? ff_sys_futex_wait((const void *)&m->word, seen, &ts) : 0;
+	int err = errno;
 	atomic_fetch_sub(&m->waiters, 1);
+	if (r < 0 && err == EINTR) {
+		errno = EINTR;
+		return -1;
+	}
 	if (t0 && atomic_load(&m->word) != seen)
 		ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
 	return 0;
 }
 
-int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_t *gen)
+/* The socket's SO_SNDTIMEO as an absolute deadline (0: none). */
+static uint64_t send_deadline(int fd)
 {
-	uint64_t start = 0;
+	struct timeval tv = { 0 };
+	socklen_t l = sizeof(tv);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) < 0 || (!tv.tv_sec && !tv.tv_usec))
+		return 0;
+	return ff_now_ns() + (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
+}
+
+int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_t bound,
+		     uint32_t *gen)
+{
+	uint64_t start = 0, deadline = 0;
+	bool deadline_known = false, spun = false;
 	int i;
 
 	ff_ctl_fresh();
@@ -274,8 +321,11 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_
 		int w = oldest_in_flight(cookie, &inflight, &flight_bytes);
 
 		i = -1;
-		if (!may_wait || inflight < CONN_INFLIGHT_MIN ||
-		    (inflight < CONN_INFLIGHT_MAX && flight_bytes + len <= CONN_FLIGHT_BYTES)) {
+		/* An SO_SNDBUF the application set is its bound (as the kernel applies it):
+		 * a payload that alone exceeds it goes inline. */
+		if (bound ? flight_bytes + len <= bound :
+			    inflight < CONN_INFLIGHT_MIN ||
+			    (inflight < CONN_INFLIGHT_MAX && flight_bytes + len <= CONN_FLIGHT_BYTES)) {
 			i = take_idle(gen);
 			if (i < 0 && lease_more())
 				i = take_idle(gen);
@@ -290,8 +340,31 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_
 			pthread_mutex_unlock(&slots_lock);
 			return slot;
 		}
-		if (!may_wait)
+		if (bound && !inflight)
 			break;
+		if (!may_wait) {
+			/* At the bound a non-blocking writer goes inline, unless its reader gives
+			 * a slot back within a short spin (a reader that keeps pace does within
+			 * tens of microseconds, and an inline megabyte costs more than that); one
+			 * spin that found nothing sends the rest of this call inline. */
+			uint64_t lim = spun || w < 0 ? 0 : ff_spin_limit(&writer_spin);
+			uint32_t seen;
+
+			if (!lim)
+				break;
+			spun = true;
+			seen = atomic_load(&meta(mine[w].slot)->word);
+			if (FF_SLOT_STATE(seen) != FF_SLOT_FILLED && FF_SLOT_STATE(seen) != FF_SLOT_READING)
+				continue;
+			pthread_mutex_unlock(&slots_lock);
+			int freed = spin_slot(meta(mine[w].slot), &seen, ff_now_ns(), lim);
+			pthread_mutex_lock(&slots_lock);
+			if (freed) {
+				spun = false;    /* the reader keeps pace: wait for it again */
+				continue;
+			}
+			break;
+		}
 		if (w < 0) {
 			/* Nothing of ours in flight here: wait a little for others, then inline. */
 			uint64_t now = ff_now_ns();
@@ -305,7 +378,11 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint32_
 		if (FF_SLOT_STATE(seen) != FF_SLOT_FILLED && FF_SLOT_STATE(seen) != FF_SLOT_READING)
 			continue;       /* given back since the scan: look again, do not wait */
 		pthread_mutex_unlock(&slots_lock);
-		if (wait_slot(slot, seen, fd, cookie) < 0)
+		if (!deadline_known) {
+			deadline = send_deadline(fd);
+			deadline_known = true;
+		}
+		if (wait_slot(slot, seen, fd, cookie, deadline) < 0)
 			return -2;
 		pthread_mutex_lock(&slots_lock);
 	}
@@ -515,7 +592,7 @@ int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint
 		pthread_mutex_unlock(&slots_lock);
 		if (r == 0 || !busy || !may_wait)
 			return r;
-		if (wait_slot(slot, w, fd, cookie) < 0)
+		if (wait_slot(slot, w, fd, cookie, 0) < 0)
 			return -2;
 	}
 }

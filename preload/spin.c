@@ -129,7 +129,7 @@ bool ff_spin_skip(struct ff_spin *s)
  * let in, and the call fails with EINTR when one of them has a handler that does not restart,
  * as the blocking call would have; otherwise it goes on to wait as a restarted call would.
  * Returns true when the call is to fail with EINTR. */
-static void spin_mask(sigset_t *old)
+void ff_signals_hold(sigset_t *old)
 {
 	sigset_t all;
 
@@ -143,7 +143,7 @@ static void spin_mask(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-static bool spin_unmask(const sigset_t *old)
+bool ff_signals_release(const sigset_t *old)
 {
 	sigset_t pend;
 	bool intr = false;
@@ -199,9 +199,9 @@ int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
 	*t0 = ff_now_ns();
 	if (!lim)
 		return 0;
-	spin_mask(&old);
+	ff_signals_hold(&old);
 	r = spin_poll(fd, s, *t0, lim);
-	if (spin_unmask(&old)) {
+	if (ff_signals_release(&old)) {
 		errno = EINTR;
 		return -1;
 	}

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 
 #include "shim.h"
@@ -213,9 +214,16 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	if (len > rg->hdr->slot_size)
 		len = rg->hdr->slot_size;
-	slot = ff_slot_take(c->cookie, fd, may_wait, len, &gen);
-	if (slot == -2)
+	slot = ff_slot_take(c->cookie, fd, may_wait, len, c->tx_sndbuf, &gen);
+	if (slot == -2) {
+		/* the peer is gone: the kernel's send would have raised SIGPIPE too */
+		if (errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
+			int saved = errno;
+			pthread_kill(pthread_self(), SIGPIPE);
+			errno = saved;
+		}
 		return -1;
+	}
 	if (slot < 0) {
 		ff_note_fallback(FF_FB_NO_SLOT, "no free slot: payload sent inline");
 		return 0;

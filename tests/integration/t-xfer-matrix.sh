@@ -59,8 +59,13 @@ run_case() {
 }
 
 M=$((1 << 20))
+# A blocking writer waits for its reader at the bound of region bytes in flight (4 MiB), so
+# nearly all of the 16 MiB go through the region; a non-blocking one goes inline once the
+# bound is reached and its reader (hashing as it reads) does not give a slot back within a
+# short spin, as TCP's own buffer bounds it: at least the bound goes through the region.
 for mode in block nonblock-epoll-lt nonblock-epoll-et poll select; do
-	run_case "mode $mode, 1 B..16 MiB" $((8 * M)) "--mode $mode" "--mode $mode --sizes 1,1000,64K,1M,16M"
+	[ "$mode" = block ] && min=$((8 * M)) || min=$((4 * M))
+	run_case "mode $mode, 1 B..16 MiB" "$min" "--mode $mode" "--mode $mode --sizes 1,1000,64K,1M,16M"
 done
 run_case "256 MiB payload" $((128 * M)) "" "--sizes 256M"
 run_case "random mix, poll / epoll-et" $M "--mode poll" "--random-mix 7:60:4M --mode nonblock-epoll-et"

@@ -1,0 +1,135 @@
+"""Writer-side behaviour at a full buffer, printed so that a run over plain TCP and a run under
+the shim can be compared (one process holds both ends; the peer does not read unless said).
+
+  writer_contract.py nb-bound       a non-blocking writer sends 1 MiB writes to a peer that
+                                    does not read, until EAGAIN; then POLLOUT must stay off
+  writer_contract.py both-write     both ends write 2 MiB (64 KiB writes, blocking), then read
+                                    the other's 2 MiB: TCP buffers that much, so no deadlock
+  writer_contract.py alarm-send     a blocking send of 16 MiB to a peer that does not read;
+                                    SIGALRM after 0.3 s: the handler runs and send returns a
+                                    partial count (Python's default: an interrupting handler)
+  writer_contract.py sndbuf-4k      SO_RCVBUF 4 KiB on the listener, SO_SNDBUF 4 KiB on the
+                                    writer: a non-blocking 256 KiB send takes about 10 KB
+                                    over TCP, so it must not take 256 KiB through the region
+Prints one line of key=value; byte counts that depend on the kernel's buffers are printed as
+classes ("ok"/"over") against bounds, so plain and shim lines compare equal."""
+import hashlib
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+
+MIB = 1 << 20
+
+
+def pair():
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(1)
+    a = socket.create_connection(ls.getsockname())
+    b, _ = ls.accept()
+    ls.close()
+    # one payload each way first, so an upgrade has happened in both directions
+    a.sendall(b'x' * (1 << 17))
+    got = 0
+    while got < (1 << 17):
+        got += len(b.recv(1 << 17))
+    b.sendall(b'y' * (1 << 17))
+    got = 0
+    while got < (1 << 17):
+        got += len(a.recv(1 << 17))
+    return a, b
+
+
+def nb_bound():
+    a, b = pair()
+    a.setblocking(False)
+    chunk = b'z' * MIB
+    sent = 0
+    while sent < 256 * MIB:
+        try:
+            sent += a.send(chunk)
+        except BlockingIOError:
+            break
+    p = select.poll()
+    p.register(a.fileno(), select.POLLOUT)
+    writable = bool(p.poll(200))
+    # TCP takes a few MiB here; the shim may add at most its bound in the region (4 MiB)
+    sys.stderr.write("nb-bound: %d bytes accepted\n" % sent)
+    print("eagain=%d bound=%s pollout_after_eagain=%d" % (
+        sent < 256 * MIB, "ok" if sent <= 24 * MIB else "over:%d" % sent, writable))
+
+
+def both_write():
+    a, b = pair()
+    out = [None, None]
+    data = [bytes([65 + i]) * (2 * MIB) for i in range(2)]
+
+    def side(i, s, peer_data):
+        for off in range(0, 2 * MIB, 65536):
+            s.sendall(data[i][off:off + 65536])
+        h = hashlib.sha256()
+        got = 0
+        while got < 2 * MIB:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            h.update(d)
+            got += len(d)
+        out[i] = h.hexdigest() == hashlib.sha256(peer_data).hexdigest()
+
+    t = [threading.Thread(target=side, args=(0, a, data[1]), daemon=True),
+         threading.Thread(target=side, args=(1, b, data[0]), daemon=True)]
+    for x in t:
+        x.start()
+    end = time.monotonic() + 15
+    for x in t:
+        x.join(max(0.1, end - time.monotonic()))
+    print("done=%d both_whole=%s" % (not any(x.is_alive() for x in t), out == [True, True]))
+
+
+def sndbuf_4k():
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(1)
+    a = socket.create_connection(ls.getsockname())
+    b, _ = ls.accept()
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    a.setblocking(False)
+    data = b'w' * (256 * 1024 + 1)
+    sent = 0
+    try:
+        while sent < len(data):
+            sent += a.send(data[sent:])
+    except BlockingIOError:
+        pass
+    sys.stderr.write("sndbuf-4k: %d bytes accepted\n" % sent)
+    print("eagain=%d bound=%s" % (sent < len(data), "ok" if sent <= 65536 else "over:%d" % sent))
+
+
+def alarm_send():
+    a, b = pair()
+    ran = [0]
+
+    def handler(signum, frame):
+        ran[0] += 1
+
+    signal.signal(signal.SIGALRM, handler)
+    signal.siginterrupt(signal.SIGALRM, True)
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    t0 = time.monotonic()
+    try:
+        n = a.send(b'q' * (16 * MIB))
+        res = "partial" if 0 < n < 16 * MIB else "all" if n == 16 * MIB else "none"
+    except InterruptedError:
+        res = "eintr"
+    took = time.monotonic() - t0
+    print("result=%s handler_ran=%d within_2s=%d" % (res, ran[0], took < 2))
+
+
+if __name__ == "__main__":
+    {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
+     "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
