@@ -18,6 +18,14 @@ if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: the row runs the server as the postgres user (needs root to switch)"
 	exit 77
 fi
+# In a sanitizer build the ASan runtime is preloaded before the shim; postgres deadlocks at
+# start with that runtime preloaded alone (gdb: set_pglocale_pgservice -> bindtextdomain ->
+# pthread_rwlock_wrlock(_nl_state_lock), no shim involved). The row runs in builds without
+# sanitizers (make distcheck's, for one).
+if [ -n "$CX_ASAN" ]; then
+	echo "SKIP: postgres hangs at start with the bare ASan runtime preloaded (no shim needed); this row runs in a build without sanitizers"
+	exit 77
+fi
 PGUSER_OS=postgres
 if ! id "$PGUSER_OS" >/dev/null 2>&1; then
 	useradd --system --no-create-home --shell /usr/sbin/nologin "$PGUSER_OS" || exit 99

@@ -17,10 +17,10 @@ ports=$((20000 + ($$ % 20000)))
 # run_case MODE RUNNER PORT: prints the client's line (the server's sha appended)
 run_case() {
 	local mode=$1 runner=$2 port=$3 srv cli
-	st_bg "$T/$mode.$runner.srv" $runner "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" "$port" server
+	st_bg "$T/$mode.$runner.srv" "$runner" "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" "$port" server
 	srv=$ST_LAST
 	st_wait_file "$T/$mode.$runner.srv" || return 1
-	cli=$($runner "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" "$port" 2>&1)
+	cli=$("$runner" "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" "$port" 2>&1)
 	st_join "$srv"
 	echo "$cli $(grep '^sent=' "$T/$mode.$runner.srv")"
 }
