@@ -34,24 +34,35 @@ def payload(n, seed):
     return bytes(out[:n])
 
 
-def serve(port, total, chunk, linger):
+def accept_request(port):
+    """Listen, say so, accept one client and take its request (the client speaks first, as
+    an HTTP client does)."""
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(('127.0.0.1', port))
     ls.listen(1)
     print("listening", flush=True)
     c, _ = ls.accept()
-    c.recv(16)           # the request: the client speaks first, as an HTTP client does
-    data = payload(total, "contract")
-    for off in range(0, total, chunk):
-        c.sendall(data[off:off + chunk])
-    print("sent=%d sent_sha=%s" % (total, hashlib.sha256(data).hexdigest()), flush=True)
+    c.recv(16)
+    return c
+
+
+def sent_and_linger(c, data, linger):
+    print("sent=%d sent_sha=%s" % (len(data), hashlib.sha256(data).hexdigest()), flush=True)
     c.settimeout(linger)
     try:
         c.recv(1)        # the client says when it is done (or the timeout)
     except OSError:
         pass
     c.close()
+
+
+def serve(port, total, chunk, linger):
+    c = accept_request(port)
+    data = payload(total, "contract")
+    for off in range(0, total, chunk):
+        c.sendall(data[off:off + chunk])
+    sent_and_linger(c, data, linger)
 
 
 def et_big(port):
@@ -91,25 +102,12 @@ def et_big(port):
 
 
 def serve_pieces(port):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(('127.0.0.1', port))
-    ls.listen(1)
-    print("listening", flush=True)
-    c, _ = ls.accept()
-    c.recv(16)
+    c = accept_request(port)
     pieces = [b"abc", b"def\n", payload(65536, "peek").replace(b"\n", b"."), b"\n"]
     for p in pieces:
         c.sendall(p)
         time.sleep(0.05)
-    data = b"".join(pieces)
-    print("sent=%d sent_sha=%s" % (len(data), hashlib.sha256(data).hexdigest()), flush=True)
-    c.settimeout(10)
-    try:
-        c.recv(1)
-    except OSError:
-        pass
-    c.close()
+    sent_and_linger(c, b"".join(pieces), 10)
 
 
 def peek(port):
