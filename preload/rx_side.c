@@ -62,7 +62,10 @@ static int fionread_parse(struct ff_conn *c, int fd, size_t kernel, int *avail)
 			pos += hlen + (size_t)plen;
 		}
 	}
-	if (n < total)
+	/* Only a window cut short by its own size counts the rest as payload: a peek that
+	 * returned less than FIONREAD said (the queue changed between the two) is what is
+	 * there, and over-counting it would promise a reader bytes it cannot read. */
+	if (kernel > FIONREAD_WINDOW && n < total)
 		count += total - (pos < n ? pos : n);
 	free(buf);
 	*avail = count > INT_MAX ? INT_MAX : (int)count;
