@@ -304,11 +304,6 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 			if (blocking < 0)
 				blocking = ff_fd_blocking(fd, flags);
 			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
-			/* No slot now (a non-blocking writer at its bound): one slot's worth goes
-			 * inline, then the region is tried again, so only what the reader lags
-			 * behind goes through the kernel. */
-			if (n == 0 && left > ff_rg()->hdr->slot_size)
-				left = ff_rg()->hdr->slot_size;
 		}
 		if (n == 0)
 			n = tx_inline(c, fd, iov, iovcnt, done, left, flags);
