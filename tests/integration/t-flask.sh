@@ -22,7 +22,11 @@ if it_shim env FAASFLOW_PEERS="127.0.0.1:$port" "$PY" "$IT_SRC/flask_client.py" 
 	"http://127.0.0.1:$port/upload" $((50 << 20)) >"$T/client.out" 2>"$T/client.err"; then
 	if ! grep -q "^OK bytes=$((50 << 20)) sha256=" "$T/client.out"; then
 		it_fail "$name" "unexpected client output: $(head -c 200 "$T/client.out")"
-	elif it_grew "$name" "$before" $((25 << 20)); then
+	# requests sets a timeout, so Python's socket is non-blocking underneath: past the
+	# per-connection bound of region bytes in flight (4 MiB) a payload the Flask reader has
+	# not made room for within a short spin goes inline with the rest of that write, as TCP
+	# bounds a non-blocking writer (here the bound's 4 MiB take the region)
+	elif it_grew "$name" "$before" $((4 << 20)); then
 		it_pass "$name"
 	fi
 else
