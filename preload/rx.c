@@ -713,7 +713,12 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 			return got ? (ssize_t)got : r;
 		}
 		if (!checked) {
-			blocking = ff_fd_blocking(fd, flags);
+			/* (a failing fcntl: the fd was closed by another thread meanwhile; say
+			 * so, as the next call on it would, not EAGAIN) */
+			int fl = (flags & MSG_DONTWAIT) ? O_NONBLOCK : ff_real.fcntl(fd, F_GETFL);
+			if (fl < 0)
+				return got ? (ssize_t)got : -1;
+			blocking = !(fl & O_NONBLOCK);
 			checked = true;
 		}
 		if (!blocking) {

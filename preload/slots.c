@@ -353,11 +353,12 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_
 			if (!lim)
 				break;
 			spun = true;
-			seen = atomic_load(&meta(mine[w].slot)->word);
+			struct ff_slot_meta *wm = meta(mine[w].slot);   /* mine may move once unlocked */
+			seen = atomic_load(&wm->word);
 			if (FF_SLOT_STATE(seen) != FF_SLOT_FILLED && FF_SLOT_STATE(seen) != FF_SLOT_READING)
 				continue;
 			pthread_mutex_unlock(&slots_lock);
-			int freed = spin_slot(meta(mine[w].slot), &seen, ff_now_ns(), lim);
+			int freed = spin_slot(wm, &seen, ff_now_ns(), lim);
 			pthread_mutex_lock(&slots_lock);
 			if (freed) {
 				spun = false;    /* the reader keeps pace: wait for it again */
