@@ -308,7 +308,7 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_
 		     uint32_t *gen)
 {
 	uint64_t start = 0, deadline = 0;
-	bool deadline_known = false, spun = false;
+	bool deadline_known = false;
 	int i;
 
 	ff_ctl_fresh();
@@ -342,30 +342,8 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_
 		}
 		if (bound && !inflight)
 			break;
-		if (!may_wait) {
-			/* At the bound a non-blocking writer goes inline, unless its reader gives
-			 * a slot back within a short spin (a reader that keeps pace does within
-			 * tens of microseconds, and an inline megabyte costs more than that); one
-			 * spin that found nothing sends the rest of this call inline. */
-			uint64_t lim = spun || w < 0 ? 0 : ff_spin_limit(&writer_spin);
-			uint32_t seen;
-
-			if (!lim)
-				break;
-			spun = true;
-			struct ff_slot_meta *wm = meta(mine[w].slot);   /* mine may move once unlocked */
-			seen = atomic_load(&wm->word);
-			if (FF_SLOT_STATE(seen) != FF_SLOT_FILLED && FF_SLOT_STATE(seen) != FF_SLOT_READING)
-				continue;
-			pthread_mutex_unlock(&slots_lock);
-			int freed = spin_slot(wm, &seen, ff_now_ns(), lim);
-			pthread_mutex_lock(&slots_lock);
-			if (freed) {
-				spun = false;    /* the reader keeps pace: wait for it again */
-				continue;
-			}
-			break;
-		}
+		if (!may_wait)
+			break;       /* at the bound a non-blocking writer goes inline (TCP's flow control) */
 		if (w < 0) {
 			/* Nothing of ours in flight here: wait a little for others, then inline. */
 			uint64_t now = ff_now_ns();
