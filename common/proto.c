@@ -33,6 +33,7 @@ static const char *const type_names[FF_MSG_TYPE_MAX] = {
 	[FF_MSG_STATS] = "STATS",
 	[FF_MSG_LIST_ENDPOINTS] = "LIST_ENDPOINTS",
 	[FF_MSG_LIST_LEASES] = "LIST_LEASES",
+	[FF_MSG_READERS] = "READERS",
 };
 
 const char *ff_msg_type_name(uint16_t type)
@@ -83,6 +84,7 @@ static const struct rule rules[FF_MSG_TYPE_MAX][2] = {
 	[FF_MSG_STATS] = { { EMPTY, 0 }, { FIXED, sizeof(struct ff_stats) } },
 	[FF_MSG_LIST_ENDPOINTS] = { { EMPTY, 0 }, { RECORDS, sizeof(struct ff_endpoint_info) } },
 	[FF_MSG_LIST_LEASES] = { { EMPTY, 0 }, { RECORDS, sizeof(struct ff_lease_info) } },
+	[FF_MSG_READERS] = { { RECORDS, sizeof(struct ff_reader) }, { EMPTY, 0 } },
 };
 
 static int check_payload(const struct ff_msg_hdr *h, const uint8_t *p, size_t plen,

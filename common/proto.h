@@ -26,6 +26,7 @@ enum ff_msg_type {
 	FF_MSG_STATS,           /* ctl -> d:      empty;            reply ff_stats */
 	FF_MSG_LIST_ENDPOINTS,  /* ctl -> d:      empty;            reply n * ff_endpoint_info */
 	FF_MSG_LIST_LEASES,     /* ctl -> d:      empty;            reply n * ff_lease_info */
+	FF_MSG_READERS,         /* shim -> d:     n * ff_reader;    never answered */
 	FF_MSG_TYPE_MAX
 };
 
@@ -82,6 +83,15 @@ struct ff_lookup {
 struct ff_lookup_reply {
 	uint32_t found;       /* 1: a live shim listener on this host serves it */
 	uint32_t ttl_ms;      /* how long the answer may be cached */
+} __attribute__((packed));
+
+/* A process that may read a connection's payloads says so, by the key its writer puts in the
+ * slots it announces on it (struct ff_hello's conn_key): slots in flight on a key that a live
+ * process reads are never taken back by a timer. Sent without waiting: nothing answers. */
+enum { FF_READER_DEL = 0, FF_READER_ADD = 1 };
+struct ff_reader {
+	uint32_t key;
+	uint32_t op;          /* FF_READER_ADD / FF_READER_DEL */
 } __attribute__((packed));
 
 struct ff_lease {

@@ -132,6 +132,7 @@ void ffd_client_drop(struct ffd_server *s, struct ffd_client *c)
 	if (c->flags & FF_REG_CTL)
 		s->nctl--;
 	ffd_ep_drop_client(c->t, c);
+	ffd_readers_client_gone(c);
 	ffd_leases_client_gone(s, c);
 	s->scan_ticks = FFD_SCAN_TICKS;
 	log_debug("client %u (pid %d) disconnected", c->id, (int)c->pid);
@@ -149,6 +150,7 @@ void ffd_clients_drop_all(struct ffd_server *s)
 		HASH_DELETE(hh_id, s->by_id, c);
 		close(c->fd);
 		ffd_ep_drop_client(c->t, c);
+		ffd_readers_client_gone(c);
 		free(c);
 	}
 	s->nclients = 0;

@@ -17,6 +17,10 @@
  * If no reader has claimed it ORPHAN_TIMEOUT_NS after the owner's death, the daemon takes it
  * back anyway: a doorbell that old is never going to be read. Not a config key on purpose. */
 #define FFD_ORPHAN_TIMEOUT_NS   (30ULL * 1000000000ULL)
+/* Every reader of a connection gone (closed, exited): its slots in flight come back after
+ * this (a connection passed to another process is named again by the receiver meanwhile). */
+#define FFD_READER_GRACE_NS     (10ULL * 1000000000ULL)
+#define FFD_MAX_READERS_PER_CLIENT 262144u
 #define FFD_TICK_MS             200      /* orphan / dead-reader scan period */
 #define FFD_SCAN_TICKS          10       /* full dead-reader scans after a client leaves */
 #define FFD_LOOKUP_TTL_MS       1000
@@ -60,6 +64,22 @@ struct ffd_endpoint {
 	UT_hash_handle hh;
 };
 
+/* A connection key some live process reads (readers.c): per tenant, and per client. */
+struct ffd_rkey {
+	uint32_t key;
+	uint32_t refs;          /* readers naming it; 0: all gone since gone_ns */
+	uint64_t gone_ns;
+	UT_hash_handle hh;
+};
+
+struct ffd_ckey {
+	uint32_t key;
+	uint32_t n;             /* times this client named it */
+	UT_hash_handle hh;
+};
+
+enum ffd_reader_state { FFD_RK_UNKNOWN, FFD_RK_LIVE, FFD_RK_GONE };
+
 struct ffd_tenant {
 	char name[FF_NAME_MAX];
 	char region_path[PATH_MAX];
@@ -79,6 +99,9 @@ struct ffd_tenant {
 	uint64_t nfree;
 	uint64_t norphans;
 	uint64_t returns, bad_returns;
+	/* readers (readers.c) */
+	struct ffd_rkey *rkeys;
+	uint64_t nrkeys_gone;   /* keys with refs 0, not yet forgotten */
 	/* endpoints */
 	struct ffd_endpoint *endpoints;
 	uint64_t nendpoints;
@@ -96,6 +119,9 @@ struct ffd_client {
 	struct ffd_tenant *t;
 	uint64_t held;          /* slots this client owns (FFD_OUT) */
 	uint32_t nendpoints;
+	struct ffd_ckey *rkeys; /* connections it reads (readers.c) */
+	uint32_t nrkeys;
+	bool rkeys_full;
 	UT_hash_handle hh_fd, hh_id;
 };
 
@@ -168,6 +194,13 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t);
 void ffd_leases_count(const struct ffd_tenant *t, struct ff_stats *st);
 size_t ffd_leases_list(const struct ffd_server *s, const struct ffd_tenant *t,
                        struct ff_lease_info *out, size_t max);
+
+/* readers.c */
+void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t n);
+void ffd_readers_client_gone(struct ffd_client *c);
+enum ffd_reader_state ffd_readers_state(const struct ffd_tenant *t, uint32_t key, uint64_t now);
+void ffd_readers_tick(struct ffd_tenant *t, uint64_t now);
+void ffd_readers_free(struct ffd_tenant *t);
 
 /* dispatch.c */
 void ffd_handle_packet(struct ffd_server *s, struct ffd_client *c, size_t n);

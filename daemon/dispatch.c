@@ -184,6 +184,9 @@ static void dispatch(struct ffd_server *s, struct ffd_client *c, const struct ff
 	case FF_MSG_LIST_LEASES:
 		on_list(s, c, h);
 		break;
+	case FF_MSG_READERS:          /* never answered: the shim does not wait */
+		ffd_readers_msg(c, p, plen / sizeof(struct ff_reader));
+		break;
 	default:
 		reply(s, c, h->type, h->seq, EINVAL, NULL, 0);
 		break;

@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "sys.h"
 
 static uint32_t gen_next(uint32_t gen)
 {
@@ -282,10 +283,21 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 			now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS);
 		break;
 	default: /* FILLED */
-		take = now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS;
-		if (take)
-			log_warnx("slot %u: filled by a dead process and unread for %llu s; reclaimed",
-			          i, (unsigned long long)(FFD_ORPHAN_TIMEOUT_NS / 1000000000ULL));
+		switch (ffd_readers_state(t, atomic_load(&m->conn_key), now)) {
+		case FFD_RK_LIVE:     /* its reader lives: it stays as long as the connection */
+			take = false;
+			break;
+		case FFD_RK_GONE:     /* every reader closed or exited */
+			take = true;
+			break;
+		default:
+			take = now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS;
+			if (take)
+				log_warnx("slot %u: filled by a dead process, no reader known, unread "
+				          "for %llu s; reclaimed", i,
+				          (unsigned long long)(FFD_ORPHAN_TIMEOUT_NS / 1000000000ULL));
+			break;
+		}
 		break;
 	}
 	if (!take || !meta_free(m, w))
@@ -294,11 +306,32 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 	return 1;
 }
 
+/* Owner alive, slot FILLED, every reader of its connection gone: nobody will read it, so it
+ * goes back to its owner (the owner's next fill finds it idle), as a reset connection's
+ * unread bytes leave TCP's send buffer. */
+static void unread_back(struct ffd_tenant *t, uint32_t i, uint64_t now)
+{
+	struct ff_slot_meta *m = &t->r.meta[i];
+	uint32_t w = atomic_load(&m->word);
+
+	if (FF_SLOT_STATE(w) != FF_SLOT_FILLED ||
+	    ffd_readers_state(t, atomic_load(&m->conn_key), now) != FFD_RK_GONE)
+		return;
+	if (atomic_compare_exchange_strong(&m->word, &w,
+	                                   FF_SLOT_WORD(gen_next(FF_SLOT_GEN(w)), FF_SLOT_LEASED))) {
+		atomic_store(&m->reader, 0);
+		if (atomic_load(&m->waiters))
+			ff_sys_futex_wake(&m->word);
+		log_debug("slot %u: its readers are gone, back to owner %u", i, t->slots[i].owner);
+	}
+}
+
 void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 {
 	uint64_t n = t->r.hdr->slot_count, freed = 0, now = ffd_now_ns();
+	bool unread = t->nrkeys_gone != 0;
 
-	if (!t->norphans && !s->scan_ticks)
+	if (!t->norphans && !s->scan_ticks && !unread)
 		return;
 	for (uint64_t i = 0; i < n; i++) {
 		struct ffd_slot *sl = &t->slots[i];
@@ -308,7 +341,11 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 			freed += tick_orphan(s, t, (uint32_t)i, now);
 			continue;
 		}
-		if (sl->where != FFD_OUT || !s->scan_ticks)
+		if (sl->where != FFD_OUT)
+			continue;
+		if (unread)
+			unread_back(t, (uint32_t)i, now);
+		if (!s->scan_ticks)
 			continue;
 		/* Owner alive, but a reader died in the middle of copying out. */
 		w = atomic_load(&t->r.meta[i].word);
@@ -316,6 +353,7 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 		    reader_dead(s, atomic_load(&t->r.meta[i].reader)))
 			freed += reader_gone(s, t, (uint32_t)i, w);
 	}
+	ffd_readers_tick(t, now);
 	if (freed) {
 		ff_counter_add(&t->r.hdr->c.reclaimed, freed);
 		update_leased(t);

@@ -323,6 +323,7 @@ void ffd_tenants_close(struct ffd_server *s)
 			t->listen_fd = -1;
 		}
 		ffd_ep_free_all(t);
+		ffd_readers_free(t);
 		if (t->have_region) {
 			atomic_store(&t->r.hdr->daemon_pid, 0);
 			ffd_leases_free(t);

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +26,7 @@ struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
 #define RETRY_NS            (1000ull * 1000 * 1000)
 #define VALID_CHECK_NS      (100ull * 1000 * 1000)
 #define LOOKUP_CACHE        64
+#define READERS_BATCH       64
 /* A reply buffer on the caller's stack: the header and the largest payload expected. */
 #define REPLY_CAP(payload)  (sizeof(struct ff_msg_hdr) + (payload))
 
@@ -40,6 +43,7 @@ static _Atomic uint64_t valid_checked_ns;
 static _Atomic bool valid_last;
 static void reannounce(void);
 static void restamp(void);
+static void rename_readers(void);
 
 uint64_t ff_now_ns(void)
 {
@@ -154,8 +158,10 @@ static bool ctl_ensure_locked(void)
 	}
 	ff_ctl.last_fail_ns = 0;
 	ff_ctl.epoch = atomic_load(&ff_rg()->hdr->daemon_epoch);
+	ff_ctl.reg_serial++;
 	reannounce();
 	restamp();
+	rename_readers();
 	return true;
 }
 
@@ -209,7 +215,7 @@ bool ff_region_usable(void)
 	return atomic_load_explicit(&valid_last, memory_order_relaxed);
 }
 
-static void to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
+void ff_to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
 {
 	memset(out, 0, 16);
 	if (sa->sa_family == AF_INET) {
@@ -331,7 +337,7 @@ bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
 		return false;
 	memset(&req, 0, sizeof(req));
 	uint16_t port;
-	to_v6(sa, req.addr, &port);
+	ff_to_v6(sa, req.addr, &port);
 	req.port = port;
 	peer = match_peer(req.addr, req.port);
 	if (!peer)
@@ -378,7 +384,7 @@ static void fill_ns_addrs(struct ff_endpoint *ep)
 		uint16_t port;
 		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
 			continue;
-		to_v6(i->ifa_addr, ep->ns_addrs[ep->naddrs++], &port);
+		ff_to_v6(i->ifa_addr, ep->ns_addrs[ep->naddrs++], &port);
 	}
 	freeifaddrs(ifa);
 }
@@ -414,6 +420,70 @@ static void restamp(void)
 	}
 }
 
+/* READERS records, sent without waiting (nothing answers them). A full socket buffer (a
+ * coordinator far behind) drops them: those connections keep the orphan timeout. */
+static void readers_send_locked(const struct ff_reader *r, size_t n)
+{
+	_Alignas(8) uint8_t pkt[sizeof(struct ff_msg_hdr) + READERS_BATCH * sizeof(struct ff_reader)];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t len;
+
+	if (ff_ctl.fd < 0 || !n)
+		return;
+	len = ff_msg_encode(pkt, sizeof(pkt), FF_MSG_READERS, 0, 0, r, n * sizeof(*r));
+	if (len < 0)
+		return;
+	iov.iov_base = pkt;
+	iov.iov_len = (size_t)len;
+	if (ff_sys_sendmsg(ff_ctl.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
+	    errno != EINTR)
+		ctl_drop();
+}
+
+/* A new registration: name every connection we read, once each (dup'ed fds share one). */
+static void rename_readers(void)
+{
+	struct ff_reader r[READERS_BATCH];
+	size_t n = 0;
+	int hi = ff_fdtab_max();
+
+	for (int fd = 0; fd <= hi; fd++) {
+		struct ff_conn *c = ff_fd_peek(fd);
+		if (!c || c->kind != FF_KIND_CONN || c->rd_named == ff_ctl.reg_serial)
+			continue;
+		c->rd_named = ff_ctl.reg_serial;
+		for (int i = 0; i < 2; i++) {
+			uint32_t k = atomic_load(&c->rd_keys[i]);
+			if (!k)
+				continue;
+			r[n].key = k;
+			r[n++].op = FF_READER_ADD;
+			if (n == READERS_BATCH) {
+				readers_send_locked(r, n);
+				n = 0;
+			}
+		}
+	}
+	readers_send_locked(r, n);
+}
+
+void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add)
+{
+	struct ff_reader r = { .key = key, .op = add ? FF_READER_ADD : FF_READER_DEL };
+
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (add && ff_ctl.fd < 0 && ctl_ensure_locked() && c->rd_named == ff_ctl.reg_serial) {
+		pthread_mutex_unlock(&ff_ctl.lock);   /* the registration named it with the others */
+		return;
+	}
+	if (ff_ctl.fd >= 0) {
+		readers_send_locked(&r, 1);
+		c->rd_named = ff_ctl.reg_serial;
+	}
+	pthread_mutex_unlock(&ff_ctl.lock);
+}
+
 static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage *ss, bool add)
 {
 	const char *name = getenv(FF_ENV_NAME);
@@ -421,7 +491,7 @@ static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage 
 	uint64_t d, i;
 
 	memset(ep, 0, sizeof(*ep));
-	to_v6((const struct sockaddr *)ss, ep->addr, &port);
+	ff_to_v6((const struct sockaddr *)ss, ep->addr, &port);
 	ep->port = port;
 	netns_id(&d, &i);
 	ep->netns_dev = d;

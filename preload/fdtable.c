@@ -128,6 +128,8 @@ struct ff_conn *ff_conn_new(int kind)
 static void conn_free(struct ff_conn *c)
 {
 	ff_conn_release_rx(c);
+	if (c->kind == FF_KIND_CONN)
+		ff_reader_unname(c);
 	pthread_mutex_lock(&pool_lock);
 	c->next_free = pool;
 	pool = c;

@@ -50,7 +50,10 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	saved = errno;
 	if (c) {
 		if (r == 0 || errno == EINPROGRESS || errno == EINTR) {
+			uint32_t in_key = 0;
 			c->is_client = true;
+			if (ff_conn_tuple_keys(fd, sa, &c->tx_key, &in_key))
+				ff_reader_name(c, in_key);
 			c->tx_sndbuf = ff_fd_sndbuf(fd);
 			atomic_store(&c->tx, FF_TX_HELLO);
 			atomic_store(&c->rx, FF_RX_UNDECIDED);
@@ -105,9 +108,12 @@ static int track_accepted(int lfd, int r)
 	if (l->kind == FF_KIND_LISTENER && (c = ff_conn_new(FF_KIND_CONN)) != NULL) {
 		atomic_store(&c->tx, FF_TX_UNDECIDED);
 		atomic_store(&c->rx, FF_RX_UNDECIDED);
+		uint32_t in_key = 0;
 		c->tx_sndbuf = ff_fd_sndbuf(lfd);     /* accepted sockets inherit the listener's */
 		ff_fd_sndbuf_note(r, c->tx_sndbuf);
 		ff_fd_attach(r, c);
+		if (ff_conn_tuple_keys(r, NULL, &c->tx_key, &in_key))
+			ff_reader_name(c, in_key);
 	}
 	ff_conn_put(l);
 	return r;

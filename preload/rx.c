@@ -69,6 +69,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 		}
 		if (res == FF_HELLO_YES) {
 			c->rx_key = ff_hello_conn_key(b);
+			ff_reader_name(c, c->rx_key);     /* (named already unless translated) */
 			if (defer)
 				c->rx_hello_left = FF_HELLO_SIZE;
 			else

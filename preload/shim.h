@@ -116,6 +116,8 @@ struct ff_conn {
 	uint64_t cookie;             /* per-process unique id, tags slots in flight */
 	uint32_t tx_key;             /* our key for the outgoing direction (hello, slot meta) */
 	uint32_t rx_key;             /* the peer's key for the incoming direction */
+	_Atomic uint32_t rd_keys[2]; /* keys this process named as the connection's reader */
+	uint64_t rd_named;           /* the registration they were last named to (control.c) */
 	pthread_mutex_t tx_lock;
 	pthread_mutex_t rx_lock;
 	/* tx */
@@ -171,6 +173,14 @@ FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-ov
 FF_HIDDEN void ff_fd_sndbuf_note(int fd, uint32_t v);
 FF_HIDDEN uint32_t ff_fd_sndbuf(int fd);
 
+/* ---- readers named to the coordinator (readers.c) ------------------------ */
+/* The keys of a connection's two directions from its addresses: out = ours (we write),
+ * in = the peer's. peer NULL: getpeername. False when the socket has no inet addresses. */
+FF_HIDDEN bool ff_conn_tuple_keys(int fd, const struct sockaddr *peer, uint32_t *out_key,
+				  uint32_t *in_key);
+FF_HIDDEN void ff_reader_name(struct ff_conn *c, uint32_t key);   /* we may read key's slots */
+FF_HIDDEN void ff_reader_unname(struct ff_conn *c);               /* our last fd closed */
+
 /* ---- the region and the control connection (control.c) ------------------ */
 struct ff_ctl {
 	pthread_mutex_t lock;
@@ -182,6 +192,7 @@ struct ff_ctl {
 	struct ff_map *_Atomic map;
 	uint64_t last_fail_ns;       /* back-off after a failed connect */
 	uint64_t epoch;              /* the coordinator run we registered with (header epoch) */
+	uint64_t reg_serial;         /* bumped at every registration (readers named again) */
 };
 extern struct ff_ctl ff_ctl FF_HIDDEN;
 
@@ -227,6 +238,10 @@ static inline void ff_ctl_fresh(void)
 }
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
 FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
+/* Name (add) or unname key as one that c's reader reads; an add connects if needed. */
+FF_HIDDEN void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add);
+/* An inet address as IPv6 (IPv4 v4-mapped), port in host order. */
+FF_HIDDEN void ff_to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port);
 FF_HIDDEN void ff_ctl_after_fork(void);
 FF_HIDDEN void ff_ctl_forget(int fd);             /* the application closed our socket */
 FF_HIDDEN uint64_t ff_now_ns(void);

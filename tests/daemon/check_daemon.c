@@ -282,7 +282,7 @@ START_TEST(test_random_packets)
 	static uint8_t pkt[1024];
 	struct ff_stats st;
 	unsigned seed = 12345;
-	int fd = dt_connect();
+	int fd = dt_connect(), quiet = dt_connect();
 
 	for (int i = 0; i < 500; i++) {
 		struct ff_msg_hdr h = { .version = FF_PROTO_VERSION, .seq = (uint32_t)i };
@@ -295,8 +295,14 @@ START_TEST(test_random_packets)
 		memcpy(pkt, &h, sizeof(h));
 		for (size_t k = 0; k < plen; k++)
 			pkt[sizeof(h) + k] = (uint8_t)rand_r(&seed);
+		if (h.type == FF_MSG_READERS) {   /* answered only when malformed */
+			ck_assert_int_eq(send(quiet, pkt, sizeof(h) + plen, MSG_NOSIGNAL),
+					 (ssize_t)(sizeof(h) + plen));
+			continue;
+		}
 		ck_assert_int_ge(raw(fd, pkt, sizeof(h) + plen), 0);
 	}
+	ck_assert_int_eq(dt_stats(quiet, &st), 0);
 	ck_assert_int_eq(dt_stats(fd, &st), 0);
 	ck_assert_int_eq(kill(D.pid, 0), 0);
 }

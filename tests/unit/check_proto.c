@@ -29,6 +29,7 @@ static const struct shape shapes[] = {
 	{ FF_MSG_STATS, 0, sizeof(struct ff_stats), 0 },
 	{ FF_MSG_LIST_ENDPOINTS, 0, (size_t)-2, sizeof(struct ff_endpoint_info) },
 	{ FF_MSG_LIST_LEASES, 0, (size_t)-2, sizeof(struct ff_lease_info) },
+	{ FF_MSG_READERS, (size_t)-2, 0, sizeof(struct ff_reader) },
 };
 
 static int decode(size_t n, int is_reply)

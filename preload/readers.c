@@ -1,0 +1,92 @@
+/* Naming the connections this process reads to the coordinator (see daemon/readers.c): slots
+ * in flight on a connection whose reader lives are kept for as long as it lives, whatever
+ * became of their writer; when no process reads a connection any more, its slots come back.
+ *
+ * Both ends derive a direction's key from the connection's addresses (writer's end first) and
+ * the region's id, so a reader names the key before the first byte arrives (a reader that
+ * comes a minute late to a writer that has exited still gets every byte). A hello that brings
+ * another key (address translation, a hand-over) is named too. */
+#include <string.h>
+#include <sys/socket.h>
+
+#include "proto.h"
+#include "shim.h"
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+static uint32_t tuple_key(const uint8_t from[16], uint16_t fport, const uint8_t to[16],
+			  uint16_t tport)
+{
+	const uint8_t *id = ff_region_id();
+	uint64_t h = 0x66617361666c6f77ull, w;
+
+	for (int i = 0; i < 16; i += 8) {
+		memcpy(&w, from + i, 8);
+		h = mix(h, w);
+		memcpy(&w, to + i, 8);
+		h = mix(h, w);
+		memcpy(&w, id + i, 8);
+		h = mix(h, w);
+	}
+	h = mix(h, (uint64_t)fport << 16 | tport);
+	return (uint32_t)h ? (uint32_t)h : 1;
+}
+
+bool ff_conn_tuple_keys(int fd, const struct sockaddr *peer, uint32_t *out_key, uint32_t *in_key)
+{
+	struct sockaddr_storage l, p;
+	socklen_t ll = sizeof(l), pl = sizeof(p);
+	uint8_t la[16], pa[16];
+	uint16_t lport, pport;
+
+	if (getsockname(fd, (struct sockaddr *)&l, &ll) < 0)
+		return false;
+	if (!peer) {
+		if (getpeername(fd, (struct sockaddr *)&p, &pl) < 0)
+			return false;
+		peer = (const struct sockaddr *)&p;
+	}
+	if ((l.ss_family != AF_INET && l.ss_family != AF_INET6) ||
+	    (peer->sa_family != AF_INET && peer->sa_family != AF_INET6))
+		return false;
+	ff_to_v6((const struct sockaddr *)&l, la, &lport);
+	ff_to_v6(peer, pa, &pport);
+	*out_key = tuple_key(la, lport, pa, pport);
+	*in_key = tuple_key(pa, pport, la, lport);
+	return true;
+}
+
+void ff_reader_name(struct ff_conn *c, uint32_t key)
+{
+	uint32_t k0, k1;
+
+	if (!key || ff_is_sandboxed())
+		return;
+	k0 = atomic_load(&c->rd_keys[0]);
+	k1 = atomic_load(&c->rd_keys[1]);
+	if (k0 == key || k1 == key)
+		return;
+	if (!k0) {
+		atomic_store(&c->rd_keys[0], key);
+	} else {
+		atomic_store(&c->rd_keys[1], key);     /* the newest replaces the second */
+		if (k1)
+			ff_ctl_readers(c, k1, false);
+	}
+	ff_ctl_readers(c, key, true);
+}
+
+void ff_reader_unname(struct ff_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		uint32_t k = atomic_exchange(&c->rd_keys[i], 0);
+		if (k && !ff_is_sandboxed())
+			ff_ctl_readers(c, k, false);
+	}
+}
