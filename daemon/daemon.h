@@ -46,6 +46,8 @@ enum ffd_slot_where {
 struct ffd_slot {
 	uint32_t owner;         /* client id (FFD_OUT / FFD_ORPHAN: the dead owner) */
 	uint8_t  where;         /* enum ffd_slot_where */
+	bool     prior;         /* out of the pool before this start, owner (pid) maybe alive */
+	pid_t    pid;           /* prior: the owner's pid, which adopts it back when it registers */
 	uint64_t orphan_since;  /* CLOCK_MONOTONIC ns */
 };
 
@@ -98,6 +100,7 @@ struct ffd_tenant {
 	uint32_t *free_stack;   /* LIFO: the most recently freed slot is leased first */
 	uint64_t nfree;
 	uint64_t norphans;
+	uint64_t nprior;        /* slots with prior set */
 	uint64_t returns, bad_returns;
 	/* readers (readers.c) */
 	struct ffd_rkey *rkeys;
@@ -190,6 +193,7 @@ int ffd_lease(struct ffd_server *s, struct ffd_client *c, uint32_t want, uint32_
               uint32_t *n);
 uint32_t ffd_return(struct ffd_client *c, const uint32_t *slots, uint32_t n);
 void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c);
+void ffd_leases_adopt(struct ffd_client *c);
 void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t);
 void ffd_leases_count(const struct ffd_tenant *t, struct ff_stats *st);
 size_t ffd_leases_list(const struct ffd_server *s, const struct ffd_tenant *t,

@@ -41,6 +41,8 @@ static void on_register(struct ffd_server *s, struct ffd_client *c, const struct
 	memcpy(c->name, rq->name, sizeof(c->name));
 	c->name[sizeof(c->name) - 1] = '\0';
 	memset(&rp, 0, sizeof(rp));
+	if (!(rq->flags & FF_REG_CTL))
+		ffd_leases_adopt(c);     /* before the reply: the shim takes its new id from it */
 	rp.client_id = c->id;
 	rp.enabled = atomic_load(&t->r.hdr->enabled);
 	memcpy(rp.region_id, t->r.hdr->region_id, sizeof(rp.region_id));

@@ -6,6 +6,7 @@
  * concurrent claim by a reader is never lost. The pool bookkeeping (who owns which slot, the
  * LIFO free list) lives in daemon memory: a flat array indexed by slot, since slots are dense. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,9 +35,13 @@ int ffd_leases_init(struct ffd_tenant *t)
 	}
 	t->nfree = 0;
 	t->norphans = 0;
-	/* After a restart every previous client is gone: anything not FREE is treated like the
-	 * slot of a dead owner (client ids of this run never collide with old ones, see
-	 * server.c). Push high indices first so slot 0 is leased first. */
+	t->nprior = 0;
+	/* After a restart anything not FREE is an orphan of a previous client (client ids of
+	 * this run never collide with old ones, see server.c). Its owner process may well be
+	 * alive, still counting the slot as its own (a restart must lose nothing): such a slot
+	 * keeps its owner in the region and waits for that pid to register again, which adopts
+	 * it (ffd_leases_adopt); only when that pid is gone do the orphan rules apply. Push high
+	 * indices first so slot 0 is leased first. */
 	for (uint64_t i = n; i-- > 0;) {
 		struct ff_slot_meta *m = &t->r.meta[i];
 		uint32_t w = atomic_load(&m->word);
@@ -49,10 +54,12 @@ int ffd_leases_init(struct ffd_tenant *t)
 
 			t->slots[i].where = FFD_ORPHAN;
 			t->slots[i].owner = atomic_load(&m->owner);
+			t->slots[i].pid = (pid_t)atomic_load(&m->owner_pid);
+			t->slots[i].prior = t->slots[i].pid > 0;
+			t->nprior += t->slots[i].prior;
 			/* Age from when it was filled (CLOCK_MONOTONIC, shared by every process of
 			 * the host), so restarts do not keep resetting the orphan timeout. */
 			t->slots[i].orphan_since = filled && filled < now ? filled : now;
-			atomic_store(&m->owner, 0);
 			t->norphans++;
 		}
 	}
@@ -82,8 +89,17 @@ static void update_leased(struct ffd_tenant *t)
 }
 
 /* Slot i (meta already set FREE) goes back on top of the free list. */
+static void prior_clear(struct ffd_tenant *t, uint32_t i)
+{
+	if (t->slots[i].prior) {
+		t->slots[i].prior = false;
+		t->nprior--;
+	}
+}
+
 static void pool_push(struct ffd_tenant *t, uint32_t i)
 {
+	prior_clear(t, i);
 	if (t->slots[i].where == FFD_ORPHAN)
 		t->norphans--;
 	t->slots[i].where = FFD_POOL;
@@ -263,12 +279,51 @@ void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c)
 		         (unsigned long long)orphaned);
 }
 
+/* A process registers: the slots it held under a previous coordinator are its own again
+ * (same pid; the region still names it as their owner). */
+void ffd_leases_adopt(struct ffd_client *c)
+{
+	struct ffd_tenant *t = c->t;
+	uint64_t n = t->r.hdr->slot_count, got = 0;
+
+	if (!t->nprior || c->pid <= 0)
+		return;
+	for (uint64_t i = 0; i < n; i++) {
+		struct ffd_slot *sl = &t->slots[i];
+
+		if (!sl->prior || sl->pid != c->pid || sl->where != FFD_ORPHAN)
+			continue;
+		prior_clear(t, (uint32_t)i);
+		sl->where = FFD_OUT;
+		sl->owner = c->id;
+		atomic_store(&t->r.meta[i].owner, c->id);
+		t->norphans--;
+		c->held++;
+		got++;
+	}
+	if (got)
+		log_info("client %u (pid %d): %llu slot(s) it held before this start are its own again",
+		         c->id, (int)c->pid, (unsigned long long)got);
+}
+
 /* One orphan: back to the pool once its reader is done or dead, or after the timeout. */
+static bool pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
 static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, uint64_t now)
 {
 	struct ff_slot_meta *m = &t->r.meta[i];
 	uint32_t w = atomic_load(&m->word);
 	bool take;
+
+	if (t->slots[i].prior) {
+		if (pid_alive(t->slots[i].pid))
+			return 0;          /* its owner lives on: it adopts the slot when it registers */
+		prior_clear(t, i);
+		atomic_store(&m->owner, 0);
+	}
 
 	switch (FF_SLOT_STATE(w)) {
 	case FF_SLOT_LEASED:

@@ -91,6 +91,8 @@ static int take_idle(uint32_t *gen)
 	uint32_t me = ff_ctl.client_id;
 	int warm = -1, oldest = -1, pick;
 
+	if (!me)
+		return -1;   /* between coordinators: ours until the next one gives them back */
 	for (uint32_t i = 0; i < nmine; i++) {
 		struct ff_slot_meta *m = meta(mine[i].slot);
 		uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);

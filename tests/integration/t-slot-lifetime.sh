@@ -3,6 +3,7 @@
 # a process may still read the connection, whatever became of the writer, and no longer.
 #  - a writer that exits at once, a reader that starts reading 35 s later (past the 30 s
 #    orphan timeout that once freed such slots): every byte arrives, through the region;
+#  - the same with a writer that stays alive while the coordinator is killed and restarted;
 #  - a reader that closes with payloads unread while its writer lives on: the slots come back
 #    to the writer within the grace period, and no slot is left out of the pool at the end.
 # shellcheck disable=SC2086
@@ -11,25 +12,60 @@
 
 it_config
 it_start_daemon
-M=$((1 << 20))
 
-name="writer exits at once, reader reads 35 s later"
+# Two late readers at once (35 s after the payloads were filled, past the 30 s orphan timeout
+# that once freed such slots). For the first, the coordinator is killed and restarted while its
+# writer, alive and idle, has 3 MiB in flight: the restarted coordinator must keep the slots of
+# a live owner (the writer has closed its socket and stays alive). The second connection starts after the restart; its writer exits at once.
+M=$((1 << 20))
+A="writer lives on across a coordinator restart, reader reads 35 s later"
+B="writer exits at once, reader reads 35 s later"
 before=$(it_stat region_bytes)
-if it_xfer_server srv shim --timeout 100 --stall-after 1 --stall-ms 35000; then
-	srv=$IT_LAST
-	it_shim "$XFER" client --port "$IT_PORT" --timeout 60 --exit-after-send --sizes 1,3M \
-		>"$T/cli.out" 2>"$T/cli.err"
-	crc=$?
-	it_join "$srv" 80
-	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
-		it_fail "$name" "client exited $crc, server $IT_RC"
-		it_show srv
-	elif it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" &&
-		it_grew "$name" "$before" $((3 * M)); then
-		it_pass "$name"
+rm -f "$T/wa.sent"
+if it_xfer_server sa shim --timeout 100 --no-verify --stall-after 1 --stall-ms 36000; then
+	sa=$IT_LAST
+	it_bg wa shim "$PY" -c '
+import hashlib, socket, sys, time
+data = bytes(range(256)) * (3 << 12) + b"!"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(data)
+s.close()
+open(sys.argv[2], "w").write("SENT bytes=%d sha256=%s\n" % (len(data), hashlib.sha256(data).hexdigest()))
+time.sleep(120)' "$IT_PORT" "$T/wa.sent"
+	wa=$IT_LAST
+	if it_wait_file "$T/wa.sent" 30; then
+		it_stop_daemon KILL
+		it_start_daemon
 	fi
 else
-	it_fail "$name" "server did not start"
+	it_fail "$A" "server did not start"
+fi
+if it_xfer_server sb shim --timeout 100 --stall-after 1 --stall-ms 35000; then
+	sb=$IT_LAST
+	it_shim "$XFER" client --port "$IT_PORT" --timeout 60 --exit-after-send --sizes 1,3M \
+		>"$T/cb.out" 2>"$T/cb.err"
+	crc=$?
+	it_join "$sb" 80
+	if [ "$crc" != 0 ] || [ "$IT_RC" != 0 ]; then
+		it_fail "$B" "client exited $crc, server $IT_RC"
+		it_show sb
+	elif it_same "$B" "$(it_line "$T/cb.out" SENT)" "$(it_line "$T/sb.out" RECV)"; then
+		it_pass "$B"
+	fi
+else
+	it_fail "$B" "server did not start"
+fi
+if [ -n "${sa:-}" ]; then
+	it_join "$sa" 60
+	if [ "$IT_RC" != 0 ] || [ ! -s "$T/wa.sent" ]; then
+		it_fail "$A" "reader exited $IT_RC"
+		it_show sa wa
+	elif it_same "$A" "$(cat "$T/wa.sent")" "$(it_line "$T/sa.out" RECV)" &&
+		it_grew "$A" "$before" $((6 * M)); then
+		it_pass "$A"
+	fi
+	kill "$wa" 2>/dev/null
+	wait "$wa" 2>/dev/null
 fi
 
 # The reader accepts and closes without reading; the writer has sent 3 MiB through the region,
