@@ -240,24 +240,12 @@ static int spin_slot(struct ff_slot_meta *m, uint32_t *seen, uint64_t t0, uint64
 	return 0;
 }
 
-/* Sleep (a slice at most, never past deadline_ns if set) while slot's word is still `seen`
- * (the in-flight value the caller saw under the lock): its reader gives it back by changing
- * it. A word that already moved on returns at once. Lock not held. Returns -1 with errno as
- * the application's blocking send would end: EPIPE when the connection died meanwhile (its
- * slots come back), EINTR when a signal handler without SA_RESTART ran, EAGAIN at the
- * socket's SO_SNDTIMEO. */
-static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie, uint64_t deadline_ns)
+/* wait_slot's sleep, signals open: spin a while, then the futex. */
+static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadline_ns)
 {
-	struct ff_slot_meta *m = meta(slot);
-	uint64_t t0 = 0, lim = 0, slice = WAIT_SLICE_NS, now;
+	uint64_t t0 = 0, lim, slice = WAIT_SLICE_NS, now = ff_now_ns();
 	struct timespec ts;
 
-	if (conn_dead(fd)) {
-		ff_slot_reclaim_conn(cookie);
-		errno = EPIPE;
-		return -1;
-	}
-	now = ff_now_ns();
 	if (deadline_ns && now >= deadline_ns) {
 		errno = EAGAIN;
 		return -1;
@@ -293,6 +281,31 @@ static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie, uint
 	if (t0 && atomic_load(&m->word) != seen)
 		ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
 	return 0;
+}
+
+/* Sleep (a slice at most, never past deadline_ns if set) while slot's word is still `seen`
+ * (the in-flight value the caller saw under the lock): its reader gives it back by changing
+ * it. A word that already moved on returns at once. Lock not held. Returns -1 with errno as
+ * the application's blocking send would end: EPIPE when the connection died meanwhile (its
+ * slots come back), EINTR when a signal handler without SA_RESTART ran (while the call
+ * copied, with signals held, or during the sleep), EAGAIN at the socket's SO_SNDTIMEO. */
+static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie, uint64_t deadline_ns)
+{
+	int r;
+
+	if (conn_dead(fd)) {
+		ff_slot_reclaim_conn(cookie);
+		errno = EPIPE;
+		return -1;
+	}
+	if (ff_signals_wait_begin()) {
+		errno = EINTR;
+		return -1;
+	}
+	r = sleep_on_slot(meta(slot), seen, deadline_ns);
+	if (r == 0)
+		ff_signals_call_begin();
+	return r;
 }
 
 /* The socket's SO_SNDTIMEO as an absolute deadline (0: none). */

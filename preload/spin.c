@@ -163,6 +163,38 @@ bool ff_signals_release(const sigset_t *old)
 	return intr;
 }
 
+/* A blocking send through the region holds signals while the shim works, as the kernel's
+ * send leaves them pending while it copies: a handler that ran in the middle of our copy
+ * would otherwise leave the wait that follows uninterrupted (the call hung where TCP's
+ * returns a partial count). Held signals act at each wait (ff_signals_wait_begin: EINTR for
+ * a handler without SA_RESTART) and when the call returns. */
+static __thread bool call_held __attribute__((tls_model("initial-exec")));
+static __thread sigset_t call_old __attribute__((tls_model("initial-exec")));
+
+void ff_signals_call_begin(void)
+{
+	if (!call_held) {
+		ff_signals_hold(&call_old);
+		call_held = true;
+	}
+}
+
+void ff_signals_call_end(void)
+{
+	if (call_held) {
+		call_held = false;
+		pthread_sigmask(SIG_SETMASK, &call_old, NULL);
+	}
+}
+
+bool ff_signals_wait_begin(void)
+{
+	if (!call_held)
+		return false;
+	call_held = false;
+	return ff_signals_release(&call_old);
+}
+
 /* 1: readable (or failing) now; 0: not within the limit, or the CPU is wanted elsewhere. */
 static int spin_poll(int fd, struct ff_spin *s, uint64_t t0, uint64_t lim)
 {

@@ -294,15 +294,15 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		if (iovcnt == 1 && slots &&
 		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
 		{
-			if (blocking < 0)
-				blocking = ff_fd_blocking(fd, flags);
+			if (blocking < 0 && (blocking = ff_fd_blocking(fd, flags)))
+				ff_signals_call_begin();
 			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
 				       blocking);
 		}
 		if (n == 0 && left >= ff_proc.cfg.threshold && slots && ff_region_usable())
 		{
-			if (blocking < 0)
-				blocking = ff_fd_blocking(fd, flags);
+			if (blocking < 0 && (blocking = ff_fd_blocking(fd, flags)))
+				ff_signals_call_begin();
 			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
 		}
 		if (n == 0)
@@ -322,6 +322,7 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		ff_slot_reclaim_conn(c->cookie);   /* nobody will read what is in flight */
 out:
 	saved = errno;
+	ff_signals_call_end();          /* held signals act now, as on return from the kernel */
 	pthread_mutex_unlock(&c->tx_lock);
 	errno = saved;
 	return r;

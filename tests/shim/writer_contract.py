@@ -8,6 +8,10 @@ the shim can be compared (one process holds both ends; the peer does not read un
   writer_contract.py alarm-send     a blocking send of 16 MiB to a peer that does not read;
                                     SIGALRM after 0.3 s: the handler runs and send returns a
                                     partial count (Python's default: an interrupting handler)
+  writer_contract.py alarm-copy     the same with the payload made first and SIGALRM after
+                                    1 ms: the signal comes while the send is still copying
+                                    (into the kernel's buffer, or into the region), before it
+                                    waits; it must still end the wait
   writer_contract.py sndbuf-4k      SO_RCVBUF 4 KiB on the listener, SO_SNDBUF 4 KiB on the
                                     writer: a non-blocking 256 KiB send takes about 10 KB
                                     over TCP, so it must not take 256 KiB through the region
@@ -110,19 +114,20 @@ def sndbuf_4k():
     print("eagain=%d bound=%s" % (sent < len(data), "ok" if sent <= 65536 else "over:%d" % sent))
 
 
-def alarm_send():
+def alarm_send(delay=0.3):
     a, b = pair()
     ran = [0]
+    data = b'q' * (16 * MIB)
 
     def handler(signum, frame):
         ran[0] += 1
 
     signal.signal(signal.SIGALRM, handler)
     signal.siginterrupt(signal.SIGALRM, True)
-    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    signal.setitimer(signal.ITIMER_REAL, delay)
     t0 = time.monotonic()
     try:
-        n = a.send(b'q' * (16 * MIB))
+        n = a.send(data)
         res = "partial" if 0 < n < 16 * MIB else "all" if n == 16 * MIB else "none"
     except InterruptedError:
         res = "eintr"
@@ -132,4 +137,5 @@ def alarm_send():
 
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
+     "alarm-copy": lambda: alarm_send(0.001),
      "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
