@@ -271,11 +271,13 @@ FF_HIDDEN int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0);
  * a handler without SA_RESTART (the waiting call then fails with EINTR, as a blocking one). */
 FF_HIDDEN void ff_signals_hold(sigset_t *old);
 FF_HIDDEN bool ff_signals_release(const sigset_t *old);
-/* Around a blocking send through the region: signals held from begin to end, let in at each
- * wait (wait_begin: true when the call is to end with EINTR; the wait then calls begin). */
+/* Around a blocking send through the region: signals held from begin to end. Between wait
+ * slices, poll: true when a pending signal's handler interrupts calls (it has run; the call
+ * ends with EINTR); pending ones that restart run and stay held afterwards. */
 FF_HIDDEN void ff_signals_call_begin(void);
 FF_HIDDEN void ff_signals_call_end(void);
-FF_HIDDEN bool ff_signals_wait_begin(void);
+FF_HIDDEN bool ff_signals_held(void);
+FF_HIDDEN bool ff_signals_poll(void);
 FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
 
 /* ---- slots (slots.c) ---------------------------------------------------------- */

@@ -34,6 +34,7 @@ static uint64_t fill_seq;
 static uint64_t filled_total;   /* payload bytes through this process's slots */
 
 #define WAIT_SLICE_NS   (10ull * 1000 * 1000)
+#define HELD_SLICE_NS   (5ull * 1000 * 1000)   /* signals held: how late a handler may run */
 /* Payload bytes in flight on one connection: enough to keep both cores copying while one of
  * them sleeps and wakes, few enough that the slots stay in the shared cache, and about what
  * TCP buffers (it takes 64 writes of 64 KiB, 4 MiB, before a writer blocks). Always this
@@ -240,10 +241,11 @@ static int spin_slot(struct ff_slot_meta *m, uint32_t *seen, uint64_t t0, uint64
 	return 0;
 }
 
-/* wait_slot's sleep, signals open: spin a while, then the futex. */
-static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadline_ns)
+/* wait_slot's sleep: spin a while, then the futex. held: the call holds the signals (they
+ * cannot interrupt the futex, so it sleeps a short slice and the caller polls them). */
+static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadline_ns, bool held)
 {
-	uint64_t t0 = 0, lim, slice = WAIT_SLICE_NS, now = ff_now_ns();
+	uint64_t t0 = 0, lim, slice = held ? HELD_SLICE_NS : WAIT_SLICE_NS, now = ff_now_ns();
 	struct timespec ts;
 
 	if (deadline_ns && now >= deadline_ns) {
@@ -258,9 +260,10 @@ static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadlin
 		int done;
 
 		t0 = now;
-		ff_signals_hold(&old);
+		if (!held)
+			ff_signals_hold(&old);
 		done = spin_slot(m, &seen, t0, lim < slice ? lim : slice);
-		if (ff_signals_release(&old)) {
+		if (!held && ff_signals_release(&old)) {
 			errno = EINTR;
 			return -1;
 		}
@@ -291,21 +294,16 @@ static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadlin
  * copied, with signals held, or during the sleep), EAGAIN at the socket's SO_SNDTIMEO. */
 static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie, uint64_t deadline_ns)
 {
-	int r;
-
 	if (conn_dead(fd)) {
 		ff_slot_reclaim_conn(cookie);
 		errno = EPIPE;
 		return -1;
 	}
-	if (ff_signals_wait_begin()) {
+	if (ff_signals_poll()) {
 		errno = EINTR;
 		return -1;
 	}
-	r = sleep_on_slot(meta(slot), seen, deadline_ns);
-	if (r == 0)
-		ff_signals_call_begin();
-	return r;
+	return sleep_on_slot(meta(slot), seen, deadline_ns, ff_signals_held());
 }
 
 /* The socket's SO_SNDTIMEO as an absolute deadline (0: none). */

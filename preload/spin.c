@@ -163,11 +163,12 @@ bool ff_signals_release(const sigset_t *old)
 	return intr;
 }
 
-/* A blocking send through the region holds signals while the shim works, as the kernel's
- * send leaves them pending while it copies: a handler that ran in the middle of our copy
- * would otherwise leave the wait that follows uninterrupted (the call hung where TCP's
- * returns a partial count). Held signals act at each wait (ff_signals_wait_begin: EINTR for
- * a handler without SA_RESTART) and when the call returns. */
+/* A blocking send through the region holds signals from its first slot to its return, waits
+ * included, as the kernel's send leaves them pending while it works: a handler that ran
+ * between two checks (in our copy, or just before a futex wait began) would leave the wait
+ * uninterrupted (the call hung where TCP's returns a partial count). The waits sleep in short
+ * slices and look at what is pending between them (ff_signals_poll): a handler without
+ * SA_RESTART ends the call with EINTR or a partial count; others run and the call goes on. */
 static __thread bool call_held __attribute__((tls_model("initial-exec")));
 static __thread sigset_t call_old __attribute__((tls_model("initial-exec")));
 
@@ -187,12 +188,27 @@ void ff_signals_call_end(void)
 	}
 }
 
-bool ff_signals_wait_begin(void)
+bool ff_signals_held(void)
 {
-	if (!call_held)
+	return call_held;
+}
+
+bool ff_signals_poll(void)
+{
+	sigset_t pend;
+	bool any = false, intr;
+
+	if (!call_held || sigpending(&pend) != 0)
+		return false;
+	for (int sig = 1; sig < NSIG && !any; sig++)
+		any = sigismember(&pend, sig) == 1 && sigismember(&call_old, sig) != 1;
+	if (!any)
 		return false;
 	call_held = false;
-	return ff_signals_release(&call_old);
+	intr = ff_signals_release(&call_old);       /* their handlers run now */
+	if (!intr)
+		ff_signals_call_begin();             /* all restart: the call goes on */
+	return intr;
 }
 
 /* 1: readable (or failing) now; 0: not within the limit, or the CPU is wanted elsewhere. */
