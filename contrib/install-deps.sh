@@ -15,7 +15,7 @@ OPTIONAL="systemd"
 # own; one that fails is reported and the rows needing it are SKIPped naming it.
 COMPAT="redis-server redis-tools memcached nginx-light haproxy openssh-server openssh-client \
 postgresql postgresql-client nodejs openjdk-17-jdk-headless python3-gevent gunicorn perl \
-golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 curl"
+golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 curl libpython3.11-testsuite"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

@@ -188,7 +188,7 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 	ff_doorbell_encode(pre + plen, slot, gen, off, len);
 	plen += FF_DOORBELL_SIZE;
 	do
-		r = ff_real.send(fd, pre, plen, flags);
+		r = ff_real.send(fd, pre, plen, flags | MSG_EOR);
 	while (r < 0 && errno == EINTR);
 	if (r <= 0) {
 		ff_slot_untake(slot, gen);
@@ -269,10 +269,16 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
 ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	size_t total = ff_iov_len(iov, iovcnt), done = 0;
-	int blocking = -1;      /* asked of the kernel only when a slot is wanted */
+	bool blocking = ff_fd_blocking(fd, flags);
 	ssize_t r = 0;
 	int saved;
 
+	/* A non-blocking writer's frames each close their own buffer in the socket (MSG_EOR),
+	 * so the next frame's header starts a fresh one, which the kernel takes whole or not at
+	 * all: a header is never left half out, its rest waiting (in poll) for room where a
+	 * non-blocking send must not wait. Doorbells always close theirs. */
+	if (!blocking)
+		flags |= MSG_EOR;
 	pthread_mutex_lock(&c->tx_lock);
 	if (flush_pending(c, fd, flags) < 0) {
 		r = -1;
@@ -294,14 +300,14 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		if (iovcnt == 1 && slots &&
 		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
 		{
-			if (blocking < 0 && (blocking = ff_fd_blocking(fd, flags)))
+			if (blocking)
 				ff_signals_call_begin();
 			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
 				       blocking);
 		}
 		if (n == 0 && left >= ff_proc.cfg.threshold && slots && ff_region_usable())
 		{
-			if (blocking < 0 && (blocking = ff_fd_blocking(fd, flags)))
+			if (blocking)
 				ff_signals_call_begin();
 			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
 		}
