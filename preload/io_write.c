@@ -30,7 +30,9 @@ decided:
 	errno = saved;
 }
 
-static ssize_t conn_send(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+/* msg: the application's sendmsg() header (its control message goes along), or NULL. */
+static ssize_t conn_send_msg(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			     int flags, const struct msghdr *msg)
 {
 	ssize_t r;
 
@@ -42,9 +44,12 @@ static ssize_t conn_send(struct ff_conn *c, int fd, const struct iovec *iov, int
 		goto raw;
 	if (ff_iov_len(iov, iovcnt) == 0)
 		goto raw;
-	return ff_tx(c, fd, iov, iovcnt, flags);
+	return ff_tx_ctl(c, fd, iov, iovcnt, flags, msg ? msg->msg_control : NULL,
+			 msg ? msg->msg_controllen : 0);
 raw:
-	{
+	if (msg) {
+		r = ff_real.sendmsg(fd, msg, flags);
+	} else {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 		r = ff_real.sendmsg(fd, &mh, flags);
 	}
@@ -54,6 +59,48 @@ raw:
 		errno = saved;
 	}
 	return r;
+}
+
+static ssize_t conn_send(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	return conn_send_msg(c, fd, iov, iovcnt, flags, NULL);
+}
+
+/* send(MSG_OOB): on a framed direction, every byte but the last goes out as ordinary data (in
+ * frames), the last one raw as TCP's urgent byte (ff_tx_urgent). Elsewhere it goes as is. */
+static ssize_t conn_send_oob(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			     int flags, const struct msghdr *msg)
+{
+	size_t n = ff_iov_len(iov, iovcnt), k = 0;
+	struct iovec head[64];
+	ssize_t r = 0;
+	uint8_t last = 0;
+	int nh;
+
+	if (c->kind == FF_KIND_CONN && atomic_load(&c->tx) == FF_TX_UNDECIDED)
+		tx_decide(c, fd);
+	if (c->kind != FF_KIND_CONN || atomic_load(&c->tx) == FF_TX_RAW || n == 0 || iovcnt > 64) {
+		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+		return ff_real.sendmsg(fd, msg ? msg : &mh, flags);
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		if (k + iov[i].iov_len == n && iov[i].iov_len) {
+			last = ((const uint8_t *)iov[i].iov_base)[iov[i].iov_len - 1];
+			break;
+		}
+		k += iov[i].iov_len;
+	}
+	nh = ff_iov_sub(head, 64, iov, iovcnt, 0, n - 1);
+	if (n > 1) {
+		r = ff_tx_ctl(c, fd, head, nh, flags & ~MSG_OOB, msg ? msg->msg_control : NULL,
+			      msg ? msg->msg_controllen : 0);
+		if (r < (ssize_t)(n - 1))
+			return r;
+	}
+	ssize_t u = ff_tx_urgent(c, fd, last, flags & ~MSG_OOB);
+	if (u < 0)
+		return r > 0 ? r : -1;
+	return r + 1;
 }
 
 /* write()/writev() on a socket behave as send() with no flags (SIGPIPE included). */
@@ -97,12 +144,8 @@ ssize_t send(int fd, const void *buf, size_t n, int flags)
 	ff_init();
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.send(fd, buf, n, flags);
-	if (flags & MSG_OOB) {
-		ff_conn_put(c);
-		return ff_real.send(fd, buf, n, flags);
-	}
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
-	r = conn_send(c, fd, &v, 1, flags);
+	r = flags & MSG_OOB ? conn_send_oob(c, fd, &v, 1, flags, NULL) : conn_send(c, fd, &v, 1, flags);
 	ff_conn_put(c);
 	return r;
 }
@@ -115,12 +158,9 @@ ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockad
 	ff_init();
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.sendto(fd, buf, n, flags, to, tl);
-	if (flags & MSG_OOB) {
-		ff_conn_put(c);
-		return ff_real.sendto(fd, buf, n, flags, to, tl);
-	}
 	struct iovec v = { .iov_base = (void *)buf, .iov_len = n };
-	r = conn_send(c, fd, &v, 1, flags);   /* a connected stream ignores the address */
+	/* a connected stream ignores the address */
+	r = flags & MSG_OOB ? conn_send_oob(c, fd, &v, 1, flags, NULL) : conn_send(c, fd, &v, 1, flags);
 	ff_conn_put(c);
 	return r;
 }
@@ -135,11 +175,15 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		ff_handoff_send(msg);      /* upgraded fds passed with SCM_RIGHTS */
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.sendmsg(fd, msg, flags);
-	if ((flags & MSG_OOB) || msg->msg_controllen || msg->msg_iovlen > 1024) {
+	if (msg->msg_iovlen > 1024) {
 		ff_conn_put(c);
 		return ff_real.sendmsg(fd, msg, flags);
 	}
-	r = conn_send(c, fd, msg->msg_iov, (int)msg->msg_iovlen, flags);
+	if (flags & MSG_OOB)
+		r = conn_send_oob(c, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, msg);
+	else
+		r = conn_send_msg(c, fd, msg->msg_iov, (int)msg->msg_iovlen, flags,
+				  msg->msg_controllen ? msg : NULL);
 	ff_conn_put(c);
 	return r;
 }

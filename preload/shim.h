@@ -128,6 +128,9 @@ struct ff_conn {
 	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
 	                              * (0: none): the bound of region bytes in flight */
 	bool tx_db_unacked;          /* Nagle on, a doorbell pushed: push the next inline frame */
+	const void *tx_ctl;          /* the application's control message, for the call's first
+	                              * send (tx_lock held; NULL once it went out) */
+	size_t tx_ctllen;
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
 	/* rx */
@@ -305,6 +308,9 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 
 /* ---- data path (tx.c, rx.c) ------------------------------------------------ */
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
+FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);
+FF_HIDDEN ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			    int flags, const void *control, size_t controllen);
 FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN int ff_rx_fionread(struct ff_conn *c, int fd, void *arg);
 /* rx.c's pieces that rx_side.c uses too */

@@ -85,11 +85,15 @@ static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, s
 		v[n++] = (struct iovec){ .iov_base = (void *)pre, .iov_len = plen };
 	n += ff_iov_sub(v + n, 64 - n, iov, iovcnt, skip, len);
 	mh.msg_iovlen = (size_t)n;
+	mh.msg_control = (void *)c->tx_ctl;
+	mh.msg_controllen = c->tx_ctllen;
 	do
 		r = ff_is_sandboxed() ? ff_real.writev(fd, v, n) : ff_real.sendmsg(fd, &mh, flags);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
+	c->tx_ctl = NULL;                /* it went with the first bytes */
+	c->tx_ctllen = 0;
 	if ((size_t)r < plen)
 		return commit_prefix(c, fd, pre, plen, (size_t)r, flags) < 0 ? -1 : 0;
 	return r - (ssize_t)plen;
@@ -187,9 +191,16 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 	plen = put_hello(c, pre);
 	ff_doorbell_encode(pre + plen, slot, gen, off, len);
 	plen += FF_DOORBELL_SIZE;
-	do
-		r = ff_real.send(fd, pre, plen, flags | MSG_EOR);
-	while (r < 0 && errno == EINTR);
+	do {
+		struct iovec v = { .iov_base = pre, .iov_len = plen };
+		struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = (void *)c->tx_ctl,
+				     .msg_controllen = c->tx_ctllen };
+		r = ff_real.sendmsg(fd, &mh, flags | MSG_EOR);
+	} while (r < 0 && errno == EINTR);
+	if (r > 0) {
+		c->tx_ctl = NULL;
+		c->tx_ctllen = 0;
+	}
 	if (r <= 0) {
 		ff_slot_untake(slot, gen);
 		if (plen > FF_DOORBELL_SIZE)
@@ -268,6 +279,13 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
 
 ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
+	return ff_tx_ctl(c, fd, iov, iovcnt, flags, NULL, 0);
+}
+
+/* control: the application's ancillary data (sendmsg), sent with the call's first bytes. */
+ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags,
+		  const void *control, size_t controllen)
+{
 	size_t total = ff_iov_len(iov, iovcnt), done = 0;
 	bool blocking = ff_fd_blocking(fd, flags);
 	ssize_t r = 0;
@@ -280,6 +298,8 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	if (!blocking)
 		flags |= MSG_EOR;
 	pthread_mutex_lock(&c->tx_lock);
+	c->tx_ctl = controllen ? control : NULL;
+	c->tx_ctllen = controllen;
 	if (flush_pending(c, fd, flags) < 0) {
 		r = -1;
 		goto out;
@@ -328,7 +348,34 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		ff_slot_reclaim_conn(c->cookie);   /* nobody will read what is in flight */
 out:
 	saved = errno;
+	c->tx_ctl = NULL;
+	c->tx_ctllen = 0;
 	ff_signals_call_end();          /* held signals act now, as on return from the kernel */
+	pthread_mutex_unlock(&c->tx_lock);
+	errno = saved;
+	return r;
+}
+
+/* The urgent byte of send(MSG_OOB), after the bytes before it went out framed: sent raw with
+ * MSG_OOB, so the peer's kernel takes it out of the stream (recv(MSG_OOB) gets it, SIOCATMARK
+ * marks its place) and the frames around it stay whole. Returns 1, or -1 with errno. */
+ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags)
+{
+	ssize_t r;
+	int saved;
+
+	pthread_mutex_lock(&c->tx_lock);
+	r = flush_pending(c, fd, flags);
+	if (r == 0 && c->tx_inline_owed) {
+		errno = EAGAIN;           /* an inline frame still waits for payload bytes */
+		r = -1;
+	}
+	if (r == 0) {
+		do
+			r = ff_real.send(fd, &byte, 1, flags | MSG_OOB);
+		while (r < 0 && errno == EINTR);
+	}
+	saved = errno;
 	pthread_mutex_unlock(&c->tx_lock);
 	errno = saved;
 	return r;

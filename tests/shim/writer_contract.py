@@ -12,20 +12,30 @@ the shim can be compared (one process holds both ends; the peer does not read un
                                     1 ms: the signal comes while the send is still copying
                                     (into the kernel's buffer, or into the region), before it
                                     waits; it must still end the wait
+  writer_contract.py oob            'abc', then 'XY' with MSG_OOB, then 1 MiB: the reader
+                                    gets 'abcX' in the stream, 'Y' as urgent data (select's
+                                    exceptional set, recv(MSG_OOB)), SIOCATMARK at the mark,
+                                    and the 1 MiB whole after it
+  writer_contract.py cmsg           sendmsg() with a control message the kernel takes on TCP
+                                    (SO_MARK, as root) and with one TCP ignores (SCM_RIGHTS):
+                                    return values and the stream as over TCP
   writer_contract.py sndbuf-4k      SO_RCVBUF 4 KiB on the listener, SO_SNDBUF 4 KiB on the
                                     writer: a non-blocking 256 KiB send takes about 10 KB
                                     over TCP, so it must not take 256 KiB through the region
 Prints one line of key=value; byte counts that depend on the kernel's buffers are printed as
 classes ("ok"/"over") against bounds, so plain and shim lines compare equal."""
+import fcntl
 import hashlib
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
 
 MIB = 1 << 20
+SIOCATMARK = 0x8905
 
 
 def pair():
@@ -135,7 +145,47 @@ def alarm_send(delay=0.3):
     print("result=%s handler_ran=%d within_2s=%d" % (res, ran[0], took < 2))
 
 
+def read_exact(s, n):
+    out = b''
+    while len(out) < n:
+        d = s.recv(n - len(out))
+        if not d:
+            break
+        out += d
+    return out
+
+
+def oob():
+    a, b = pair()
+    big = bytes(range(256)) * 4096
+    a.send(b'abc')
+    n_oob = a.send(b'XY', socket.MSG_OOB)
+    _, _, x = select.select([], [], [b], 5)
+    normal = read_exact(b, 4)
+    at_mark = fcntl.ioctl(b, SIOCATMARK, b'\0\0\0\0')
+    urgent = b.recv(1, socket.MSG_OOB)
+    a.sendall(big)
+    rest = read_exact(b, len(big))
+    print("sent_oob=%d except=%d normal=%r urgent=%r at_mark=%d big_ok=%d" % (
+        n_oob, len(x), normal, urgent, int.from_bytes(at_mark, 'little'), rest == big))
+
+
+def cmsg():
+    a, b = pair()
+    big = bytes(range(256)) * 4096
+    r1 = a.sendmsg([b'hello'], [(socket.SOL_SOCKET, socket.SO_MARK, struct.pack('i', 7))])
+    r2 = a.sendmsg([big], [(socket.SOL_SOCKET, socket.SO_MARK, struct.pack('i', 7))])
+    try:
+        r3 = a.sendmsg([b'never'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack('i', 0))])
+    except OSError as e:
+        r3 = 'errno=%d' % e.errno
+    a.sendall(b'end')
+    want = b'hello' + big + (b'never' if isinstance(r3, int) else b'') + b'end'
+    got = read_exact(b, len(want))
+    print("r1=%s r2=%s r3=%s stream_ok=%d" % (r1, r2 == len(big), r3, got == want))
+
+
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
-     "alarm-copy": lambda: alarm_send(0.001),
+     "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "cmsg": cmsg,
      "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
