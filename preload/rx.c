@@ -46,6 +46,33 @@ static void hello_take(struct ff_conn *c, int fd)
 	c->rx_hello_left = 0;
 }
 
+/* The direction stays plain: the kernel counts the application's bytes, so its low-water
+ * mark is the application's again. */
+static void set_raw(struct ff_conn *c, int fd)
+{
+	int lowat = atomic_load(&c->rx_lowat);
+
+	atomic_store(&c->rx, FF_RX_RAW);
+	if (lowat > 1)
+		ff_real.setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+}
+
+/* The application set SO_RCVLOWAT (the kernel took it): while this direction is or may become
+ * framed, remember it and give the kernel 1. */
+void ff_rx_lowat_set(struct ff_conn *c, int fd)
+{
+	int v = 0, one = 1;
+	socklen_t l = sizeof(v);
+
+	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW ||
+	    getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &l) < 0)
+		return;
+	atomic_store(&c->rx_lowat, v);
+	ff_real.setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	if (atomic_load(&c->rx) == FF_RX_RAW)
+		set_raw(c, fd);          /* decided meanwhile */
+}
+
 /* Offset 0 of this direction: a valid hello switches it to frames, anything else keeps it raw.
  * defer: leave the hello in the socket for the caller's next read to take with the first
  * frame (c->rx_hello_left; one system call fewer a connection). Returns 0 when decided, -1
@@ -64,7 +91,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 			return -1;
 		res = r == 0 ? FF_HELLO_NO : ff_hello_check(b, (size_t)r, ff_region_id(), &match);
 		if (res == FF_HELLO_NO) {
-			atomic_store(&c->rx, FF_RX_RAW);
+			set_raw(c, fd);
 			return 0;
 		}
 		if (res == FF_HELLO_YES) {
@@ -87,7 +114,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 		if (!deadline)
 			deadline = now + HELLO_WAIT_MS * 1000000ull;
 		if (!whole_magic && now >= deadline) {
-			atomic_store(&c->rx, FF_RX_RAW);
+			set_raw(c, fd);
 			return 0;
 		}
 		if (whole_magic && !ff_fd_blocking(fd, flags)) {
@@ -682,7 +709,8 @@ static int rx_wait(struct ff_conn *c, int fd, int flags)
 ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	bool waitall = (flags & MSG_WAITALL) && !(flags & (MSG_PEEK | MSG_DONTWAIT));
-	size_t space = ff_iov_len(iov, iovcnt), got = 0;
+	size_t space = ff_iov_len(iov, iovcnt), got = 0, want = 1;
+	int lowat = atomic_load_explicit(&c->rx_lowat, memory_order_relaxed);
 	struct iovec rest[64];
 	const struct iovec *v = iov;
 	int vcnt = iovcnt;
@@ -701,11 +729,16 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	    atomic_load(&c->rx) == FF_RX_FRAMED &&
 	    !(rx_spin_ok(c, flags) && ff_spin_limit(&reader_spin)) && peek_wait(fd, flags) < 0)
 		return -1;
+	/* What a blocking read waits for: all of it (MSG_WAITALL), or SO_RCVLOWAT bytes. */
+	if (waitall)
+		want = space;
+	else if (lowat > 1 && !(flags & MSG_PEEK))
+		want = (size_t)lowat < space ? (size_t)lowat : space;
 	for (;;) {
 		r = rx_locked_once(c, fd, v, vcnt, flags);
 		if (r > 0) {
 			got += (size_t)r;
-			if (!waitall || got == space)
+			if (got >= want)
 				return (ssize_t)got;
 			vcnt = ff_iov_sub(rest, 64, iov, iovcnt, got, space - got);
 			v = rest;

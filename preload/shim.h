@@ -150,6 +150,10 @@ struct ff_conn {
 	uint8_t rx_stash_len;
 	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
 	_Atomic bool rx_emptied;     /* the last read got less than it asked for (read unlocked) */
+	/* The application's SO_RCVLOWAT (0: none). The kernel's would count frame bytes (a
+	 * 128-byte doorbell for a MiB of payload never reaches 4096): while the direction may be
+	 * framed the kernel's is 1 and blocking reads wait for this many payload bytes. */
+	_Atomic int rx_lowat;
 	uint32_t rx_db_done_count;    /* doorbells whose payload was read out */
 	/* listener */
 	struct sockaddr_storage laddr;
@@ -308,6 +312,7 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 
 /* ---- data path (tx.c, rx.c) ------------------------------------------------ */
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
+FF_HIDDEN void ff_rx_lowat_set(struct ff_conn *c, int fd);   /* after the app's SO_RCVLOWAT */
 FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);
 FF_HIDDEN ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			    int flags, const void *control, size_t controllen);

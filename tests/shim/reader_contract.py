@@ -14,6 +14,9 @@ plain TCP and a run under the shim can be compared line by line.
                                        client peeks across them as a line reader does
   reader_contract.py splice-nb PORT    server sends 1 MiB; the client splices socket -> pipe
                                        with SPLICE_F_NONBLOCK, never more than the pipe holds
+  reader_contract.py rcvlowat PORT     server sends 1 MiB; the client sets SO_RCVLOWAT 4096,
+                                       waits in poll() until readable (5 s at most), then reads
+                                       with blocking recv()s: each returns at least 4096 bytes
 Each client prints "bytes=N sha=HEX ..." and the server "sent=N sent_sha=HEX"."""
 import hashlib
 import os
@@ -196,6 +199,26 @@ def splice_nb(port):
     print("bytes=%d sha=%s first_within_pipe=%s" % (got, h.hexdigest(), first <= cap))
 
 
+def rcvlowat(port):
+    c = socket.create_connection(('127.0.0.1', port))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, 4096)
+    c.sendall(b'go')
+    p = select.poll()
+    p.register(c, select.POLLIN)
+    readable = bool(p.poll(5000))
+    h = hashlib.sha256()
+    got = short = 0
+    while readable and got < MIB:
+        d = c.recv(MIB - got)
+        if not d:
+            break
+        short += len(d) < min(4096, MIB - got)
+        h.update(d)
+        got += len(d)
+    c.send(b'x')
+    print("bytes=%d sha=%s readable=%d short_reads=%d" % (got, h.hexdigest(), readable, short))
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     role = sys.argv[3] if len(sys.argv) > 3 else "client"
@@ -212,6 +235,8 @@ def main():
         peek(port)
     elif mode == "splice-nb":
         splice_nb(port)
+    elif mode == "rcvlowat":
+        rcvlowat(port)
     else:
         sys.exit("unknown mode " + mode)
 

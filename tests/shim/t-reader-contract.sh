@@ -3,7 +3,8 @@
 # reader that stops at a short read gets every byte (a read never stops early while more is
 # queued), one that stops after the bytes FIONREAD promised (nginx) too, even when the queue
 # closed the window, MSG_PEEK shows the bytes of several frames at once, and splice() into a
-# pipe honours SPLICE_F_NONBLOCK and the pipe's capacity. Each
+# pipe honours SPLICE_F_NONBLOCK and the pipe's capacity, SO_RCVLOWAT counts payload bytes
+# (readiness comes, each blocking read returns at least the mark). Each
 # case runs plain and under the shim; the outputs must be equal and the shimmed run must have
 # gone through the region. A program whose configuration names a user its system lacks
 # (OWNER, read only by the coordinator) is still accelerated.
@@ -25,7 +26,7 @@ run_case() {
 	echo "$cli $(grep '^sent=' "$T/$mode.$runner.srv")"
 }
 
-for mode in et-big fionread-et peek splice-nb; do
+for mode in et-big fionread-et peek splice-nb rcvlowat; do
 	rb0=$(st_stat rx_region_bytes)
 	ib0=$(st_stat inline_bytes)
 	ports=$((ports + 2))
