@@ -24,7 +24,7 @@ extern char **environ;
 static size_t encode_state(char *out, size_t cap)
 {
 	size_t n, first;
-	int hi = ff_fdtab_max();
+	int hi = ff_vfork_fd_max();
 	char hex[33];
 
 	/* The region the framed connections refer to: the new image must map the same one. */
@@ -32,7 +32,7 @@ static size_t encode_state(char *out, size_t cap)
 	n = (size_t)snprintf(out, cap, "R%s;", hex);
 	first = n;
 	for (int fd = 0; fd <= hi && n + STATE_RECORD_MAX < cap; fd++) {
-		struct ff_conn *c = ff_fd_peek(fd);
+		struct ff_conn *c = ff_vfork_peek(fd);
 		int fl;
 		size_t k;
 		if (!c || (fl = ff_real.fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
@@ -133,7 +133,7 @@ static void free_env(char **env, char *blob, char *ldp)
 		char **env_;                                              \
 		int r_, e_;                                               \
 		ff_init();                                                \
-		env_ = ff_passthrough() ? NULL : build_env(envp, &blob_, &ldp_); \
+		env_ = ff_passthrough_exec() ? NULL : build_env(envp, &blob_, &ldp_); \
 		if (!env_)                                                \
 			return call(envp);                                \
 		r_ = call(env_);                                          \

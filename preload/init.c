@@ -60,7 +60,7 @@ static void resolve_all(void)
 	RESOLVE(connect); RESOLVE(accept); RESOLVE(accept4); RESOLVE(listen); RESOLVE(close);
 	RESOLVE(shutdown); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3); RESOLVE(fcntl);
 	RESOLVE(setsockopt);
-	RESOLVE(fork); RESOLVE(execve); RESOLVE(execvpe); RESOLVE(fexecve);
+	RESOLVE(fork); RESOLVE(vfork); RESOLVE(execve); RESOLVE(execvpe); RESOLVE(fexecve);
 	ff_real.close_range = (__typeof__(ff_real.close_range))dlsym(RTLD_NEXT, "close_range");
 	ff_real.posix_spawn = (__typeof__(ff_real.posix_spawn))dlsym(RTLD_NEXT, "posix_spawn");
 	ff_real.posix_spawnp = (__typeof__(ff_real.posix_spawnp))dlsym(RTLD_NEXT, "posix_spawnp");

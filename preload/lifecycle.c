@@ -2,6 +2,7 @@
  * close, shutdown, the dup family and fork. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -186,7 +187,9 @@ static void before_close(int fd, struct ff_conn *c)
 int close(int fd)
 {
 	ff_init();
-	if (!ff_passthrough()) {
+	if (ff_in_vfork_child())
+		ff_vfork_note(fd, fd, NULL);
+	else if (!ff_passthrough()) {
 		if (ff_fd_sndbuf(fd))
 			ff_fd_sndbuf_note(fd, 0);
 		guard_own(fd);
@@ -206,7 +209,10 @@ int close_range(unsigned int first, unsigned int last, int flags)
 		return -1;
 	}
 	r = ff_real.close_range(first, last, flags);
-	if (r == 0 && !ff_passthrough() && !(flags & CLOSE_RANGE_CLOEXEC)) {
+	if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && ff_in_vfork_child())
+		ff_vfork_note((int)(first > INT_MAX ? INT_MAX : first),
+			      (int)(last > INT_MAX ? INT_MAX : last), NULL);
+	else if (r == 0 && !ff_passthrough() && !(flags & CLOSE_RANGE_CLOEXEC)) {
 		unsigned int hi = (unsigned int)ff_fdtab_max();
 		if (last > hi)
 			last = hi;
@@ -251,12 +257,23 @@ static int share(int oldfd, int newfd)
 
 int dup(int fd)
 {
+	int r;
+
 	ff_init();
-	return share(fd, ff_real.dup(fd));
+	r = ff_real.dup(fd);
+	if (r >= 0 && ff_in_vfork_child()) {
+		ff_vfork_note(r, r, ff_vfork_peek(fd));
+		return r;
+	}
+	return share(fd, r);
 }
 
 static int dup_to(int oldfd, int newfd, int r)
 {
+	if (r >= 0 && oldfd != newfd && ff_in_vfork_child()) {
+		ff_vfork_note(newfd, newfd, ff_vfork_peek(oldfd));
+		return r;
+	}
 	if (r < 0 || ff_passthrough() || oldfd == newfd)
 		return r;
 	guard_own(newfd);
@@ -290,7 +307,9 @@ int fcntl(int fd, int cmd, ...)
 	va_end(ap);
 	ff_init();
 	r = ff_real.fcntl(fd, cmd, arg);
-	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0 && ff_in_vfork_child())
+		ff_vfork_note(r, r, ff_vfork_peek(fd));
+	else if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0)
 		share(fd, r);
 	return r;
 }
@@ -347,9 +366,3 @@ pid_t fork(void)
 	return ff_real.fork();   /* the atfork child handler resets per-process state */
 }
 
-/* A vfork child shares our memory: run it as a fork so the shim's state stays consistent. */
-pid_t vfork(void)
-{
-	ff_init();
-	return ff_real.fork();
-}

@@ -49,6 +49,7 @@ struct ff_real {
 	int (*fcntl)(int, int, ...);
 	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	pid_t (*fork)(void);
+	pid_t (*vfork)(void);
 	int (*execve)(const char *, char *const[], char *const[]);
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
@@ -335,9 +336,29 @@ static inline bool ff_is_sandboxed(void)
 }
 
 /* true when the call must go straight to libc */
-static inline bool ff_passthrough(void)
+/* vfork.c: a vfork child may be running on this thread (set by vfork, cleared by the parent
+ * thread's next call); in the child every wrapper passes through. */
+extern __thread int ff_vfork_state FF_HIDDEN;
+FF_HIDDEN bool ff_vfork_child_slow(void);
+static inline bool ff_in_vfork_child(void)
+{
+	return __builtin_expect(ff_vfork_state, 0) && ff_vfork_child_slow();
+}
+/* In a vfork child: fds lo..hi now refer to c (NULL: closed or plain); the exec hand-over's
+ * view of the fd table through those notes. */
+FF_HIDDEN void ff_vfork_note(int lo, int hi, struct ff_conn *c);
+FF_HIDDEN struct ff_conn *ff_vfork_peek(int fd);
+FF_HIDDEN int ff_vfork_fd_max(void);
+
+/* Passing through, except for exec's hand-over (which a vfork child needs too). */
+static inline bool ff_passthrough_exec(void)
 {
 	return ff_busy || !atomic_load_explicit(&ff_started, memory_order_acquire) || !ff_proc.cfg_ok;
+}
+
+static inline bool ff_passthrough(void)
+{
+	return ff_passthrough_exec() || ff_in_vfork_child();
 }
 
 /* Whole-buffer helpers for sendfile/splice (io_write.c, io_read.c). */
