@@ -289,12 +289,12 @@ FF_HIDDEN bool ff_signals_poll(void);
 FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
 
 /* ---- slots (slots.c) ---------------------------------------------------------- */
-/* Take a slot for a payload on conn `cookie`; wait for one of this connection's slots in flight
+/* Take a slot for a payload on conn `cookie` (its key goes in the slot at once); wait for one of this connection's slots in flight
  * when may_wait (blocking socket), checking fd health. bound: the most payload bytes the
  * connection may have in flight (0: the default bound). Returns slot index, or -1 (go inline),
  * or -2 with errno when the connection died while waiting. */
-FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_t bound,
-			       uint32_t *gen);
+FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
+			       uint64_t bound, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
 FF_HIDDEN bool ff_slot_in_flight(uint64_t cookie);            /* payloads of it unread */
@@ -307,7 +307,8 @@ FF_HIDDEN void ff_slots_after_fork(void);
 /* The zero-copy API (api.c): runs of consecutive slots handed to the application. */
 FF_HIDDEN int64_t ff_slots_alloc_run(uint32_t n);
 FF_HIDDEN void ff_slots_free_run(uint32_t first, uint32_t n);
-FF_HIDDEN int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint32_t *gen);
+FF_HIDDEN int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t key, int fd,
+				bool may_wait, uint32_t *gen);
 FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *slot,
 			   uint32_t *gen);
 

@@ -87,7 +87,7 @@ static void forget(uint32_t i)
  * cache, cold in the reader's), else the least recently filled one. No slot is leased just to
  * keep the distance: a fresh slot costs a coordinator round trip and page faults on both
  * sides, more than a warm one saves. */
-static int take_idle(uint32_t *gen)
+static int take_idle(uint32_t *gen, uint32_t key)
 {
 	uint32_t me = ff_ctl.client_id;
 	int warm = -1, oldest = -1, pick;
@@ -113,6 +113,11 @@ static int take_idle(uint32_t *gen)
 	pick = warm >= 0 ? warm : oldest;
 	if (pick >= 0) {
 		uint32_t w = atomic_load_explicit(&meta(mine[pick].slot)->word, memory_order_acquire);
+		/* The new connection's key goes in while the slot is still LEASED: FILLED under
+		 * the last connection's key, the coordinator could take it for a slot that
+		 * connection's gone reader left unread (readers.c) while we fill it. */
+		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED)
+			atomic_store(&meta(mine[pick].slot)->conn_key, key);
 		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
 		    cas_word(mine[pick].slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
 			*gen = FF_SLOT_GEN(w);
@@ -317,8 +322,8 @@ static uint64_t send_deadline(int fd)
 	return ff_now_ns() + (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
-int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_t bound,
-		     uint32_t *gen)
+int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
+		     uint64_t bound, uint32_t *gen)
 {
 	uint64_t start = 0, deadline = 0;
 	bool deadline_known = false;
@@ -339,9 +344,9 @@ int64_t ff_slot_take(uint64_t cookie, int fd, bool may_wait, size_t len, uint64_
 		if (bound ? flight_bytes + len <= bound :
 			    inflight < CONN_INFLIGHT_MIN ||
 			    (inflight < CONN_INFLIGHT_MAX && flight_bytes + len <= CONN_FLIGHT_BYTES)) {
-			i = take_idle(gen);
+			i = take_idle(gen, key);
 			if (i < 0 && lease_more())
-				i = take_idle(gen);
+				i = take_idle(gen, key);
 		}
 		if (i >= 0) {
 			uint32_t slot = mine[i].slot;
@@ -556,7 +561,8 @@ void ff_slots_free_run(uint32_t first, uint32_t n)
 /* A payload the application wrote in place: the slot must be one of its faasflow_alloc()
  * slots. If an earlier send of it is still being read, a blocking sender waits for the reader
  * to give it back (backpressure, as TCP would block); otherwise -1 (the caller copies). */
-int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint32_t *gen)
+int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t key, int fd, bool may_wait,
+		     uint32_t *gen)
 {
 	for (;;) {
 		int r = -1;
@@ -568,6 +574,8 @@ int ff_slot_take_app(uint32_t slot, uint64_t cookie, int fd, bool may_wait, uint
 			if (mine[i].slot != slot || !mine[i].app)
 				continue;
 			w = atomic_load(&meta(slot)->word);
+			if (FF_SLOT_STATE(w) == FF_SLOT_LEASED)
+				atomic_store(&meta(slot)->conn_key, key);   /* (see take_idle) */
 			if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
 			    cas_word(slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
 				*gen = FF_SLOT_GEN(w);

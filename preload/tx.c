@@ -225,7 +225,7 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	if (len > rg->hdr->slot_size)
 		len = rg->hdr->slot_size;
-	slot = ff_slot_take(c->cookie, fd, may_wait, len, c->tx_sndbuf, &gen);
+	slot = ff_slot_take(c->cookie, c->tx_key, fd, may_wait, len, c->tx_sndbuf, &gen);
 	if (slot == -2) {
 		/* the peer is gone: the kernel's send would have raised SIGPIPE too */
 		if (errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
@@ -268,7 +268,7 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
 
 	if (len > ssz - off)
 		len = ssz - off;
-	switch (ff_slot_take_app(slot, c->cookie, fd, may_wait, &gen)) {
+	switch (ff_slot_take_app(slot, c->cookie, c->tx_key, fd, may_wait, &gen)) {
 	case -2:
 		return -1;
 	case -1:
