@@ -12,7 +12,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: $PY missing"; exit 77; }
 st_start_daemon
 
-for mode in nb-bound both-write alarm-send alarm-copy oob cmsg sndbuf-4k; do
+for mode in nb-bound both-write alarm-send alarm-copy oob cmsg sndtimeo sndbuf-4k; do
 	p=$(plain "$PY" "$ST_SRCDIR/writer_contract.py" "$mode" 2>"$T/$mode.plain.err")
 	rb0=$(st_stat region_bytes)
 	ib0=$(st_stat inline_bytes)

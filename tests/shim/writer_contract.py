@@ -19,6 +19,9 @@ the shim can be compared (one process holds both ends; the peer does not read un
   writer_contract.py cmsg           sendmsg() with a control message the kernel takes on TCP
                                     (SO_MARK, as root) and with one TCP ignores (SCM_RIGHTS):
                                     return values and the stream as over TCP
+  writer_contract.py sndtimeo       SO_SNDTIMEO 0.3 s, a blocking 16 MiB send to a peer that
+                                    does not read: a partial count within 2 s; then Python's
+                                    own timeout (settimeout 0.3, sendall 16 MiB): TimeoutError
   writer_contract.py sndbuf-4k      SO_RCVBUF 4 KiB on the listener, SO_SNDBUF 4 KiB on the
                                     writer: a non-blocking 256 KiB send takes about 10 KB
                                     over TCP, so it must not take 256 KiB through the region
@@ -185,7 +188,29 @@ def cmsg():
     print("r1=%s r2=%s r3=%s stream_ok=%d" % (r1, r2 == len(big), r3, got == want))
 
 
+def sndtimeo():
+    a, b = pair()
+    data = b'q' * (16 * MIB)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', 0, 300000))
+    t0 = time.monotonic()
+    try:
+        n = a.send(data)
+        res = "partial" if 0 < n < len(data) else "all" if n == len(data) else "none"
+    except OSError as e:
+        res = "errno=%d" % e.errno
+    took = time.monotonic() - t0
+    c, d = pair()
+    c.settimeout(0.3)
+    try:
+        c.sendall(data)
+        res2 = "all"
+    except TimeoutError:
+        res2 = "timeout"
+    print("sndtimeo=%s within_2s=%d settimeout=%s" % (res, took < 2, res2))
+
+
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
      "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "cmsg": cmsg,
+     "sndtimeo": sndtimeo,
      "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
