@@ -12,7 +12,13 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: $PY missing"; exit 77; }
 st_start_daemon
 
+# Every case twice under the shim: at the default THRESHOLD and at 1 (every write of the
+# shimmed run through the region, the bound and the signals included).
+for thr in default 1; do
 for mode in nb-bound both-write alarm-send alarm-copy oob cmsg sndtimeo sndbuf-4k; do
+	[ "$thr" = 1 ] && export FAASFLOW_THRESHOLD=1 || unset FAASFLOW_THRESHOLD
+	name=$mode
+	[ "$thr" = 1 ] && name="$mode@threshold-1"
 	p=$(plain "$PY" "$ST_SRCDIR/writer_contract.py" "$mode" 2>"$T/$mode.plain.err")
 	rb0=$(st_stat region_bytes)
 	ib0=$(st_stat inline_bytes)
@@ -21,14 +27,16 @@ for mode in nb-bound both-write alarm-send alarm-copy oob cmsg sndtimeo sndbuf-4
 	rb1=$(st_stat region_bytes)
 	ib1=$(st_stat inline_bytes)
 	if [ -z "$p" ] || [ "$p" != "$s" ]; then
-		st_fail "$mode" "plain: '$p' shim: '$s' (rc=$rc; 124: it hung) $(tail -n 3 "$T/$mode.shim.err")"
+		st_fail "$name" "plain: '$p' shim: '$s' (rc=$rc; 124: it hung) $(tail -n 3 "$T/$mode.shim.err")"
 	elif [ "$mode" = sndbuf-4k ] && [ $((ib1 - ib0)) -le 0 ]; then
-		st_fail "$mode" "the connection was not upgraded: inline_bytes +$((ib1 - ib0))"
+		st_fail "$name" "the connection was not upgraded: inline_bytes +$((ib1 - ib0))"
 	elif [ "$mode" != sndbuf-4k ] && [ $((rb1 - rb0)) -lt 1048576 ]; then
-		st_fail "$mode" "not through the region: region_bytes +$((rb1 - rb0))"
+		st_fail "$name" "not through the region: region_bytes +$((rb1 - rb0))"
 	else
-		st_pass "$mode: $s ($(cat "$T/$mode.plain.err" "$T/$mode.shim.err" | tr '\n' ' '))"
+		st_pass "$name: $s ($(cat "$T/$mode.plain.err" "$T/$mode.shim.err" | tr '\n' ' '))"
 	fi
 done
+done
+unset FAASFLOW_THRESHOLD
 st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
 st_done
