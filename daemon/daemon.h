@@ -222,6 +222,7 @@ char *ffd_metrics_text(const struct ffd_server *s, size_t *len);
 
 /* server.c */
 int ffd_server_init(struct ffd_server *s);
+int ffd_server_after_fork(struct ffd_server *s);   /* --daemon's child: its own signalfd */
 int ffd_server_run(struct ffd_server *s);
 void ffd_server_fini(struct ffd_server *s);
 int ffd_reload(struct ffd_server *s);

@@ -211,8 +211,10 @@ int main(int argc, char **argv)
 	if (ffd_server_init(&s) < 0)
 		goto fini;
 	if (daemonize) {
-		if (detach() < 0)
+		if (detach() < 0 || ffd_server_after_fork(&s) < 0) {
+			fprintf(stderr, "faasflowd: --daemon: %s\n", strerror(errno));
 			goto fini;
+		}
 		for (unsigned i = 0; i < s.ntenants; i++)
 			atomic_store(&s.tenants[i].r.hdr->daemon_pid, (uint32_t)getpid());
 	}

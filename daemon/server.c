@@ -32,6 +32,27 @@ static int watch(struct ffd_server *s, int fd, uint32_t kind, uint32_t val)
 	return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* After --daemon's fork: a signalfd watches the signals of the process that registered it
+ * with epoll (its wait queue belongs to that process's signal handlers), so the child's
+ * SIGTERM/SIGHUP would never wake the loop. The child makes its own. */
+int ffd_server_after_fork(struct ffd_server *s)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->sigfd, NULL);
+	close(s->sigfd);
+	s->sigfd = fd;
+	return watch(s, s->sigfd, FFD_EV_SIGNAL, 0);
+}
+
 int ffd_server_init(struct ffd_server *s)
 {
 	struct itimerspec its = {
