@@ -75,8 +75,20 @@ struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t)
 
 	fd = accept4(t->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+		int e = errno;
+		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+			/* Out of descriptors or memory: the caller pauses this socket's accepts
+			 * for a tick (no busy loop); said once per episode. */
+			if (!t->accept_paused_log)
+				log_warnx("accept on %s: %s with %llu clients connected (RLIMIT_NOFILE "
+				          "%llu): new clients wait, accepts paused for %d ms at a time",
+				          t->sock_path, strerror(e), (unsigned long long)s->nclients,
+				          (unsigned long long)ffd_nofile_limit(), FFD_TICK_MS);
+			t->accept_paused_log = true;
+		} else if (e != EAGAIN && e != EINTR && e != ECONNABORTED) {
 			log_warn("accept on %s", t->sock_path);
+		}
+		errno = e;
 		return NULL;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {

@@ -89,6 +89,8 @@ struct ffd_tenant {
 	struct ff_region r;
 	bool have_region;
 	int listen_fd;
+	bool accept_paused;     /* out of descriptors: not watched until the next tick */
+	bool accept_paused_log; /* said so (once until accepts work again) */
 	/* owner of the region file and socket: the tenant's TENANT_OWNERS entry, else OWNER;
 	 * its uid (and its group, when one is named) may connect besides the global list */
 	char owner[64];         /* "" = none */
@@ -164,6 +166,7 @@ struct ffd_server {
 
 /* util */
 uint64_t ffd_now_ns(void);
+uint64_t ffd_nofile_limit(void);   /* the soft RLIMIT_NOFILE */
 
 /* tenant.c: region and control socket of each tenant */
 int ffd_tenants_open(struct ffd_server *s);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -66,6 +67,15 @@ int ffd_server_init(struct ffd_server *s)
 		s->http[i].fd = -1;
 	s->uid = getuid();
 	s->start_mono_ns = ffd_now_ns();
+	{
+		/* Every process of a host may hold a control connection: as many descriptors as
+		 * the hard limit allows (systemd's soft default is 1024). */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	/* Client ids start at a random point, so ids recorded in the region by a previous run
 	 * of the coordinator are (almost surely) not mistaken for live clients of this one. */
 	if (getrandom(&s->next_id, sizeof(s->next_id), GRND_NONBLOCK) != sizeof(s->next_id))
@@ -155,12 +165,58 @@ static void on_signal(struct ffd_server *s)
 	}
 }
 
+/* New clients on a tenant's socket. Out of descriptors (EMFILE, ENFILE) or memory, the
+ * socket stays readable with the client still queued: it is taken off the loop until the
+ * next tick instead of being retried at once, for ever (a coordinator at RLIMIT_NOFILE spun
+ * at full CPU and logged every attempt). */
+static void on_listen(struct ffd_server *s, struct ffd_tenant *t, uint32_t idx)
+{
+	for (int k = 0; k < 16; k++) {
+		errno = 0;
+		if (ffd_client_accept(s, t)) {
+			t->accept_paused_log = false;
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+			struct epoll_event ev = { .events = 0 };
+			ev.data.u64 = ((uint64_t)FFD_EV_LISTEN << 32) | idx;
+			epoll_ctl(s->epfd, EPOLL_CTL_MOD, t->listen_fd, &ev);
+			t->accept_paused = true;
+			return;
+		}
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+	}
+}
+
+static void resume_accepts(struct ffd_server *s)
+{
+	for (unsigned i = 0; i < s->ntenants; i++) {
+		struct ffd_tenant *t = &s->tenants[i];
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (!t->accept_paused)
+			continue;
+		ev.data.u64 = ((uint64_t)FFD_EV_LISTEN << 32) | i;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, t->listen_fd, &ev) == 0)
+			t->accept_paused = false;
+	}
+}
+
+uint64_t ffd_nofile_limit(void)
+{
+	struct rlimit rl;
+
+	return getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (uint64_t)rl.rlim_cur : 0;
+}
+
 static void on_timer(struct ffd_server *s)
 {
 	uint64_t ticks;
 
 	if (read(s->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
+	resume_accepts(s);
 	for (unsigned i = 0; i < s->ntenants; i++)
 		ffd_leases_tick(s, &s->tenants[i]);
 	if (s->scan_ticks)
@@ -187,12 +243,7 @@ int ffd_server_run(struct ffd_server *s)
 
 			switch (kind) {
 			case FFD_EV_LISTEN:
-				for (int k = 0; k < 16; k++) {
-					errno = 0;
-					if (!ffd_client_accept(s, &s->tenants[val]) &&
-					    (errno == EAGAIN || errno == EINTR))
-						break;
-				}
+				on_listen(s, &s->tenants[val], val);
 				break;
 			case FFD_EV_CLIENT:
 				on_client(s, (int)val, evs[i].events);
