@@ -121,12 +121,26 @@ static bool meta_free(struct ff_slot_meta *m, uint32_t w)
 	return true;
 }
 
+/* QUOTA is per process (its pid, as SO_PEERCRED gave it): a process holding several control
+ * connections does not get a quota on each. */
+static uint64_t held_by_process(struct ffd_server *s, const struct ffd_client *c)
+{
+	struct ffd_client *x, *tmp;
+	uint64_t h = 0;
+
+	HASH_ITER(hh_fd, s->by_fd, x, tmp)
+		if (x->t == c->t && x->pid == c->pid)
+			h += x->held;
+	return h;
+}
+
 int ffd_lease(struct ffd_server *s, struct ffd_client *c, uint32_t want, uint32_t *slots,
               uint32_t *n)
 {
 	struct ffd_tenant *t = c->t;
 	uint32_t quota = s->cfg.quota;
-	uint64_t room = c->held < quota ? quota - c->held : 0;
+	uint64_t held = held_by_process(s, c);
+	uint64_t room = held < quota ? quota - held : 0;
 	uint64_t give = want;
 
 	*n = 0;

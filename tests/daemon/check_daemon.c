@@ -101,31 +101,86 @@ START_TEST(test_quota)
 	ck_assert_int_eq(dt_return(fd, s, 1), 0);
 	ck_assert_int_eq(dt_lease(fd, 3, s, &got), 0);
 	ck_assert_uint_eq(got, 1);
-	/* the quota is per client */
-	ck_assert_int_eq(dt_lease(fd2, 2, s, &got), 0);
+	/* the quota is per process: a second control connection of ours gets nothing more */
+	ck_assert_int_eq(dt_register(fd2, &rp), 0);
+	ck_assert_int_eq(dt_lease(fd2, 2, s, &got), EDQUOT);
+	ck_assert_uint_eq(got, 0);
+	/* another process has a quota of its own */
+	int pfd[2];
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int cfd = dt_connect();
+		uint32_t cs[FF_LEASE_MAX], cgot = 0;
+		struct ff_register_reply crp;
+		if (dt_register(cfd, &crp) == 0 && dt_lease(cfd, 2, cs, &cgot) != 0)
+			cgot = 0;
+		if (write(pfd[1], &cgot, sizeof(cgot)) != sizeof(cgot))
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	ck_assert_int_eq(read(pfd[0], &got, sizeof(got)), (ssize_t)sizeof(got));
 	ck_assert_uint_eq(got, 2);
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
 }
 END_TEST
+
+/* A child process that registers, leases up to 4 slots, reports how many, and holds them
+ * until `hold` is closed. */
+static pid_t holder(int report, int hold, int hold_w)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ff_register_reply crp;
+		uint32_t cs[FF_LEASE_MAX], cgot = 0;
+		char b;
+		int cfd = dt_connect();
+
+		close(hold_w);           /* only the parent's end keeps us holding */
+		if (dt_register(cfd, &crp) != 0 || dt_lease(cfd, 4, cs, &cgot) != 0)
+			cgot = 0;
+		if (write(report, &cgot, sizeof(cgot)) != sizeof(cgot))
+			_exit(1);
+		if (read(hold, &b, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	return pid;
+}
 
 START_TEST(test_exhaustion)
 {
 	struct ff_register_reply rp;
 	uint32_t s[FF_LEASE_MAX], got, total = 0;
-	int fds[8];
+	int fd = dt_connect(), rep[2], hold[2];
+	pid_t kids[8];
+	int n = 0;
 
-	for (int i = 0; i < 8; i++) {
-		fds[i] = dt_connect();
-		ck_assert_int_eq(dt_register(fds[i], &rp), 0);
-	}
+	ck_assert_int_eq(dt_register(fd, &rp), 0);
 	ck_assert_uint_le(rp.slot_count, 8 * 4);
-	for (int i = 0; i < 8 && total < rp.slot_count; i++) {
-		ck_assert_int_eq(dt_lease(fds[i], 4, s, &got), 0);
+	ck_assert_int_eq(pipe(rep), 0);
+	ck_assert_int_eq(pipe(hold), 0);
+	/* the quota is per process: the pool is emptied by several processes */
+	while (n < 8 && total < rp.slot_count) {
+		kids[n++] = holder(rep[1], hold[0], hold[1]);
+		ck_assert_int_eq(read(rep[0], &got, sizeof(got)), (ssize_t)sizeof(got));
 		total += got;
 	}
 	ck_assert_uint_eq(total, rp.slot_count);
-	ck_assert_uint_eq(dt_wait_free(fds[0], 0, 0), 0);
-	ck_assert_int_eq(dt_lease(fds[7], 1, s, &got), ENOSPC);
+	ck_assert_uint_eq(dt_wait_free(fd, 0, 0), 0);
+	ck_assert_int_eq(dt_lease(fd, 1, s, &got), ENOSPC);
 	ck_assert_uint_eq(got, 0);
+	close(hold[1]);
+	for (int i = 0; i < n; i++)
+		waitpid(kids[i], NULL, 0);
+	close(hold[0]);
+	close(rep[0]);
+	close(rep[1]);
 }
 END_TEST
 
