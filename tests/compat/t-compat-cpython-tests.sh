@@ -48,7 +48,7 @@ echo "NOTE: $n tests; $(awk '{print $2}' "$T/plain.res" | sort | uniq -c | tr '\
 still=()
 for t in $diffs; do
 	same=0
-	for attempt in 1 2; do
+	for _ in 1 2; do
 		suite plain "$T/re.plain" "$t"
 		suite shim "$T/re.shim" "$t"
 		a=$("$PY" "$CX_SRC/pytest_outcomes.py" "$T/re.plain" | awk -v t="$t" '$1 == t {print $2}')

@@ -26,8 +26,11 @@ for _ in $(seq 1 100); do
 	grep -q "configuration reloaded" "$T/d.log" && break
 	sleep 0.05
 done
-grep -q "configuration reloaded" "$T/d.log" && ok "SIGHUP reloads the detached coordinator" ||
+if grep -q "configuration reloaded" "$T/d.log"; then
+	ok "SIGHUP reloads the detached coordinator"
+else
 	fail "SIGHUP: no reload within 5 s"
+fi
 kill -TERM "$pid"
 for _ in $(seq 1 100); do
 	kill -0 "$pid" 2>/dev/null || break

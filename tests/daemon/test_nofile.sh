@@ -39,8 +39,11 @@ elif [ "$lines" -ge 20 ]; then
 else
 	ok "at the descriptor limit: $((t1 - t0)) ticks of CPU in 3 s, $lines log lines"
 fi
-grep -q "RLIMIT_NOFILE" "$T/d.log" && ok "the limit is named in the log" ||
+if grep -q "RLIMIT_NOFILE" "$T/d.log"; then
+	ok "the limit is named in the log"
+else
 	fail "no log line names RLIMIT_NOFILE: $(cat "$T/d.log")"
+fi
 sleep 3
 if $CTL status >/dev/null 2>&1; then
 	ok "answers faasflowctl once clients left"

@@ -29,9 +29,13 @@ run_case() {
 # Every case twice under the shim: at the default THRESHOLD and at 1.
 for thr in default 1; do
 for mode in et-big fionread-et peek splice-nb rcvlowat; do
-	[ "$thr" = 1 ] && export FAASFLOW_THRESHOLD=1 || unset FAASFLOW_THRESHOLD
 	name=$mode
-	[ "$thr" = 1 ] && name="$mode@threshold-1"
+	if [ "$thr" = 1 ]; then
+		export FAASFLOW_THRESHOLD=1
+		name="$mode@threshold-1"
+	else
+		unset FAASFLOW_THRESHOLD
+	fi
 	rb0=$(st_stat rx_region_bytes)
 	ib0=$(st_stat inline_bytes)
 	ports=$((ports + 2))

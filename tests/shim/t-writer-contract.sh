@@ -16,9 +16,13 @@ st_start_daemon
 # shimmed run through the region, the bound and the signals included).
 for thr in default 1; do
 for mode in nb-bound both-write alarm-send alarm-copy oob cmsg sndtimeo sndbuf-4k; do
-	[ "$thr" = 1 ] && export FAASFLOW_THRESHOLD=1 || unset FAASFLOW_THRESHOLD
 	name=$mode
-	[ "$thr" = 1 ] && name="$mode@threshold-1"
+	if [ "$thr" = 1 ]; then
+		export FAASFLOW_THRESHOLD=1
+		name="$mode@threshold-1"
+	else
+		unset FAASFLOW_THRESHOLD
+	fi
 	p=$(plain "$PY" "$ST_SRCDIR/writer_contract.py" "$mode" 2>"$T/$mode.plain.err")
 	rb0=$(st_stat region_bytes)
 	ib0=$(st_stat inline_bytes)
