@@ -287,7 +287,8 @@ ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt
 		  const void *control, size_t controllen)
 {
 	size_t total = ff_iov_len(iov, iovcnt), done = 0;
-	bool blocking = ff_fd_blocking(fd, flags);
+	/* (A process in a seccomp sandbox sends with write/writev only: no fcntl asked.) */
+	bool blocking = ff_is_sandboxed() || ff_fd_blocking(fd, flags);
 	ssize_t r = 0;
 	int saved;
 
