@@ -6,6 +6,9 @@
 # ways, twice, before it counts as a difference (a few of them time things). The shimmed run
 # must have upgraded connections and moved bytes through the region. VSOCK tests are left out
 # (they wait for a hypervisor socket that this kind of machine does not answer).
+# Two runs of the suite (about 100 s each alone in a sanitizer build, several times that
+# beside other rows): the row's watchdog is longer than the others'.
+CX_ROW_TIMEOUT=${CX_ROW_TIMEOUT:-1500}
 # shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 PYT=/usr/bin/python3
