@@ -292,12 +292,10 @@ ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt
 	ssize_t r = 0;
 	int saved;
 
-	/* A non-blocking writer's frames each close their own buffer in the socket (MSG_EOR),
-	 * so the next frame's header starts a fresh one, which the kernel takes whole or not at
-	 * all: a header is never left half out, its rest waiting (in poll) for room where a
-	 * non-blocking send must not wait. Doorbells always close theirs. */
-	if (!blocking)
-		flags |= MSG_EOR;
+	/* Doorbells close their buffer in the socket (MSG_EOR), so the header after one starts
+	 * a fresh buffer. (Inline frames of non-blocking writers did too, and a non-blocking
+	 * sendall interrupted by a signal never returned: CPython's testInterruptedSendTimeout;
+	 * left out until understood.) */
 	pthread_mutex_lock(&c->tx_lock);
 	c->tx_ctl = controllen ? control : NULL;
 	c->tx_ctllen = controllen;
