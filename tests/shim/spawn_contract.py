@@ -9,10 +9,11 @@ line by line. subprocess uses vfork() here (no preexec_fn).
                             exec), then the parent's own connection still carries 4 MiB both
                             ways, whole"""
 import hashlib
-import socket
 import subprocess
 import sys
 import threading
+
+from writer_contract import pair, read_exact   # an upgraded pair in one process
 
 MIB = 1 << 20
 CHILD = r'''
@@ -31,34 +32,6 @@ v = memoryview(out)
 while v:
     v = v[os.write(1, v):]
 '''
-
-
-def pair():
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(1)
-    a = socket.create_connection(ls.getsockname())
-    b, _ = ls.accept()
-    ls.close()
-    a.sendall(b'x' * (1 << 17))      # one payload each way first: both directions upgraded
-    got = 0
-    while got < (1 << 17):
-        got += len(b.recv(1 << 17))
-    b.sendall(b'y' * (1 << 17))
-    got = 0
-    while got < (1 << 17):
-        got += len(a.recv(1 << 17))
-    return a, b
-
-
-def read_exact(s, n):
-    out = bytearray()
-    while len(out) < n:
-        d = s.recv(n - len(out))
-        if not d:
-            break
-        out += d
-    return bytes(out)
 
 
 def stdio():
