@@ -1,6 +1,6 @@
 #!/bin/bash
 # Unmodified programs: iperf3 client and one-off server under the shim move 256 MiB; the
-# byte counts reported are consistent (iperf3 has no hash) and the bytes went through the region.
+# byte counts reported are consistent (iperf3 has no hash) and the region carried the stream.
 # shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 it_need iperf3 ss
@@ -33,7 +33,11 @@ print(s, r)' "$T/iperf3.json" 2>&1)
 		# (socket buffers; with the shim also announced slots) are not in sum_received, with
 		# plain TCP too: a few MiB short is normal, more than a quarter is not.
 		it_fail "$name" "sent '$sent' received '${recvd:-}' bytes (expected sent = 256 MiB, received within 3/4..1 of it): $counts"
-	elif it_grew "$name" "$before" $((128 << 20)); then
+	# iperf3 writes non-blocking: past its connection's bound of slots in flight a
+	# non-blocking writer goes inline (as TCP would take the bytes into its buffer), so the
+	# share through the region follows the reader's pace: all of it on an idle machine, half
+	# seen on a loaded CI machine. At least a quarter proves the region carried the stream.
+	elif it_grew "$name" "$before" $((64 << 20)); then
 		it_pass "$name"
 	fi
 else
