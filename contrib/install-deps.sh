@@ -16,6 +16,10 @@ OPTIONAL="systemd"
 COMPAT="redis-server redis-tools memcached nginx-light haproxy openssh-server openssh-client \
 postgresql postgresql-client nodejs openjdk-17-jdk-headless python3-gevent gunicorn perl \
 golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 curl libpython3.11-testsuite"
+# Optional group: the container tests (tests/container): a real Docker engine, base images
+# built with debootstrap, Debian's docker-compose (v1) and the Python Docker SDK. Installed
+# like the matrix: one that fails is reported and the tests needing it are SKIPped.
+CONTAINERS="docker.io debootstrap docker-compose python3-docker"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
@@ -44,8 +48,10 @@ need=$(missing $REQUIRED)
 want=$(missing $OPTIONAL)
 # shellcheck disable=SC2086
 compat=$(missing $COMPAT)
+# shellcheck disable=SC2086
+containers=$(missing $CONTAINERS)
 
-if [ -z "$need" ] && [ -z "$want" ] && [ -z "$compat" ]; then
+if [ -z "$need" ] && [ -z "$want" ] && [ -z "$compat" ] && [ -z "$containers" ]; then
 	echo "install-deps.sh: all packages present"
 	exit 0
 fi
@@ -69,6 +75,15 @@ if [ -n "$compat" ]; then
 		for p in $compat; do        # one at a time: a package that fails leaves the others
 			$APT install --no-install-recommends "$p" ||
 				echo "install-deps.sh: compatibility-matrix package $p not installed (tests/compat rows needing it will be skipped)" >&2
+		done
+fi
+if [ -n "$containers" ]; then
+	echo "install-deps.sh: container tests: $(echo "$containers" | tr "\n" " ")"
+	# shellcheck disable=SC2086
+	$APT install --no-install-recommends $containers ||
+		for p in $containers; do
+			$APT install --no-install-recommends "$p" ||
+				echo "install-deps.sh: container-test package $p not installed (tests/container will be skipped)" >&2
 		done
 fi
 echo "install-deps.sh: done"

@@ -1,8 +1,11 @@
 /* A crash of the daemon (SIGSEGV, SIGBUS, SIGABRT, SIGFPE) logs a libunwind backtrace to
- * stderr, then re-raises the signal with the default action (core dump as configured).
+ * stderr (built without libunwind: the signal and address only), then re-raises the signal
+ * with the default action (core dump as configured).
  * Installed in faasflowd only: the shim never installs signal handlers in applications. */
+#ifdef FF_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,16 +22,14 @@ static void put(const char *s)
 	(void)r;
 }
 
-static void crash_handler(int sig, siginfo_t *si, void *uc)
+#ifdef FF_HAVE_LIBUNWIND
+static void put_backtrace(void)
 {
 	unw_cursor_t cur;
 	unw_context_t ctx;
 	char line[512], name[256];
 	int depth = 0;
 
-	snprintf(line, sizeof(line), "faasflowd[%d]: fatal signal %d (%s) at address %p; "
-	         "backtrace:\n", (int)getpid(), sig, strsignal(sig), si ? si->si_addr : NULL);
-	put(line);
 	if (unw_getcontext(&ctx) == 0 && unw_init_local(&cur, &ctx) == 0) {
 		while (unw_step(&cur) > 0 && depth < 64) {
 			unw_word_t ip = 0, off = 0;
@@ -43,6 +44,22 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 			depth++;
 		}
 	}
+}
+#else
+static void put_backtrace(void)
+{
+	put("faasflowd: built without libunwind: no backtrace\n");
+}
+#endif
+
+static void crash_handler(int sig, siginfo_t *si, void *uc)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "faasflowd[%d]: fatal signal %d (%s) at address %p; "
+	         "backtrace:\n", (int)getpid(), sig, strsignal(sig), si ? si->si_addr : NULL);
+	put(line);
+	put_backtrace();
 	(void)uc;
 	signal(sig, SIG_DFL);
 	raise(sig);

@@ -122,12 +122,16 @@ static bool meta_free(struct ff_slot_meta *m, uint32_t w)
 }
 
 /* QUOTA is per process (its pid, as SO_PEERCRED gave it): a process holding several control
- * connections does not get a quota on each. */
+ * connections does not get a quota on each. A peer in a pid namespace the coordinator cannot
+ * see (a coordinator in a container without the host's pids) has pid 0: every such process
+ * would share one quota, so each of its connections counts alone. */
 static uint64_t held_by_process(struct ffd_server *s, const struct ffd_client *c)
 {
 	struct ffd_client *x, *tmp;
 	uint64_t h = 0;
 
+	if (c->pid <= 0)
+		return c->held;
 	HASH_ITER(hh_fd, s->by_fd, x, tmp)
 		if (x->t == c->t && x->pid == c->pid)
 			h += x->held;

@@ -121,6 +121,24 @@ check(len(fn.get('args', [])) > 0, 'the function command is passed to the entryp
 
 # --- docker compose ---------------------------------------------------------------
 (compose,) = load_all('docker/docker-compose.yml')
+
+
+def defaults(v):
+    """A compose value with ${VAR:-default} substitutions, as compose resolves it when no
+    such variable is set."""
+    if isinstance(v, dict):
+        return {k: defaults(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [defaults(x) for x in v]
+    if isinstance(v, str):
+        return re.sub(r'\$\{[A-Z_]+:-([^}]*)\}', r'\1', v)
+    return v
+
+
+check('name' not in compose and 'version' not in compose,
+      'compose file has no top-level name/version (Debian\'s compose v1 rejects name, v2 '
+      'ignores version)')
+compose = defaults(compose)
 services = compose['services']
 check(set(services) == {'fn-a', 'fn-b'}, 'compose has two function containers')
 names = set()

@@ -17,6 +17,7 @@ plain TCP and a run under the shim can be compared line by line.
   reader_contract.py rcvlowat PORT     server sends 1 MiB; the client sets SO_RCVLOWAT 4096,
                                        waits in poll() until readable (5 s at most), then reads
                                        with blocking recv()s: each returns at least 4096 bytes
+A server started with PORT 0 takes a free port and says which ("listening PORT").
 Each client prints "bytes=N sha=HEX ..." and the server "sent=N sent_sha=HEX"."""
 import hashlib
 import os
@@ -44,7 +45,7 @@ def accept_request(port):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(('127.0.0.1', port))
     ls.listen(1)
-    print("listening", flush=True)
+    print("listening %d" % ls.getsockname()[1], flush=True)
     c, _ = ls.accept()
     c.recv(16)
     return c
