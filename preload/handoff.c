@@ -194,7 +194,10 @@ static void put_one(int fd)
 	ff_conn_put(c);
 	if (n <= 34 || handoff_path(fd, path, sizeof(path)) < 0)
 		return;
-	f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A stale file, or one planted by another user (SOCKET_DIR may be a shared /tmp), goes
+	 * first: the state is written to a file that this process created, exclusively. */
+	unlink(path);
+	f = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (f < 0) {
 		log_warn("cannot hand fd %d over: %s", fd, path);
 		return;
@@ -202,6 +205,27 @@ static void put_one(int fd)
 	if (ff_sys_write(f, buf, n) != (ssize_t)n)
 		log_warn("cannot hand fd %d over: %s", fd, path);
 	ff_sys_close(f);
+}
+
+/* Only a file that root or this process's user wrote, alone, can say what a connection is:
+ * the path is predictable, and another local user could plant one to make this process frame
+ * its bytes to a program without the shim. */
+static bool handoff_trusted(int f, const char *path)
+{
+	struct stat st;
+	uid_t me = geteuid();
+
+	if (fstat(f, &st) < 0)
+		return false;
+	if (S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == me) && !(st.st_mode & 022) &&
+	    st.st_nlink == 1)
+		return true;
+	log_warnx("hand-over file %s ignored: %s owned by uid %u, mode %04o, %u link(s) "
+		  "(accepted: a regular file of root or of uid %u, writable by its owner only, one "
+		  "link); the connection is handed over as plain TCP",
+		  path, S_ISREG(st.st_mode) ? "a file" : "not a regular file", (unsigned)st.st_uid,
+		  (unsigned)(st.st_mode & 07777), (unsigned)st.st_nlink, (unsigned)me);
+	return false;
 }
 
 static void take_one(int fd)
@@ -213,9 +237,14 @@ static void take_one(int fd)
 
 	if (ff_fd_tracked(fd) || handoff_path(fd, path, sizeof(path)) < 0)
 		return;
-	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* (O_NONBLOCK: a FIFO planted at the path must not block the application.) */
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (f < 0)
 		return;                  /* a plain connection: nothing was handed over */
+	if (!handoff_trusted(f, path)) {
+		ff_sys_close(f);
+		return;
+	}
 	n = ff_sys_read(f, buf, sizeof(buf) - 1);
 	ff_sys_close(f);
 	unlink(path);

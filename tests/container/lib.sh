@@ -3,8 +3,9 @@
 # cached, the project's images built from contrib/docker/Dockerfile, and a coordinator on the
 # host from the build tree. Built on tests/integration/lib.sh (cases, counters, cleanup).
 #
-# Cache: FF_CONTAINER_CACHE (default /var/cache/faasflow-shm): the debootstrap tarball and,
-# when the engine is started here, its data root (so images survive between runs).
+# The engine and the images: contrib/docker/engine.sh (FF_CONTAINER_CACHE, default
+# /var/cache/faasflow-shm, keeps the debootstrap tarball and, when the engine is started
+# here, its data root, so images survive between runs).
 # Environment: FF_CONTAINER_TESTS=skip skips every container test (distcheck does: make check
 # already ran them on the same tree).
 # shellcheck shell=bash disable=SC2034
@@ -29,18 +30,21 @@ done
 
 CT_SRC=${abs_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 CT_TOP_SRC=$(cd "$CT_SRC/../.." && pwd)
-CT_CACHE=${FF_CONTAINER_CACHE:-/var/cache/faasflow-shm}
+# shellcheck source=../../contrib/docker/engine.sh
+. "$CT_TOP_SRC/contrib/docker/engine.sh"
+CT_CACHE=$FF_CONTAINER_CACHE
 CT_TAG=ffct$$
+# One container test at a time (make -j runs tests side by side): a test stops the engine it
+# started, which another test may be using.
+mkdir -p "$CT_CACHE"
+exec 8>"$CT_CACHE/tests.lock"
+flock 8
 CT_CONTAINERS=()
 CT_NETWORKS=()
-CT_DOCKERD_PID=
-# The classic builder: BuildKit (buildx) is not packaged in Debian 12.
-export DOCKER_BUILDKIT=0
-# Images: local names, never the registry's.
-CT_DEBIAN=faasflow-test/debian:12
-CT_PYTHON=faasflow-test/python:3.11
-CT_FUNCTION=faasflow-function:test
-CT_FAASFLOWD=faasflowd:test
+CT_DEBIAN=$FF_IMG_DEBIAN
+CT_PYTHON=$FF_IMG_PYTHON
+CT_FUNCTION=$FF_IMG_FUNCTION
+CT_FAASFLOWD=$FF_IMG_FAASFLOWD
 
 ct_cleanup() {
 	local c n
@@ -50,89 +54,13 @@ ct_cleanup() {
 	for n in "${CT_NETWORKS[@]}"; do
 		docker network rm "$n" >/dev/null 2>&1
 	done
-	if [ -n "$CT_DOCKERD_PID" ]; then
-		kill "$CT_DOCKERD_PID" 2>/dev/null
-		for _ in $(seq 1 100); do
-			kill -0 "$CT_DOCKERD_PID" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$CT_DOCKERD_PID" 2>/dev/null
-	fi
+	ff_engine_stop
 	it_cleanup
 }
 trap ct_cleanup EXIT
 
-# ct_engine: use the engine that answers, or start one (own socket, data root in the cache).
-ct_engine() {
-	local sock=/run/faasflow-test-docker.sock
-	if docker info >/dev/null 2>&1; then
-		return 0
-	fi
-	if [ -S "$sock" ] && DOCKER_HOST=unix://$sock docker info >/dev/null 2>&1; then
-		export DOCKER_HOST=unix://$sock
-		return 0
-	fi
-	mkdir -p "$CT_CACHE/docker"
-	dockerd --data-root "$CT_CACHE/docker" --exec-root /run/faasflow-test-docker \
-		-H "unix://$sock" --pidfile /run/faasflow-test-docker.pid \
-		>"$T/dockerd.log" 2>&1 &
-	CT_DOCKERD_PID=$!
-	export DOCKER_HOST=unix://$sock
-	for _ in $(seq 1 300); do
-		docker info >/dev/null 2>&1 && return 0
-		kill -0 "$CT_DOCKERD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "dockerd did not start; its log:" >&2
-	tail -n 20 "$T/dockerd.log" >&2
-	return 1
-}
-
-# ct_build_images: base images (debootstrap, cached) and the project's images, once per run
-# of the suite (a lock serialises concurrent tests).
-ct_build_images() {
-	mkdir -p "$CT_CACHE"
-	(
-		flock 9
-		ct_build_images_locked
-	) 9>"$CT_CACHE/images.lock"
-}
-
-ct_build_images_locked() {
-	local tarball=$CT_CACHE/bookworm-minbase.tar root
-	if ! docker image inspect "$CT_DEBIAN" >/dev/null 2>&1; then
-		if [ ! -s "$tarball" ]; then
-			root=$(mktemp -d "$CT_CACHE/rootfs.XXXXXX")
-			echo "debootstrap --variant=minbase bookworm (once; cached in $tarball)"
-			if ! debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian \
-				>"$T/debootstrap.log" 2>&1; then
-				tail -n 20 "$T/debootstrap.log" >&2
-				rm -rf "$root"
-				return 1
-			fi
-			tar -C "$root" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
-			rm -rf "$root"
-		fi
-		docker import --change 'CMD ["/bin/bash"]' "$tarball" "$CT_DEBIAN" >/dev/null || return 1
-	fi
-	if ! docker image inspect "$CT_PYTHON" >/dev/null 2>&1; then
-		printf 'FROM %s\nRUN apt-get update && apt-get install -y --no-install-recommends python3 && rm -rf /var/lib/apt/lists/*\n' \
-			"$CT_DEBIAN" | docker build -q -t "$CT_PYTHON" - >"$T/python-image.log" 2>&1 ||
-			{ tail -n 20 "$T/python-image.log" >&2; return 1; }
-	fi
-	local target tag
-	for target in function faasflowd; do
-		tag=$CT_FUNCTION
-		[ "$target" = faasflowd ] && tag=$CT_FAASFLOWD
-		if ! docker build -f "$CT_TOP_SRC/contrib/docker/Dockerfile" --target "$target" \
-			--build-arg DEBIAN_IMAGE="$CT_DEBIAN" --build-arg FUNCTION_BASE="$CT_PYTHON" \
-			-t "$tag" "$CT_TOP_SRC" >"$T/build-$target.log" 2>&1; then
-			echo "docker build --target $target failed:" >&2
-			tail -n 30 "$T/build-$target.log" >&2
-			return 1
-		fi
-	done
-}
+ct_engine() { ff_engine "$T"; }
+ct_build_images() { ff_images "$CT_TOP_SRC" "$T"; }
 
 # ct_network: a user-defined bridge network on a subnet chosen here. Sets CT_NET CT_PREFIX.
 ct_network() {
