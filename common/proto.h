@@ -59,11 +59,14 @@ struct ff_register_reply {
 } __attribute__((packed));
 
 /* Addresses are IPv6 (IPv4 as v4-mapped), ports in host order. */
+/* ff_endpoint.flags: an IPv6 wildcard listener with IPV6_V6ONLY set takes no IPv4 */
+#define FF_EP_V6ONLY 1u
+
 struct ff_endpoint {
 	uint8_t  addr[16];    /* bound address (:: = any) */
 	uint16_t port;
 	uint16_t naddrs;      /* how many entries of ns_addrs are used */
-	uint32_t reserved;
+	uint32_t flags;       /* FF_EP_V6ONLY */
 	uint64_t netns_dev;   /* identity of the listener's network namespace (st_dev, st_ino) */
 	uint64_t netns_ino;
 	char     name[64];

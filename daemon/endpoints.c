@@ -106,7 +106,9 @@ void ffd_ep_free_all(struct ffd_tenant *t)
 
 /* Does endpoint e accept connections to destination dst?
  * Bound address equal to dst, or a wildcard whose namespace owns dst. A loopback destination
- * reaches only listeners of the caller's own namespace. :: accepts IPv4 too (dual stack). */
+ * reaches only listeners of the caller's own namespace. :: accepts IPv4 too (dual stack),
+ * unless its listener set IPV6_V6ONLY (nginx's default): then an IPv4 destination on the
+ * same port is somebody else's. */
 static bool ep_matches(const struct ff_endpoint *e, const struct ff_lookup *lk)
 {
 	bool v4_any = memcmp(e->addr, any4, 16) == 0;
@@ -114,6 +116,8 @@ static bool ep_matches(const struct ff_endpoint *e, const struct ff_lookup *lk)
 	bool same_ns = e->netns_dev == lk->netns_dev && e->netns_ino == lk->netns_ino;
 
 	if (e->port != lk->port)
+		return false;
+	if ((e->flags & FF_EP_V6ONLY) && is_v4mapped(lk->addr))
 		return false;
 	if (is_loopback(lk->addr)) {
 		if (!same_ns)

@@ -389,7 +389,7 @@ static void fill_ns_addrs(struct ff_endpoint *ep)
 	freeifaddrs(ifa);
 }
 
-static void listen_locked(const struct sockaddr_storage *ss, bool add);
+static void listen_locked(const struct ff_conn *listener, bool add);
 
 /* Every listener this process has, announced again to a (re)started coordinator. */
 static void reannounce(void)
@@ -399,7 +399,7 @@ static void reannounce(void)
 	for (int fd = 0; fd <= hi; fd++) {
 		struct ff_conn *c = ff_fd_peek(fd);
 		if (c && c->kind == FF_KIND_LISTENER)
-			listen_locked(&c->laddr, true);
+			listen_locked(c, true);
 	}
 }
 
@@ -503,25 +503,42 @@ static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage 
 }
 
 /* Caller holds ff_ctl.lock and has a connection. */
-static void listen_locked(const struct sockaddr_storage *ss, bool add)
+static void listen_locked(const struct ff_conn *listener, bool add)
 {
 	struct ff_endpoint ep;
 	_Alignas(8) uint8_t reply[REPLY_CAP(64)];
 	size_t rlen = sizeof(reply);
 	int32_t status;
 
-	make_endpoint(&ep, ss, add);
+	make_endpoint(&ep, &listener->laddr, add);
+	ep.flags = listener->ep_flags;
 	if (ff_ctl.fd >= 0 && ff_ctl_call(ff_ctl.fd, add ? FF_MSG_LISTEN_ADD : FF_MSG_LISTEN_DEL, &ep,
 					  sizeof(ep), reply, &rlen, &status, CTL_TIMEOUT_MS) < 0)
 		ctl_drop();
 }
 
-void ff_ctl_listen(const struct sockaddr_storage *ss, bool add)
+void ff_ctl_listen(const struct ff_conn *listener, bool add)
 {
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (add ? ctl_ensure_locked() : ff_ctl.fd >= 0)
-		listen_locked(ss, add);
+		listen_locked(listener, add);
 	pthread_mutex_unlock(&ff_ctl.lock);
+}
+
+/* What the coordinator must know of a listener beyond its address: an IPv6 wildcard with
+ * IPV6_V6ONLY (nginx's default for [::]) does not take IPv4 connections to its port. */
+uint32_t ff_listener_flags(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t l = sizeof(ss);
+	int on = 0;
+	socklen_t ol = sizeof(on);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0 || ss.ss_family != AF_INET6)
+		return 0;
+	if (getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, &ol) < 0 || !on)
+		return 0;
+	return FF_EP_V6ONLY;
 }
 
 /* At accept(): is the coordinator we registered with still there? After a restart, connect

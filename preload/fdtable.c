@@ -178,7 +178,7 @@ static void drop_ref(struct ff_conn *old)
 {
 	if (atomic_fetch_sub(&old->fdrefs, 1) == 1) {
 		if (old->kind == FF_KIND_LISTENER)
-			ff_ctl_listen(&old->laddr, false);
+			ff_ctl_listen(old, false);
 		conn_free(old);
 	}
 }

@@ -83,8 +83,9 @@ static void restore_listener(int fd)
 		ff_conn_discard(c);
 		return;
 	}
+	c->ep_flags = ff_listener_flags(fd);
 	ff_fd_attach(fd, c);
-	ff_ctl_listen(&c->laddr, true);
+	ff_ctl_listen(c, true);
 }
 
 void ff_state_restore(int fd, const char *s, const uint8_t region[16])

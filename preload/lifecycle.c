@@ -11,6 +11,13 @@
 
 #include "shim.h"
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)      /* linux/close_range.h (musl does not include it) */
+#endif
+#ifndef __GLIBC__
+int close_range(unsigned int first, unsigned int last, int flags);   /* not declared by musl */
+#endif
+
 static bool is_inet_stream(int fd, const struct sockaddr *sa)
 {
 	int type = 0;
@@ -88,8 +95,9 @@ int listen(int fd, int backlog)
 		ff_conn_discard(c);
 		goto out;
 	}
+	c->ep_flags = ff_listener_flags(fd);
 	ff_fd_attach(fd, c);
-	ff_ctl_listen(&c->laddr, true);
+	ff_ctl_listen(c, true);
 out:
 	errno = saved;
 	return r;

@@ -20,22 +20,33 @@
 #define FF_EXPORT __attribute__((visibility("default")))
 
 /* ---- real libc functions (init.c) -------------------------------------- */
+/* Where glibc and musl declare an interposed function differently, its wrapper and its real
+ * pointer take the C library's own types: glibc `int flags` and `unsigned long request`,
+ * musl `unsigned int flags` and `int request`. */
+#ifdef __GLIBC__
+typedef int ff_mmsg_flags_t;
+typedef unsigned long ff_ioctl_req_t;
+#else
+typedef unsigned int ff_mmsg_flags_t;
+typedef int ff_ioctl_req_t;
+#endif
+
 struct ff_real {
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*readv)(int, const struct iovec *, int);
 	ssize_t (*recv)(int, void *, size_t, int);
 	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
-	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, ff_mmsg_flags_t, struct timespec *);
 	ssize_t (*write)(int, const void *, size_t);
 	ssize_t (*writev)(int, const struct iovec *, int);
 	ssize_t (*send)(int, const void *, size_t, int);
 	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
 	ssize_t (*sendmsg)(int, const struct msghdr *, int);
-	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, ff_mmsg_flags_t);
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
 	ssize_t (*splice)(int, off_t *, int, off_t *, size_t, unsigned int);
-	int (*ioctl)(int, unsigned long, ...);
+	int (*ioctl)(int, ff_ioctl_req_t, ...);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*accept)(int, struct sockaddr *, socklen_t *);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
@@ -158,6 +169,7 @@ struct ff_conn {
 	uint32_t rx_db_done_count;    /* doorbells whose payload was read out */
 	/* listener */
 	struct sockaddr_storage laddr;
+	uint32_t ep_flags;            /* FF_EP_V6ONLY: announced with the listener */
 };
 
 FF_HIDDEN bool ff_fdtab_init(void);
@@ -232,7 +244,8 @@ static inline struct ff_region *ff_rg(void)
 FF_HIDDEN bool ff_ctl_ensure(void);               /* connected and region mapped */
 FF_HIDDEN bool ff_region_usable(void);            /* mapped, enabled, file intact */
 FF_HIDDEN bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len);
-FF_HIDDEN void ff_ctl_listen(const struct sockaddr_storage *ss, bool add);
+FF_HIDDEN void ff_ctl_listen(const struct ff_conn *listener, bool add);
+FF_HIDDEN uint32_t ff_listener_flags(int fd);
 FF_HIDDEN void ff_ctl_check(void);                /* at accept: coordinator restarted? */
 /* A cheap test on the data path: has the coordinator restarted since we registered? Then
  * register again (new client id) and re-stamp the slots we are reading with it. */

@@ -90,5 +90,26 @@ elif [ $(( $(st_field "$s" status) & 2 )) -eq 0 ] || [ $((rb1 - rb0)) -lt $((7 *
 else
 	st_pass "control-reply-then-exit"
 fi
+# an IPv6-only shim listener on [::]:P does not vouch for a plain IPv4 server on P
+PY=/usr/bin/python3
+rm -f "$T/v6.port"
+st_bg "$T/v6.l" shim "$PY" "$ST_SRCDIR/v6only_case.py" listen6 "$T/v6.port"
+l6=$ST_LAST
+if st_wait_file "$T/v6.port"; then
+	st_bg "$T/v4.srv" plain "$PY" "$ST_SRCDIR/v6only_case.py" plain4 "$(cat "$T/v6.port")"
+	srv=$ST_LAST
+	st_wait_file "$T/v4.srv"
+	c=$(shim "$PY" "$ST_SRCDIR/v6only_case.py" send "$(cat "$T/v6.port")" 2>&1)
+	st_join "$srv"
+	s=$(grep bytes= "$T/v4.srv")
+	if [ -z "$s" ] || [ "$s" != "$c" ]; then
+		st_fail "ipv6-only-listener-plain-ipv4-server" "the plain server got '$s', the client sent '$c'"
+	else
+		st_pass "ipv6-only-listener-plain-ipv4-server"
+	fi
+else
+	st_fail "ipv6-only-listener-plain-ipv4-server" "the IPv6 listener did not start: $(cat "$T/v6.l.err")"
+fi
+kill "$l6" 2>/dev/null
 st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
 st_done
