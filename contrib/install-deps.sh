@@ -17,9 +17,10 @@ COMPAT="redis-server redis-tools memcached nginx-light haproxy openssh-server op
 postgresql postgresql-client nodejs openjdk-17-jdk-headless python3-gevent gunicorn perl \
 golang-go libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 curl libpython3.11-testsuite"
 # Optional group: the container tests (tests/container): a real Docker engine, base images
-# built with debootstrap, Debian's docker-compose (v1) and the Python Docker SDK. Installed
-# like the matrix: one that fails is reported and the tests needing it are SKIPped.
-CONTAINERS="docker.io debootstrap docker-compose python3-docker"
+# built with debootstrap, Debian's docker-compose (v1) and the Python Docker SDK; for the musl
+# image (make musl-shim, tests/container/t-docker-musl.sh) musl-gcc and a static /bin/sh.
+# Installed like the matrix: one that fails is reported and the tests needing it are SKIPped.
+CONTAINERS="docker.io debootstrap docker-compose python3-docker musl-tools busybox-static"
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then

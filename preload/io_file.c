@@ -63,11 +63,14 @@ ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 	return r;
 }
 
+/* glibc exports sendfile64 besides sendfile; musl defines the *64 names to the plain ones. */
+#ifdef __GLIBC__
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count);
 ssize_t sendfile64(int out_fd, int in_fd, off_t *offset, size_t count)
 {
 	return sendfile(out_fd, in_fd, offset, count);
 }
+#endif
 
 /* Write all of buf to a pipe or file, waiting if it is full: the bytes were already taken. */
 /* A non-blocking fd that is full: wait for room instead of spinning. */

@@ -1,12 +1,19 @@
 /* Exported input wrappers, FORTIFY variants and FIONREAD. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "shim.h"
 
+#ifdef __GLIBC__
 extern void __chk_fail(void) __attribute__((noreturn));
+#else
+/* musl has no fortify run-time (only a glibc-built program calls the _chk wrappers); end
+ * the process as glibc's __chk_fail does. */
+#define __chk_fail() abort()
+#endif
 
 static ssize_t conn_recv(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
@@ -149,7 +156,8 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	return r;
 }
 
-int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *tmo)
+int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, ff_mmsg_flags_t flags,
+	     struct timespec *tmo)
 {
 	struct ff_conn *c;
 	unsigned int i;
@@ -176,7 +184,7 @@ int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, struct t
 	return (int)i;
 }
 
-int ioctl(int fd, unsigned long req, ...)
+int ioctl(int fd, ff_ioctl_req_t req, ...)
 {
 	struct ff_conn *c;
 	va_list ap;

@@ -188,7 +188,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	return r;
 }
 
-int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, ff_mmsg_flags_t flags)
 {
 	struct ff_conn *c;
 	unsigned int i;

@@ -3,6 +3,8 @@
 # contrib/docker/entrypoint.sh, run the way a container runs it: in its own network and
 # mount namespaces, with the shim's directory bind-mounted in. It preloads the shim when
 # the library is there (appending to LD_PRELOAD), and runs the command unchanged otherwise.
+# In a musl root (a chroot with musl's loader, busybox-static as /bin/sh and a program built
+# with musl-gcc) it preloads the musl shim, and never the glibc one.
 set -u
 srcdir=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -79,4 +81,81 @@ out=$(container -- /usr/bin/printenv FAASFLOW_SHIM 2>/dev/null) && fail "FAASFLO
 container -- 2>"$tmp/err" && fail "no command accepted"
 grep -q 'no command given' "$tmp/err" || fail "no usage message: $(cat "$tmp/err")"
 ok "usage error without a command"
+
+# 6-8. A musl image: a chroot with musl's loader, a static busybox as /bin/sh, and a musl
+#      program that prints its LD_PRELOAD and whether a preloaded library is mapped.
+musl_libc=$(find /usr/lib/*-linux-musl /lib/*-linux-musl -maxdepth 1 -name libc.so 2>/dev/null | head -n 1)
+busybox=$(command -v busybox || :)
+if ! command -v musl-gcc >/dev/null 2>&1 || [ -z "$musl_libc" ]; then
+	echo "note: musl cases not run: musl-gcc not installed (apt-get install musl-tools)"
+	exit 0
+fi
+if [ -z "$busybox" ] || ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
+	echo "note: musl cases not run: no static busybox (apt-get install busybox-static)"
+	exit 0
+fi
+root=$tmp/musl-root
+lib=/usr/local/lib
+mkdir -p "$root/bin" "$root/lib" "$root$lib" "$root/tmp"
+cp "$busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp "$musl_libc" "$root/lib/ld-musl-$(uname -m).so.1"
+cp "$entry" "$root/entrypoint"
+cat >"$tmp/probe.c" <<'C'
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	printf("%s %d\n", p ? p : "none", dlsym(RTLD_DEFAULT, "ff_standin") != NULL);
+	return 0;
+}
+C
+musl-gcc -o "$root/probe" "$tmp/probe.c" || fail "cannot build a program with musl-gcc"
+# The musl "shim": a stand-in any loader can map. The glibc "shim": needs a glibc-only
+# symbol, as the real one does (__*_chk, __register_atfork, strerrordesc_np ...).
+echo 'int ff_standin = 1;' | ${CC:-cc} -shared -fPIC -nostdlib -o "$tmp/musl-standin.so" -x c - ||
+	fail "cannot build the musl stand-in"
+printf '%s\n' '#include <gnu/libc-version.h>' 'int ff_standin = 1;' \
+	'const char *ff_glibc(void) { return gnu_get_libc_version(); }' |
+	${CC:-cc} -shared -fPIC -o "$root$lib/libfaasflow_intercept.so" -x c - ||
+	fail "cannot build the glibc stand-in"
+chroot=$(command -v chroot) || fail "chroot not found"
+# mroot: the entrypoint running /probe in the musl root, in new namespaces.
+mroot() {
+	env -i PATH=/bin unshare --net --mount --fork -- "$chroot" "$root" /bin/sh /entrypoint /probe
+}
+# The reason for the rule: musl's loader refuses to start a program with the glibc one.
+env -i PATH=/bin "$chroot" "$root" /bin/sh -c "LD_PRELOAD=$lib/libfaasflow_intercept.so exec /probe" \
+	>"$tmp/out" 2>&1 &&
+	fail "the musl loader ran a program with a glibc library preloaded: the test proves nothing"
+grep -q 'gnu_get_libc_version' "$tmp/out" || fail "the musl loader did not refuse the glibc library: $(cat "$tmp/out")"
+
+# 6. Both flavours present: the musl one, mapped, nothing on stderr.
+cp "$tmp/musl-standin.so" "$root$lib/libfaasflow_intercept-musl.so"
+out=$(mroot 2>"$tmp/err") || fail "entrypoint in the musl root failed: $out $(cat "$tmp/err")"
+[ "$out" = "$lib/libfaasflow_intercept-musl.so 1" ] || fail "musl root: '$out' $(cat "$tmp/err")"
+[ ! -s "$tmp/err" ] || fail "musl root: stderr: $(cat "$tmp/err")"
+ok "musl image: preloads $lib/libfaasflow_intercept-musl.so"
+
+# 7. Only the glibc one: the command runs unchanged, one warning naming the musl shim.
+rm "$root$lib/libfaasflow_intercept-musl.so"
+out=$(mroot 2>"$tmp/err") || fail "musl root without the musl shim: $out $(cat "$tmp/err")"
+[ "$out" = "none 0" ] || fail "musl root without the musl shim: '$out'"
+grep -q "musl image and shim $lib/libfaasflow_intercept-musl.so not found" "$tmp/err" ||
+	fail "no warning naming the musl shim: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "more than one line on stderr: $(cat "$tmp/err")"
+ok "musl image without the musl shim: unchanged, one warning, the glibc one not preloaded"
+
+# 8. A glibc loader beside musl's (Debian with musl installed) is a glibc image;
+#    FAASFLOW_LIBC overrides the guess.
+mkdir -p "$root/lib64" && : >"$root/lib64/ld-linux-x86-64.so.2"
+out=$(env -i PATH=/bin "$chroot" "$root" /bin/sh /entrypoint /bin/sh -c 'echo "$LD_PRELOAD"')
+[ "$out" = "$lib/libfaasflow_intercept.so" ] || fail "both loaders: LD_PRELOAD='$out'"
+cp "$tmp/musl-standin.so" "$root$lib/libfaasflow_intercept-musl.so"
+out=$(env -i PATH=/bin FAASFLOW_LIBC=musl "$chroot" "$root" /bin/sh /entrypoint /probe)
+[ "$out" = "$lib/libfaasflow_intercept-musl.so 1" ] || fail "FAASFLOW_LIBC=musl: '$out'"
+ok "glibc and musl loaders: glibc; FAASFLOW_LIBC=musl overrides"
 exit 0
