@@ -85,11 +85,30 @@ valgrind_daemon() {
 	cd "$build" || return 1
 	return "$rc"
 }
+# shellcheck disable=SC2317  # called through extra()
+postgres_plain() {
+	# PostgreSQL cannot start with the bare ASan runtime preloaded: its matrix row runs in
+	# the build without sanitizers that valgrind_daemon made.
+	local pb=$build-plain rc
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "not root: the PostgreSQL row is skipped (it runs the server as postgres)"
+		return 0
+	fi
+	[ -x "$pb/daemon/faasflowd" ] || { echo "no build at $pb"; return 1; }
+	make -C "$pb/tests/compat" check TESTS=t-compat-postgres.sh >/dev/null
+	rc=$?
+	cat "$pb/tests/compat/t-compat-postgres.sh.log" 2>/dev/null
+	if grep -q '^SKIP' "$pb/tests/compat/t-compat-postgres.sh.log" 2>/dev/null; then
+		return 1         # here it must run: a skip is a failure
+	fi
+	return "$rc"
+}
 if [ "${RUN_EXTRA:-1}" != 0 ]; then
 	extra "fuzzers, ${FUZZ_SECONDS:-15} s each (libFuzzer, ASan+UBSan)" \
 		env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" "$srcdir/tests/fuzz/run-fuzzers.sh"
 	extra "threaded tests under ThreadSanitizer (separate configure)" tsan_threads
 	extra "the coordinator under valgrind memcheck (build without sanitizers)" valgrind_daemon
+	extra "compatibility matrix: PostgreSQL (build without sanitizers)" postgres_plain
 fi
 
 step "test summaries"
