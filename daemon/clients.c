@@ -39,23 +39,42 @@ static uint32_t next_client_id(struct ffd_server *s)
 	}
 }
 
-/* Root, the daemon's own uid, ALLOW_UIDS / ALLOW_GIDS, and the tenant's owner (its uid, or
- * its group when TENANT_OWNERS / OWNER names one). */
-static bool uid_allowed(const struct ffd_server *s, const struct ffd_tenant *t, uid_t uid,
-                        gid_t gid)
+static bool gid_admitted(const struct ffd_server *s, const struct ffd_tenant *t, gid_t gid)
 {
 	const struct ff_config *cfg = &s->cfg;
 
+	if (t->owner[0] && t->admit_gid != (gid_t)-1 && gid == t->admit_gid)
+		return true;
+	for (unsigned i = 0; i < cfg->nallow_gids; i++)
+		if (cfg->allow_gids[i] == gid)
+			return true;
+	return false;
+}
+
+/* Root, the daemon's own uid, ALLOW_UIDS / ALLOW_GIDS, and the tenant's owner (its uid, or
+ * its group when TENANT_OWNERS / OWNER names one). Groups are the peer's primary group and
+ * its supplementary groups (SO_PEERGROUPS): a member of the group through a supplementary
+ * group can read a 0660 region file, so it is admitted like one through its primary group. */
+static bool uid_allowed(const struct ffd_server *s, const struct ffd_tenant *t, int fd,
+                        uid_t uid, gid_t gid)
+{
+	const struct ff_config *cfg = &s->cfg;
+	gid_t groups[256];
+	socklen_t glen = sizeof(groups);
+
 	if (uid == 0 || uid == s->uid)
 		return true;
-	if (t->owner[0] && (uid == t->owner_uid || (t->admit_gid != (gid_t)-1 &&
-	                                             gid == t->admit_gid)))
+	if (t->owner[0] && uid == t->owner_uid)
 		return true;
 	for (unsigned i = 0; i < cfg->nallow_uids; i++)
 		if (cfg->allow_uids[i] == uid)
 			return true;
-	for (unsigned i = 0; i < cfg->nallow_gids; i++)
-		if (cfg->allow_gids[i] == gid)
+	if (gid_admitted(s, t, gid))
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) < 0)
+		return false;    /* (more than 256 groups: ERANGE; only the primary one counts) */
+	for (size_t i = 0; i < glen / sizeof(gid_t); i++)
+		if (gid_admitted(s, t, groups[i]))
 			return true;
 	return false;
 }
@@ -96,7 +115,7 @@ struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t)
 		close(fd);
 		return NULL;
 	}
-	if (!uid_allowed(s, t, cr.uid, cr.gid)) {
+	if (!uid_allowed(s, t, fd, cr.uid, cr.gid)) {
 		log_warnx("refused client uid=%u gid=%u pid=%d on %s (tenant %s): not root, not the "
 		          "daemon's uid %u, not the tenant's owner '%s', not in ALLOW_UIDS / "
 		          "ALLOW_GIDS", (unsigned)cr.uid, (unsigned)cr.gid, (int)cr.pid, t->sock_path,

@@ -4,6 +4,7 @@
 # (the socket's mode stops it; with SOCKET_MODE = 0666 the SO_PEERCRED check refuses it),
 # and cannot learn tenant a's endpoints through its own socket. Tenant a's user can do all of
 # it on its own tenant, so every refusal above is the ownership, not a broken path.
+# ALLOW_GIDS admits members of a group through their supplementary groups too.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -103,6 +104,18 @@ grep -q "refused client uid=$uid_b .*tenant a" "$T/d.log" || fail "refusal not l
 	"$PY" -c 'import json,sys; assert json.load(sys.stdin)["refused_clients"] >= 1' ||
 	fail "refused_clients not counted"
 ok "socket a at 0666: $UB refused by uid and logged, $UA accepted"
+stop
+
+# ALLOW_GIDS counts supplementary groups (SO_PEERGROUPS): b, a member of gid G only through
+# a supplementary group, is admitted to a; without the group it is refused.
+G=$((40000 + $$ % 20000))
+start "ALLOW_GIDS = $G
+SOCKET_MODE = 0666"
+out=$(as "$UB" "$PROBEB" "$SA" register); rc=$?
+[ "$rc" -eq 3 ] || fail "user $UB without group $G registered on tenant a: $out"
+out=$(setpriv --reuid "$UB" --regid "$(id -g "$UB")" --groups "$G" "$PROBEB" "$SA" register); rc=$?
+[ "$rc" -eq 0 ] || fail "user $UB with supplementary group $G refused (exit $rc: $out)"
+ok "ALLOW_GIDS admits a member through a supplementary group, not a non-member"
 stop
 
 [ "$fails" -eq 0 ] || { echo "--- daemon log"; cat "$T/d.log"; exit 1; }
