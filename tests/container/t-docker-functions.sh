@@ -180,7 +180,7 @@ else
 			if [ "$preload" != "$T/image-shim.so" ]; then
 				it_fail "$name" "LD_PRELOAD in the container is '$preload'"
 			else
-				it_grew "$name" "$before" $((48 << 20)) && it_pass "$name"
+				it_grew "$name" "$before" $((32 << 20)) && it_pass "$name"
 			fi
 		fi
 	fi

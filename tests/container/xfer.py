@@ -86,6 +86,10 @@ def client(host, port, mib, chunk_kib):
 def send(host, port, mib, chunk_kib):
     block = bytearray(os.urandom(chunk_kib << 10))
     s = socket.create_connection((host, port), timeout=120)
+    # A blocking sender, as a function writing its output is: with a timeout Python makes the
+    # socket non-blocking, and a non-blocking writer whose reader lags goes inline past its
+    # bound of slots in flight (as TCP's buffer would take the bytes).
+    s.settimeout(None)
     h, n = hashlib.sha256(), 0
     for i in range((mib << 10) // chunk_kib):
         block[:8] = i.to_bytes(8, "little")     # every chunk differs
