@@ -124,8 +124,8 @@ run() {
 }
 
 rows=(
-	"stream 1 MiB|-m stream -s 1M -V 512M"
-	"stream 16 MiB|-m stream -s 16M -V 1G"
+	"stream: 1 MiB writes (512 MiB)|-m stream -s 1M -V 512M"
+	"stream: 16 MiB writes (1 GiB)|-m stream -s 16M -V 1G"
 	"request/response 1 MiB|-m rr -s 1M -n 300"
 	"replay|-m replay -n 5 -e /edges.csv"
 )
@@ -168,12 +168,17 @@ for name in order:
     def med(v):
         return statistics.median(float(r[key]) for r in sel if r["variant"] == v)
     p, s = med("plain"), med("shim")
-    unit = {True: "µs per request", False: "s"}[rr] if not replay else "µs per replay"
     share = statistics.median(int(r["region_bytes"]) / moved[r["run"], "shim"]
                               for r in sel if r["variant"] == "shim")
     ok = all(r["hash_ok"] == "yes" for r in sel)
-    out.append("| %s | %.4g %s | %.4g %s | %.2f | %.0f%% | %s |" % (
-        name, p, unit, s, unit, p / s, 100 * min(share, 1.0),
+    if rr:
+        cell = lambda v: "%.0f µs per request" % v
+    elif replay:
+        cell = lambda v: "%.1f ms per replay" % (v / 1000)
+    else:
+        cell = lambda v: "%.3f s" % v
+    out.append("| %s | %s | %s | %.2f | %.0f%% | %s |" % (
+        name, cell(p), cell(s), p / s, 100 * min(share, 1.0),
         "all equal" if ok else "MISMATCH"))
 out.append("")
 out.append("Medians of %s alternated runs per row (plain, shim, plain, shim ...); plain / shim "
