@@ -282,13 +282,22 @@ ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	return ff_tx_ctl(c, fd, iov, iovcnt, flags, NULL, 0);
 }
 
+/* Does a send on fd block? Asked once per call, and only by the paths through the region (a
+ * small inline write, the common case of a stream of small writes, needs no fcntl). A
+ * process in a seccomp sandbox sends with write/writev only: no fcntl asked. */
+static bool is_blocking(int *cache, int fd, int flags)
+{
+	if (*cache < 0)
+		*cache = ff_is_sandboxed() || ff_fd_blocking(fd, flags);
+	return *cache;
+}
+
 /* control: the application's ancillary data (sendmsg), sent with the call's first bytes. */
 ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags,
 		  const void *control, size_t controllen)
 {
 	size_t total = ff_iov_len(iov, iovcnt), done = 0;
-	/* (A process in a seccomp sandbox sends with write/writev only: no fcntl asked.) */
-	bool blocking = ff_is_sandboxed() || ff_fd_blocking(fd, flags);
+	int blk = -1;           /* the descriptor's blocking mode, asked once a slot path needs it */
 	ssize_t r = 0;
 	int saved;
 
@@ -319,16 +328,16 @@ ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt
 		if (iovcnt == 1 && slots &&
 		    in_slots((const uint8_t *)iov[0].iov_base + done, left) && ff_region_usable())
 		{
-			if (blocking)
+			if (is_blocking(&blk, fd, flags))
 				ff_signals_call_begin();
 			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
-				       blocking);
+				       blk);
 		}
 		if (n == 0 && left >= ff_proc.cfg.threshold && slots && ff_region_usable())
 		{
-			if (blocking)
+			if (is_blocking(&blk, fd, flags))
 				ff_signals_call_begin();
-			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blocking);
+			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blk);
 		}
 		if (n == 0)
 			n = tx_inline(c, fd, iov, iovcnt, done, left, flags);
