@@ -37,7 +37,8 @@ root=$T/musl-root
 mkdir -p "$root/lib" "$root/bin" "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev" \
 	"$root$LIB"
 cp "$musl_libc" "$root/lib/ld-musl-$(uname -m).so.1"
-if ! musl-gcc -O2 -Wall -Wextra -Werror -o "$root/musl_xfer" "$CT_SRC/musl_xfer.c" 2>"$T/cc.log"; then
+if ! musl-gcc -O2 -Wall -Wextra -Werror -I"$CT_TOP_SRC/tests/integration" -o "$root/musl_xfer" \
+	"$CT_SRC/musl_xfer.c" "$CT_TOP_SRC/tests/integration/sha256.c" 2>"$T/cc.log"; then
 	it_fail "musl program" "musl-gcc failed: $(tr '\n' ' ' <"$T/cc.log")"
 	it_done
 fi
