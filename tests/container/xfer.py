@@ -22,12 +22,18 @@ import socket
 import sys
 
 
-def serve(port):
+def listener(port):
+    """Listen on every address of the container, and say so ("LISTEN PORT")."""
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("0.0.0.0", port))
     ls.listen(16)
     print("LISTEN %d" % port, flush=True)
+    return ls
+
+
+def serve(port):
+    ls = listener(port)
     buf = bytearray(1 << 20)
     while True:
         c, _ = ls.accept()
@@ -48,11 +54,7 @@ def serve(port):
 
 
 def function(port):
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", port))
-    ls.listen(16)
-    print("LISTEN %d" % port, flush=True)
+    ls = listener(port)
     while True:
         c, _ = ls.accept()
         f = c.makefile("rb")
