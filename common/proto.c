@@ -290,14 +290,31 @@ err:
 static _Atomic uint32_t next_seq = 1;
 
 static int send_request(int fd, const struct ff_msg_hdr *h, const void *req, size_t reqlen,
-			int64_t deadline)
+			int pass_fd, int64_t deadline)
 {
 	struct iovec iov[2] = {
 		{ .iov_base = (void *)h, .iov_len = HDR },
 		{ .iov_base = (void *)req, .iov_len = reqlen },
 	};
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = reqlen ? 2 : 1 };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
 	ssize_t n;
+
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
 
 	for (;;) {
 		n = ff_sys_sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -315,6 +332,12 @@ static int send_request(int fd, const struct ff_msg_hdr *h, const void *req, siz
 int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *reply,
 		size_t *replylen, int32_t *status, int timeout_ms)
 {
+	return ff_ctl_call_fd(fd, type, req, reqlen, -1, reply, replylen, status, timeout_ms);
+}
+
+int ff_ctl_call_fd(int fd, uint16_t type, const void *req, size_t reqlen, int pass_fd,
+		   void *reply, size_t *replylen, int32_t *status, int timeout_ms)
+{
 	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct ff_msg_hdr h = { .type = type, .version = FF_PROTO_VERSION };
 	size_t cap = replylen ? *replylen : 0;
@@ -331,7 +354,7 @@ int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *rep
 		cap = FF_MSG_MAX;
 	h.len = (uint32_t)reqlen;
 	h.seq = atomic_fetch_add(&next_seq, 1);
-	if (send_request(fd, &h, req, reqlen, deadline))
+	if (send_request(fd, &h, req, reqlen, pass_fd, deadline))
 		return -1;
 	for (;;) {
 		struct ff_msg_hdr rh;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FF_PROTO_VERSION 2u   /* 2: the shims speak hello version 2 (128-byte doorbells) */
+#define FF_PROTO_VERSION 3u   /* 3: REGISTER may pass a readers channel (ff_register_reply.flags) */
 #define FF_MSG_MAX       65536u      /* whole packet, header included */
 #define FF_LEASE_MAX     256u        /* slots in one lease / return message */
 
@@ -55,8 +55,14 @@ struct ff_register_reply {
 	uint64_t slot_count;
 	uint32_t quota;
 	uint32_t lease_batch;
+	uint32_t flags;       /* FF_REGR_READERS: the coordinator keeps the channel passed */
 	char     region_path[4096];
 } __attribute__((packed));
+/* A shim's REGISTER may carry one end of a socket pair (SCM_RIGHTS, AF_UNIX SOCK_SEQPACKET):
+ * its readers channel. The shim sends bare arrays of struct ff_reader on it; the coordinator
+ * does not watch it and reads it at every tick and before any READERS message of the same
+ * client, so naming a connection costs the shim one send and wakes nobody. */
+#define FF_REGR_READERS 1u
 
 /* Addresses are IPv6 (IPv4 as v4-mapped), ports in host order. */
 /* ff_endpoint.flags: an IPv6 wildcard listener with IPV6_V6ONLY set takes no IPv4 */
@@ -156,5 +162,8 @@ int ff_ctl_connect(const char *socket_path, int timeout_ms);  /* fd (SOCK_CLOEXE
  * Returns 0 and the reply's status in *status, or -1 with errno (ETIMEDOUT, EPIPE ...). */
 int ff_ctl_call(int fd, uint16_t type, const void *req, size_t reqlen, void *reply,
                 size_t *replylen, int32_t *status, int timeout_ms);
+/* The same, the request carrying descriptor pass_fd (SCM_RIGHTS); -1: none. */
+int ff_ctl_call_fd(int fd, uint16_t type, const void *req, size_t reqlen, int pass_fd,
+                   void *reply, size_t *replylen, int32_t *status, int timeout_ms);
 
 #endif

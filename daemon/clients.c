@@ -131,6 +131,7 @@ struct ffd_client *ffd_client_accept(struct ffd_server *s, struct ffd_tenant *t)
 		return NULL;
 	}
 	c->fd = fd;
+	c->rfd = -1;
 	c->pid = cr.pid;
 	c->uid = cr.uid;
 	c->gid = cr.gid;
@@ -163,6 +164,7 @@ void ffd_client_drop(struct ffd_server *s, struct ffd_client *c)
 	if (c->flags & FF_REG_CTL)
 		s->nctl--;
 	ffd_ep_drop_client(c->t, c);
+	ffd_readers_channel_close(s, c);
 	ffd_readers_client_gone(c);
 	ffd_leases_client_gone(s, c);
 	s->scan_ticks = FFD_SCAN_TICKS;

@@ -125,6 +125,7 @@ struct ffd_client {
 	uint64_t held;          /* slots this client owns (FFD_OUT) */
 	uint32_t nendpoints;
 	struct ffd_ckey *rkeys; /* connections it reads (readers.c) */
+	int rfd;                /* its readers channel (FF_REGR_READERS), or -1 */
 	uint32_t nrkeys;
 	bool rkeys_full;
 	UT_hash_handle hh_fd, hh_id;
@@ -148,6 +149,8 @@ struct ffd_server {
 	struct ffd_tenant tenants[FFD_MAX_TENANTS];
 	unsigned ntenants;
 	int epfd, sigfd, timerfd;
+	int rdepfd;             /* readers channels: never waited on, polled at each tick */
+	int rx_fd;              /* descriptor that came with the packet being handled, or -1 */
 	struct ffd_client *by_fd, *by_id;
 	uint32_t next_id;
 	uint32_t first_id;      /* ids in [first_id, next_id) were issued by this run */
@@ -203,6 +206,10 @@ size_t ffd_leases_list(const struct ffd_server *s, const struct ffd_tenant *t,
                        struct ff_lease_info *out, size_t max);
 
 /* readers.c */
+bool ffd_readers_channel_take(struct ffd_server *s, struct ffd_client *c, int fd);
+void ffd_readers_channel_close(struct ffd_server *s, struct ffd_client *c);
+void ffd_readers_drain(struct ffd_server *s, struct ffd_client *c);
+void ffd_readers_drain_all(struct ffd_server *s);
 void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t n);
 void ffd_readers_client_gone(struct ffd_client *c);
 enum ffd_reader_state ffd_readers_state(const struct ffd_tenant *t, uint32_t key, uint64_t now);

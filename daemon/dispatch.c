@@ -43,6 +43,10 @@ static void on_register(struct ffd_server *s, struct ffd_client *c, const struct
 	memset(&rp, 0, sizeof(rp));
 	if (!(rq->flags & FF_REG_CTL))
 		ffd_leases_adopt(c);     /* before the reply: the shim takes its new id from it */
+	if (!(rq->flags & FF_REG_CTL) && s->rx_fd >= 0 && ffd_readers_channel_take(s, c, s->rx_fd)) {
+		s->rx_fd = -1;
+		rp.flags |= FF_REGR_READERS;
+	}
 	rp.client_id = c->id;
 	rp.enabled = atomic_load(&t->r.hdr->enabled);
 	memcpy(rp.region_id, t->r.hdr->region_id, sizeof(rp.region_id));
@@ -187,6 +191,7 @@ static void dispatch(struct ffd_server *s, struct ffd_client *c, const struct ff
 		on_list(s, c, h);
 		break;
 	case FF_MSG_READERS:          /* never answered: the shim does not wait */
+		ffd_readers_drain(s, c);  /* what it sent on its channel came first */
 		ffd_readers_msg(c, p, plen / sizeof(struct ff_reader));
 		break;
 	default:

@@ -193,7 +193,7 @@ static int parse_flags(struct ffd_server *s, int argc, char **argv, bool *daemon
 
 int main(int argc, char **argv)
 {
-	static struct ffd_server s = { .epfd = -1, .sigfd = -1, .timerfd = -1 };
+	static struct ffd_server s = { .epfd = -1, .sigfd = -1, .timerfd = -1, .rdepfd = -1, .rx_fd = -1 };
 	bool daemonize = false;
 	int rc = 1;
 

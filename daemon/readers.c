@@ -11,10 +11,22 @@
  * did not run the shim's registration, or a hello translated by NAT before its first read)
  * keeps the old rule: FFD_ORPHAN_TIMEOUT_NS after its writer died.
  *
+ * A shim names and unnames on its readers channel (FF_REGR_READERS), a socket pair whose other
+ * end came with its REGISTER: nothing waits on it, so a connection opened and closed costs
+ * the shim two sends and wakes nobody (through the control socket every accept, connect and
+ * close woke the coordinator: a request on a new connection took twice TCP's time). The
+ * channels are read at every tick, before anything is decided from the names, and a
+ * client's own before a READERS message it sends on the control socket (which it does when
+ * its channel is full). Names arrive up to a tick late; a slot is judged only at a tick.
+ *
  * Keys are 32 bits: two connections may share one. That only keeps slots longer, never
  * frees one early (a key is "gone" only when all of its readers are). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -163,4 +175,84 @@ void ffd_readers_free(struct ffd_tenant *t)
 		free(k);
 	}
 	t->nrkeys_gone = 0;
+}
+
+/* A descriptor passed with REGISTER becomes the client's readers channel if it is what the
+ * shim makes (one end of an AF_UNIX SOCK_SEQPACKET pair). */
+bool ffd_readers_channel_take(struct ffd_server *s, struct ffd_client *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int type = 0, dom = 0;
+	socklen_t l = sizeof(type), dl = sizeof(dom);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_SEQPACKET ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &dl) < 0 || dom != AF_UNIX) {
+		log_warnx("client %u (pid %d) passed a descriptor that is not an AF_UNIX "
+		          "SOCK_SEQPACKET socket as its readers channel; its names go through "
+		          "the control socket", c->id, (int)c->pid);
+		return false;
+	}
+	ev.data.fd = c->fd;
+	if (epoll_ctl(s->rdepfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("epoll_ctl for the readers channel of client %u", c->id);
+		return false;
+	}
+	ffd_readers_channel_close(s, c);     /* a second REGISTER on one connection */
+	c->rfd = fd;
+	return true;
+}
+
+void ffd_readers_channel_close(struct ffd_server *s, struct ffd_client *c)
+{
+	if (c->rfd < 0)
+		return;
+	epoll_ctl(s->rdepfd, EPOLL_CTL_DEL, c->rfd, NULL);
+	close(c->rfd);
+	c->rfd = -1;
+}
+
+#define DRAIN_MAX 4096       /* packets per call: a client writing as fast as we read waits */
+
+/* Everything the client has sent on its channel so far. */
+void ffd_readers_drain(struct ffd_server *s, struct ffd_client *c)
+{
+	_Alignas(8) uint8_t buf[4096];
+
+	for (int k = 0; c->rfd >= 0 && k < DRAIN_MAX; k++) {
+		ssize_t n = recv(c->rfd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {            /* its end closed (the shim forgot it), or broken */
+			ffd_readers_channel_close(s, c);
+			return;
+		}
+		if ((size_t)n > sizeof(buf) || n % (ssize_t)sizeof(struct ff_reader)) {
+			s->bad_messages++;
+			log_warnx("client %u (pid %d): a readers channel packet of %zd bytes; "
+			          "accepted: whole struct ff_reader records (%zu bytes each), up to "
+			          "%zu bytes", c->id, (int)c->pid, n, sizeof(struct ff_reader),
+			          sizeof(buf));
+			continue;
+		}
+		ffd_readers_msg(c, (const struct ff_reader *)buf, (size_t)n / sizeof(struct ff_reader));
+	}
+}
+
+/* Every channel with something to read (the tick: before any slot is judged). */
+void ffd_readers_drain_all(struct ffd_server *s)
+{
+	struct epoll_event evs[64];
+	int n;
+
+	for (int round = 0; round < 64; round++) {
+		n = epoll_wait(s->rdepfd, evs, 64, 0);
+		for (int i = 0; i < n; i++) {
+			struct ffd_client *c = ffd_client_by_fd(s, evs[i].data.fd);
+			if (c)
+				ffd_readers_drain(s, c);
+		}
+		if (n < 64)
+			return;
+	}
 }

@@ -83,6 +83,9 @@ int ffd_server_init(struct ffd_server *s)
 	s->next_id |= 1;
 	s->first_id = s->next_id;
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->rdepfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->rdepfd < 0)
+		goto err;
 	if (s->epfd < 0)
 		goto err;
 	sigemptyset(&set);
@@ -123,7 +126,40 @@ void ffd_server_fini(struct ffd_server *s)
 		close(s->sigfd);
 	if (s->epfd >= 0)
 		close(s->epfd);
-	s->timerfd = s->sigfd = s->epfd = -1;
+	if (s->rdepfd >= 0)
+		close(s->rdepfd);
+	s->timerfd = s->sigfd = s->epfd = s->rdepfd = -1;
+}
+
+/* One packet into s->buf; a descriptor passed with it (SCM_RIGHTS) into s->rx_fd. Room is
+ * made for one: the kernel closes any more a client passes. */
+static ssize_t recv_packet(struct ffd_server *s, int fd)
+{
+	struct iovec iov = { .iov_base = s->buf, .iov_len = FF_MSG_MAX };
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	                     .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf) };
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t off = 0; CMSG_LEN(off + sizeof(int)) <= c->cmsg_len; off += sizeof(int)) {
+			int pfd;
+
+			memcpy(&pfd, CMSG_DATA(c) + off, sizeof(pfd));
+			if (s->rx_fd < 0)
+				s->rx_fd = pfd;
+			else
+				close(pfd);
+		}
+	}
+	return n;
 }
 
 static void on_client(struct ffd_server *s, int fd, uint32_t events)
@@ -134,11 +170,17 @@ static void on_client(struct ffd_server *s, int fd, uint32_t events)
 	if (!c)
 		return;
 	for (int burst = 0; burst < 16; burst++) {
-		n = recv(fd, s->buf, FF_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		n = recv_packet(s, fd);
 		if (n > 0) {
 			ffd_handle_packet(s, c, (size_t)n);
+			if (s->rx_fd >= 0)
+				close(s->rx_fd);        /* a descriptor nobody asked for */
+			s->rx_fd = -1;
 			continue;
 		}
+		if (s->rx_fd >= 0)
+			close(s->rx_fd);
+		s->rx_fd = -1;
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		/* 0: orderly close (or an empty packet: a header it is not, and we cannot tell
@@ -217,6 +259,7 @@ static void on_timer(struct ffd_server *s)
 	if (read(s->timerfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
 	resume_accepts(s);
+	ffd_readers_drain_all(s);       /* before any decision that depends on readers */
 	for (unsigned i = 0; i < s->ntenants; i++)
 		ffd_leases_tick(s, &s->tenants[i]);
 	if (s->scan_ticks)

@@ -19,7 +19,7 @@
 #include "shim.h"
 #include "sys.h"
 
-struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1 };
+struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .rfd = -1 };
 
 #define CTL_TIMEOUT_MS      100
 #define LOOKUP_TIMEOUT_MS   10
@@ -57,7 +57,9 @@ static void ctl_drop(void)
 {
 	if (ff_ctl.fd >= 0)
 		ff_sys_close(ff_ctl.fd);
-	ff_ctl.fd = -1;
+	if (ff_ctl.rfd >= 0)
+		ff_sys_close(ff_ctl.rfd);
+	ff_ctl.fd = ff_ctl.rfd = -1;
 	ff_ctl.client_id = 0;
 }
 
@@ -97,6 +99,22 @@ static bool map_region(const struct ff_register_reply *rep)
 	return true;
 }
 
+/* Our end of a readers channel (FF_REGR_READERS); *peer: the end REGISTER passes. None in a
+ * sandboxed process (it names nothing). The send buffer bounds how many names wait for the
+ * coordinator's next tick; when it is full, names go through the control socket. */
+static int readers_channel(int *peer)
+{
+	int sv[2], big = 1 << 20;
+
+	*peer = -1;
+	if (ff_is_sandboxed() ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		return -1;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));   /* capped by wmem_max */
+	*peer = sv[1];
+	return sv[0];
+}
+
 static bool ctl_register(void)
 {
 	char path[PATH_MAX + 64];
@@ -106,6 +124,7 @@ static bool ctl_register(void)
 	int32_t status;
 	const char *name = getenv(FF_ENV_NAME);
 	const struct ff_register_reply *rep;
+	int peer, rc;
 
 	if (ff_config_socket_path(&ff_proc.cfg, path, sizeof(path)) < 0)
 		return false;
@@ -124,14 +143,23 @@ static bool ctl_register(void)
 	if (name)
 		snprintf(req.name, sizeof(req.name), "%s", name);
 	snprintf(req.tenant, sizeof(req.tenant), "%s", ff_proc.cfg.tenant);
-	if (ff_ctl_call(ff_ctl.fd, FF_MSG_REGISTER, &req, sizeof(req), reply, &rlen, &status,
-			CTL_TIMEOUT_MS) < 0 || status != 0 ||
-	    rlen != sizeof(*rep)) {
+	if (ff_ctl.rfd >= 0)
+		ff_sys_close(ff_ctl.rfd);     /* left by a control socket the program closed */
+	ff_ctl.rfd = readers_channel(&peer);
+	rc = ff_ctl_call_fd(ff_ctl.fd, FF_MSG_REGISTER, &req, sizeof(req), peer, reply, &rlen,
+			    &status, CTL_TIMEOUT_MS);
+	if (peer >= 0)
+		ff_sys_close(peer);
+	if (rc < 0 || status != 0 || rlen != sizeof(*rep)) {
 		ff_note_fallback(FF_FB_NO_COORD, "the coordinator refused or did not answer REGISTER");
 		ctl_drop();
 		return false;
 	}
 	rep = (const void *)(reply);
+	if (!(rep->flags & FF_REGR_READERS) && ff_ctl.rfd >= 0) {
+		ff_sys_close(ff_ctl.rfd);
+		ff_ctl.rfd = -1;
+	}
 	ff_ctl.client_id = rep->client_id;
 	ff_ctl.quota = rep->quota;
 	ff_ctl.lease_batch = rep->lease_batch ? rep->lease_batch : 1;
@@ -420,8 +448,9 @@ static void restamp(void)
 	}
 }
 
-/* READERS records, sent without waiting (nothing answers them). A full socket buffer (a
- * coordinator far behind) drops them: those connections keep the orphan timeout. */
+/* READERS records, sent without waiting (nothing answers them): on the readers channel, or
+ * as a message when there is none or it is full. A full control socket too (a coordinator far
+ * behind) drops them: those connections keep the orphan timeout. */
 static void readers_send_locked(const struct ff_reader *r, size_t n)
 {
 	_Alignas(8) uint8_t pkt[sizeof(struct ff_msg_hdr) + READERS_BATCH * sizeof(struct ff_reader)];
@@ -431,6 +460,18 @@ static void readers_send_locked(const struct ff_reader *r, size_t n)
 
 	if (ff_ctl.fd < 0 || !n)
 		return;
+	if (ff_ctl.rfd >= 0) {
+		iov.iov_base = (void *)r;
+		iov.iov_len = n * sizeof(*r);
+		if (ff_sys_sendmsg(ff_ctl.rfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return;
+		if (errno != EAGAIN && errno != EINTR) {
+			ff_sys_close(ff_ctl.rfd);     /* the coordinator is gone or let it go */
+			ff_ctl.rfd = -1;
+		}
+		/* Full until the coordinator's next tick: this message wakes it, and it reads
+		 * the channel before the message. */
+	}
 	len = ff_msg_encode(pkt, sizeof(pkt), FF_MSG_READERS, 0, 0, r, n * sizeof(*r));
 	if (len < 0)
 		return;
@@ -620,6 +661,8 @@ void ff_ctl_forget(int fd)
 		ff_ctl.fd = -1;
 		ff_ctl.client_id = 0;
 	}
+	if (ff_ctl.rfd == fd)
+		ff_ctl.rfd = -1;      /* names go through the control socket from now on */
 	pthread_mutex_unlock(&ff_ctl.lock);
 }
 
@@ -629,7 +672,9 @@ void ff_ctl_after_fork(void)
 	pthread_mutex_init(&cache_lock, NULL);
 	if (ff_ctl.fd >= 0)
 		ff_sys_close(ff_ctl.fd);   /* the parent keeps its own connection open */
-	ff_ctl.fd = -1;
+	if (ff_ctl.rfd >= 0)
+		ff_sys_close(ff_ctl.rfd);
+	ff_ctl.fd = ff_ctl.rfd = -1;
 	ff_ctl.client_id = 0;
 	ff_ctl.last_fail_ns = 0;
 }

@@ -173,7 +173,7 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 /* Our own descriptors (the control socket) may be closed by a program that closes "all fds". */
 static void guard_own(int fd)
 {
-	if (fd >= 0 && fd == ff_ctl.fd)
+	if (fd >= 0 && (fd == ff_ctl.fd || fd == ff_ctl.rfd))
 		ff_ctl_forget(fd);     /* the caller closes it; we connect again when needed */
 }
 
@@ -226,6 +226,8 @@ int close_range(unsigned int first, unsigned int last, int flags)
 			last = hi;
 		if (ff_ctl.fd >= 0 && (unsigned int)ff_ctl.fd >= first && (unsigned int)ff_ctl.fd <= last)
 			guard_own(ff_ctl.fd);
+		if (ff_ctl.rfd >= 0 && (unsigned int)ff_ctl.rfd >= first && (unsigned int)ff_ctl.rfd <= last)
+			guard_own(ff_ctl.rfd);
 		for (unsigned int fd = first; fd <= last && fd <= hi; fd++)
 			if (ff_fd_tracked((int)fd))
 				ff_fd_detach((int)fd);

@@ -205,6 +205,7 @@ FF_HIDDEN void ff_reader_unname(struct ff_conn *c);               /* our last fd
 struct ff_ctl {
 	pthread_mutex_t lock;
 	int fd;                      /* -1 when not connected */
+	int rfd;                     /* readers channel (FF_REGR_READERS), or -1 */
 	uint32_t client_id;
 	uint32_t quota, lease_batch;
 	/* The region in use, published whole; NULL until mapped. A replaced mapping is never
