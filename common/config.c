@@ -227,6 +227,8 @@ static int set_owner(struct ff_config *c, const struct key *k, const char *v)
 
 	if (copy_str(buf, sizeof(buf), v))
 		return -1;
+	if (c->scope == FF_SCOPE_SHIM)          /* kept as written: the shim resolves no user */
+		return copy_str(FIELD(c, owner), v);
 	colon = strchr(buf, ':');
 	if (colon)
 		*colon++ = '\0';
@@ -392,7 +394,7 @@ static const struct key keys[] = {
 	{ "LOG_SYSLOG", set_log_syslog, "true or false", false },
 	{ "SHM_FILE_MODE", set_shm_file_mode, "an octal permission mode such as 0600 or 0660", false },
 	{ "SOCKET_MODE", set_socket_mode, "an octal permission mode such as 0600 or 0660", false },
-	{ "OWNER", set_owner, "an existing user or user:group, or empty to keep the owner", false },
+	{ "OWNER", set_owner, "an existing user or user:group, or empty to keep the owner", true },
 	{ "ALLOW_UIDS", set_allow_uids, "a comma-separated list of existing user names or uids", false },
 	{ "ALLOW_GIDS", set_allow_gids, "a comma-separated list of existing group names or gids", false },
 	{ "TENANT", set_tenant, "a name of 1-63 characters from [A-Za-z0-9_.-]", true },

@@ -128,9 +128,30 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* A socket file already there: refuse if a coordinator answers on it, remove it if stale. */
+/* A region file owned by neither this coordinator's user, root, nor the tenant's owner was
+ * made by somebody else (a user who could write the region's directory while we were
+ * stopped): whoever made it may hold it open and read every payload, so it is never used. */
+static bool region_foreign(const struct ffd_tenant *t)
+{
+	struct stat st;
+
+	if (fstat(t->r.fd, &st) < 0 || st.st_uid == geteuid() || st.st_uid == 0 ||
+	    (t->owner_uid != (uid_t)-1 && st.st_uid == t->owner_uid))
+		return false;
+	log_warnx("region %s belongs to uid %u: not this coordinator's user (uid %u), root nor "
+	          "the tenant's owner; made by somebody else, it is replaced by a new one",
+	          t->region_path, (unsigned)st.st_uid, (unsigned)geteuid());
+	return true;
+}
+
+/* A socket file already there: refuse if a coordinator of ours answers on it, remove it if
+ * stale. One that a process of another user answers on is an impostor (a shared, sticky
+ * SOCKET_DIR lets any user bind the path while we are stopped; shims refuse it, see
+ * preload/trust.c): the path is taken back. */
 static int check_stale_socket(struct ffd_tenant *t, const struct sockaddr_un *sa)
 {
+	struct ucred cr;
+	socklen_t crl = sizeof(cr);
 	struct stat st;
 	int fd, rc;
 
@@ -145,6 +166,20 @@ static int check_stale_socket(struct ffd_tenant *t, const struct sockaddr_un *sa
 	if (fd < 0)
 		return -1;
 	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	if (rc == 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0 &&
+	    cr.uid != geteuid() && cr.uid != 0) {
+		close(fd);
+		log_warnx("%s is held by pid %d of uid %u, not this coordinator's user (uid %u): "
+		          "a process of another user bound the path; taking it back", t->sock_path,
+		          (int)cr.pid, (unsigned)cr.uid, (unsigned)geteuid());
+		if (unlink(t->sock_path) < 0) {
+			fprintf(stderr, "faasflowd: cannot take %s back from pid %d (uid %u): %s; "
+			        "stop that process or remove the socket as root\n", t->sock_path,
+			        (int)cr.pid, (unsigned)cr.uid, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
 	close(fd);
 	if (rc == 0) {
 		fprintf(stderr, "faasflowd: another faasflowd is already running for tenant '%s' "
@@ -223,10 +258,22 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 	}
 	if (check_stale_socket(t, &sa) < 0 || resolve_owner(s, t) < 0)
 		return -1;
-	if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size, s->cfg.slot_size,
-	                               s->cfg.shm_file_mode, t->name, &re, err, sizeof(err)) < 0) {
-		fprintf(stderr, "faasflowd: %s\n", err);
-		return -1;
+	for (int attempt = 0;; attempt++) {
+		if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size,
+		                               s->cfg.slot_size, s->cfg.shm_file_mode, t->name, &re,
+		                               err, sizeof(err)) < 0) {
+			fprintf(stderr, "faasflowd: %s\n", err);
+			return -1;
+		}
+		if (!region_foreign(t))
+			break;
+		ff_region_close(&t->r);
+		if (attempt || unlink(t->region_path) < 0) {
+			fprintf(stderr, "faasflowd: region %s belongs to another user and cannot be "
+			        "replaced%s%s; remove it as root\n", t->region_path,
+			        attempt ? "" : ": ", attempt ? "" : strerror(errno));
+			return -1;
+		}
 	}
 	t->have_region = true;
 	if (apply_owner(t, t->region_path) < 0)

@@ -138,6 +138,10 @@ static bool ctl_register(void)
 		ff_note_fallback(FF_FB_NO_COORD, why);
 		return false;
 	}
+	if (!ff_coordinator_trusted(ff_ctl.fd, path)) {
+		ctl_drop();
+		return false;
+	}
 	memset(&req, 0, sizeof(req));
 	req.pid = ff_proc.pid;
 	if (name)

@@ -111,6 +111,8 @@ static inline void ff_start(void)
 	if (__builtin_expect(!atomic_load_explicit(&ff_started, memory_order_acquire), 0) && !ff_busy)
 		ff_start_slow();
 }
+/* The coordinator answering on control socket fd runs as a trusted user (trust.c). */
+FF_HIDDEN bool ff_coordinator_trusted(int fd, const char *path);
 /* Log a fallback cause once per process (at INFO), count it in the region if mapped. */
 FF_HIDDEN void ff_note_fallback(enum ff_fallback cause, const char *why);
 
