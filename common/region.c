@@ -5,10 +5,15 @@
  *   [4096, slots_offset)            slot table: slot_count * 64 bytes, rounded up to a page
  *   [slots_offset, + count * size)  the slots, page aligned
  *
- * The file is sized with ftruncate(2), not posix_fallocate(3): on tmpfs and ext4 the region is
- * then sparse and only the slots actually used take memory or disk, and creating a large region
- * is instant. The memory check (ff_mem_available) is done up front instead, so a region that
- * could never be backed is refused at start rather than with SIGBUS later. */
+ * The coordinator sizes the file and reserves all of it with fallocate(2) when it creates or
+ * re-attaches it (reserve()): a sparse region on a tmpfs smaller than SHM_SIZE, or on a full
+ * disk, let the write that first touched a missing page die of SIGBUS, in whichever
+ * application that was. Reserved, no later write into the region can fault for want of
+ * space; on tmpfs its pages are charged to the coordinator's memory cgroup, not to the first
+ * function container that touches a slot, and a slot handed out is already allocated (its
+ * first payload takes a minor fault, not a fresh page). A region that does not fit its
+ * filesystem is refused at start with SHM_SIZE and the free space named. A filesystem that
+ * cannot reserve (EOPNOTSUPP) keeps the region sparse, as before. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -21,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -376,6 +382,33 @@ static int check_memory(uint64_t size, char *err, size_t errlen)
 	return -1;
 }
 
+static int reserve(int fd, const char *path, uint64_t size, char *err, size_t errlen)
+{
+	struct statvfs fs;
+	char a[32], b[32], c[32];
+	int rc, e;
+
+	do
+		rc = fallocate(fd, 0, 0, (off_t)size);
+	while (rc < 0 && errno == EINTR);
+	if (rc == 0)
+		return 0;
+	e = errno;
+	if (e == EOPNOTSUPP || e == ENOSYS)
+		return 0;
+	if (e == ENOSPC && fstatvfs(fd, &fs) == 0)
+		snprintf(err, errlen, "region %s: SHM_SIZE = %s does not fit its filesystem (%s "
+			 "free of %s): lower SHM_SIZE, or give the filesystem room (a tmpfs: "
+			 "mount -o remount,size=...)", path, fmt_size(size, a, sizeof(a)),
+			 fmt_size((uint64_t)fs.f_bavail * fs.f_frsize, b, sizeof(b)),
+			 fmt_size((uint64_t)fs.f_blocks * fs.f_frsize, c, sizeof(c)));
+	else
+		snprintf(err, errlen, "cannot reserve the %s of region %s (SHM_SIZE): %s",
+			 fmt_size(size, a, sizeof(a)), path, ff_strerror(e));
+	errno = e;
+	return -1;
+}
+
 static int init_region(struct ff_region *r, int fd, const char *path, uint64_t size,
 		       uint64_t slot_size, unsigned mode, const char *tenant, char *err,
 		       size_t errlen)
@@ -389,6 +422,14 @@ static int init_region(struct ff_region *r, int fd, const char *path, uint64_t s
 	if (ftruncate(fd, 0) || ftruncate(fd, (off_t)size)) {
 		snprintf(err, errlen, "cannot size region %s to %llu bytes: %s", path,
 			 (unsigned long long)size, ff_strerror(errno));
+		return -1;
+	}
+	if (reserve(fd, path, size, err, errlen)) {
+		int e = errno;
+		if (ftruncate(fd, 0) < 0) { /* give back what the attempt took */
+			/* (the reservation's error is the one to report) */
+		}
+		errno = e;
 		return -1;
 	}
 	if (fchmod(fd, mode & 0777)) {
@@ -499,7 +540,8 @@ int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t s
 		if (init_region(r, fd, path, size, slot_size, mode, tenant, err, errlen))
 			goto out_errno;
 	} else {
-		if (map_region(r, fd, size, true, path, err, errlen))
+		if (reserve(fd, path, size, err, errlen) ||
+		    map_region(r, fd, size, true, path, err, errlen))
 			goto out_errno;
 		(void)fchmod(fd, mode & 0777);   /* best effort: the owner may differ */
 		*reattached = true;

@@ -55,5 +55,49 @@ if [ -n "$D" ]; then
 else
 	echo "note: no disk filesystem to try: the warning is not checked"
 fi
+# 3. a region that does not fit its tmpfs: refused at start, naming SHM_SIZE and the free
+# space (sparse, it started and a sender died of SIGBUS when the tmpfs filled); one that fits
+# is reserved whole at start (no later write can fault). A 16 MiB tmpfs in a private mount
+# namespace (root only).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
+	mkdir -p "$T/small"
+	# shellcheck disable=SC2016
+	out=$(unshare -m --propagation private sh -c '
+		mount -t tmpfs -o size=16m ffsmall "$1" || { echo "mount failed"; exit 0; }
+		for z in 64M 8M; do
+			mkdir -p "$1/s$z"
+			printf "SHM_SIZE = %s\nSLOT_SIZE = 1M\nSOCKET_DIR = %s/s%s\nSHM_FILE_PATH = %s/r%s\n" \
+				"$z" "$1" "$z" "$1" "$z" >"$1/$z.conf"
+		done
+		timeout 30 "$2" --config "$1/64M.conf" >"$1/64M.log" 2>&1
+		echo "big_rc=$? big_log=$(tr "\n" " " <"$1/64M.log")"
+		"$2" --config "$1/8M.conf" >"$1/8M.log" 2>&1 &
+		p=$!
+		i=0
+		until [ -S "$1/s8M/faasflow_container_default.sock" ] || [ $i -gt 500 ]; do
+			i=$((i + 1)); sleep 0.02
+		done
+		echo "small_blocks=$(stat -c %b "$1/r8M") small_df=$(df -k --output=used "$1" | tail -n 1 | tr -d " ")"
+		kill -TERM $p; wait $p; echo "small_rc=$?"
+	' sh "$T/small" "$FFD" 2>&1)
+	case "$out" in
+	*"mount failed"*) echo "note: cannot mount a tmpfs here: the small tmpfs case is not checked" ;;
+	*)
+		big=$(echo "$out" | sed -n 's/^big_rc=\([0-9]*\).*/\1/p')
+		blocks=$(echo "$out" | sed -n 's/^small_blocks=\([0-9]*\).*/\1/p')
+		if [ "${big:-0}" = 0 ] || [ "$big" = 124 ]; then
+			fail "SHM_SIZE = 64M on a 16 MiB tmpfs: faasflowd did not refuse to start (status ${big:-?}): $out"
+		elif ! echo "$out" | grep -q "SHM_SIZE = 64M does not fit its filesystem ([0-9]*[KMG]* free of 16M)"; then
+			fail "the refusal does not name SHM_SIZE and the free space: $out"
+		elif [ "$((${blocks:-0} * 512))" -lt $((8 << 20)) ]; then
+			fail "SHM_SIZE = 8M on the same tmpfs: ${blocks:-?} blocks of 512 bytes allocated, not the whole region: $out"
+		elif ! echo "$out" | grep -q "small_rc=0"; then
+			fail "SHM_SIZE = 8M on the same tmpfs: faasflowd did not run and stop cleanly: $out"
+		else
+			ok "a region bigger than its tmpfs is refused at start ($(echo "$out" | grep -o 'SHM_SIZE = 64M does not fit[^)]*)')); one that fits is reserved whole"
+		fi ;;
+	esac
+	checked=$((checked + 1))
+fi
 [ "$checked" -gt 0 ] || fail "neither case could be checked"
 [ "$fails" -eq 0 ] || exit 1

@@ -75,9 +75,10 @@ as "$UA" "$CTLB" --config "$T/f.conf" --tenant a status >"$T/st.a" 2>&1 ||
 ok "socket a: refused for $UB, open for $UA"
 
 # Endpoints are per tenant: a's listener is found on a's socket, never on b's.
-as "$UA" "$PROBEB" "$SA" hold secret-a >"$T/hold.a" &
+# (setpriv itself in the background, not the function: the tracked pid is the probe)
+setpriv --reuid "$UA" --regid "$(id -g "$UA")" --clear-groups "$PROBEB" "$SA" hold secret-a >"$T/hold.a" &
 ff_track "$!"
-as "$UB" "$PROBEB" "$SB" hold secret-b >"$T/hold.b" &
+setpriv --reuid "$UB" --regid "$(id -g "$UB")" --clear-groups "$PROBEB" "$SB" hold secret-b >"$T/hold.b" &
 ff_track "$!"
 i=0
 until grep -q ready "$T/hold.a" && grep -q ready "$T/hold.b"; do
