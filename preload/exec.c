@@ -20,28 +20,31 @@ extern char **environ;
 /* One fd's record at most: "fd:", fifteen numbers of up to 20 digits, a 257-character stash. */
 #define STATE_RECORD_MAX 640
 
-/* Describe every inherited (not close-on-exec) upgraded fd. Returns the length written. */
-static size_t encode_state(char *out, size_t cap)
+/* Describe every upgraded fd the new image inherits (not close-on-exec; for posix_spawn, after
+ * the file actions fa). Returns the length written. */
+static size_t encode_state(char *out, size_t cap, const void *fa)
 {
+	struct ff_child_fd *m;
 	size_t n, first;
-	int hi = ff_vfork_fd_max();
+	int hi = ff_spawn_child_fds(fa, &m);
 	char hex[33];
 
+	if (hi < 0)
+		return 0;
 	/* The region the framed connections refer to: the new image must map the same one. */
 	ff_region_hex(hex);
 	n = (size_t)snprintf(out, cap, "R%s;", hex);
 	first = n;
 	for (int fd = 0; fd <= hi && n + STATE_RECORD_MAX < cap; fd++) {
-		struct ff_conn *c = ff_vfork_peek(fd);
-		int fl;
 		size_t k;
-		if (!c || (fl = ff_real.fcntl(fd, F_GETFD)) < 0 || (fl & FD_CLOEXEC))
+		if (!m[fd].c || m[fd].cloexec)
 			continue;
 		k = (size_t)snprintf(out + n, cap - n, "%d:", fd);
-		size_t e = ff_state_encode(c, out + n + k, cap - n - k);
+		size_t e = ff_state_encode(m[fd].c, out + n + k, cap - n - k);
 		if (e)
 			n += k + e;
 	}
+	free(m);
 	return n == first ? 0 : n;
 }
 
@@ -65,7 +68,7 @@ static bool has_self(const char *preload)
 
 /* A new environment: envp minus our old variables, plus the hand-over and LD_PRELOAD.
  * Returns NULL when nothing needs to change (the caller's envp is used as it is). */
-static char **build_env(char *const envp[], char **blob, char **ldp)
+static char **build_env(char *const envp[], const void *fa, char **blob, char **ldp)
 {
 	static const char pre[] = FF_ENV_FDSTATE "=";
 	char *state = malloc(STATE_MAX);
@@ -78,7 +81,7 @@ static char **build_env(char *const envp[], char **blob, char **ldp)
 	if (!state)
 		return NULL;
 	memcpy(state, pre, sizeof(pre) - 1);
-	len = encode_state(state + sizeof(pre) - 1, STATE_MAX - sizeof(pre));
+	len = encode_state(state + sizeof(pre) - 1, STATE_MAX - sizeof(pre), fa);
 	if (!len) {
 		free(state);
 		return NULL;
@@ -127,13 +130,13 @@ static void free_env(char **env, char *blob, char *ldp)
 	free(env);
 }
 
-#define WITH_ENV(envp, call)                                              \
+#define WITH_ENV(envp, fa, call)                                          \
 	do {                                                              \
 		char *blob_, *ldp_;                                       \
 		char **env_;                                              \
 		int r_, e_;                                               \
 		ff_init();                                                \
-		env_ = ff_passthrough_exec() ? NULL : build_env(envp, &blob_, &ldp_); \
+		env_ = ff_passthrough_exec() ? NULL : build_env(envp, fa, &blob_, &ldp_); \
 		if (!env_)                                                \
 			return call(envp);                                \
 		r_ = call(env_);                                          \
@@ -146,21 +149,21 @@ static void free_env(char **env, char *blob, char *ldp)
 int execve(const char *path, char *const argv[], char *const envp[])
 {
 #define CALL(e) ff_real.execve(path, argv, e)
-	WITH_ENV(envp, CALL);
+	WITH_ENV(envp, NULL, CALL);
 #undef CALL
 }
 
 int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 #define CALL(e) ff_real.execvpe(file, argv, e)
-	WITH_ENV(envp, CALL);
+	WITH_ENV(envp, NULL, CALL);
 #undef CALL
 }
 
 int fexecve(int fd, char *const argv[], char *const envp[])
 {
 #define CALL(e) ff_real.fexecve(fd, argv, e)
-	WITH_ENV(envp, CALL);
+	WITH_ENV(envp, NULL, CALL);
 #undef CALL
 }
 
@@ -234,7 +237,7 @@ int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *
 		const posix_spawnattr_t *at, char *const argv[], char *const envp[])
 {
 #define CALL(e) ff_real.posix_spawn(pid, path, fa, at, argv, e)
-	WITH_ENV(envp, CALL);
+	WITH_ENV(envp, fa, CALL);
 #undef CALL
 }
 
@@ -242,7 +245,7 @@ int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t 
 		 const posix_spawnattr_t *at, char *const argv[], char *const envp[])
 {
 #define CALL(e) ff_real.posix_spawnp(pid, file, fa, at, argv, e)
-	WITH_ENV(envp, CALL);
+	WITH_ENV(envp, fa, CALL);
 #undef CALL
 }
 

@@ -66,6 +66,11 @@ static void resolve_all(void)
 	ff_real.posix_spawnp = (__typeof__(ff_real.posix_spawnp))dlsym(RTLD_NEXT, "posix_spawnp");
 }
 
+void *ff_next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
 static void self_path(void)
 {
 	Dl_info info;

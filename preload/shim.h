@@ -365,6 +365,14 @@ static inline bool ff_in_vfork_child(void)
  * view of the fd table through those notes. */
 FF_HIDDEN void ff_vfork_note(int lo, int hi, struct ff_conn *c);
 FF_HIDDEN struct ff_conn *ff_vfork_peek(int fd);
+/* posix_spawn's file actions, followed (spawn_actions.c): what the child's fds will be. */
+struct ff_child_fd {
+	struct ff_conn *c;           /* the connection, or NULL */
+	bool cloexec;                /* closed by the exec */
+};
+FF_HIDDEN int ff_spawn_child_fds(const void *fa, struct ff_child_fd **out);
+/* dlsym(RTLD_NEXT, name) (init.c) */
+FF_HIDDEN void *ff_next_sym(const char *name);
 FF_HIDDEN int ff_vfork_fd_max(void);
 
 /* Passing through, except for exec's hand-over (which a vfork child needs too). */

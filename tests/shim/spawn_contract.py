@@ -5,6 +5,10 @@ line by line. subprocess uses vfork() here (no preexec_fn).
                             (subprocess.run(stdin=sock, stdout=sock)): the child reads the
                             3 MiB sent before the spawn, answers with its sha256 and 2 MiB of
                             its own; the parent checks both
+  spawn_contract.py posix_spawn
+                            the same with os.posix_spawn() and file actions that dup2 the
+                            connection onto the child's fds 0 and 1 (they run inside libc,
+                            in the child: the shim sees only the actions being added)
   spawn_contract.py many    50 children of /bin/true (each closes every inherited fd before
                             exec), then the parent's own connection still carries 4 MiB both
                             ways, whole"""
@@ -49,6 +53,28 @@ def stdio():
         rest == bytes(range(256)) * (2 * 4096)))
 
 
+def posix_spawn():
+    import os
+    a, b = pair()
+    data = bytes(range(247)) * ((3 * MIB) // 247)
+    a.sendall(data)
+    pid = os.posix_spawn(sys.executable, [sys.executable, "-c", CHILD, str(len(data))],
+                         os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, b.fileno(), 0),
+                                       (os.POSIX_SPAWN_DUP2, b.fileno(), 1)])
+    line = b''
+    while not line.endswith(b'\n') and len(line) < 200:
+        d = a.recv(1)
+        if not d:
+            break
+        line += d
+    rest = read_exact(a, 2 * MIB)
+    _, status = os.waitpid(pid, 0)
+    print("child_rc=%d sha_ok=%d back_ok=%d" % (
+        os.waitstatus_to_exitcode(status), line.strip().decode(errors="replace") ==
+        hashlib.sha256(data).hexdigest(), rest == bytes(range(256)) * (2 * 4096)))
+
+
 def many():
     a, b = pair()
     rcs = set(subprocess.run(["/bin/true"]).returncode for _ in range(50))
@@ -68,4 +94,4 @@ def many():
 
 
 if __name__ == "__main__":
-    {"stdio": stdio, "many": many}[sys.argv[1]]()
+    {"stdio": stdio, "posix_spawn": posix_spawn, "many": many}[sys.argv[1]]()

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Spawning beside upgraded connections (subprocess uses vfork, which the shim keeps a vfork):
 # a connection made a child's stdin and stdout keeps its framing in the child (the hand-over
-# sees the child's dup2 onto fds 0 and 1), and 50 children that close every inherited fd
+# sees the child's dup2 onto fds 0 and 1; with posix_spawn, the file actions that dup2 it),
+# and 50 children that close every inherited fd
 # before exec leave the parent's own connections intact (a vfork child must not touch the
 # shim's state, which it shares with its parent). Each case runs plain and under the shim; the
 # outputs must be equal and the shimmed run must have gone through the region.
@@ -11,7 +12,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: $PY missing"; exit 77; }
 st_start_daemon
 
-for mode in stdio many; do
+for mode in stdio posix_spawn many; do
 	p=$(plain "$PY" "$ST_SRCDIR/spawn_contract.py" "$mode" 2>"$T/$mode.plain.err")
 	rb0=$(st_stat region_bytes)
 	s=$(shim "$PY" "$ST_SRCDIR/spawn_contract.py" "$mode" 2>"$T/$mode.shim.err")
