@@ -121,11 +121,7 @@ fi
 # between two shim processes; the coordinator's wake-ups are counted in /proc.
 name="400 connections opened and closed: the coordinator is not woken for each"
 wakeups() {
-	local n=0 v
-	for v in $(awk '/^voluntary_ctxt_switches/ {print $2}' /proc/"$IT_DAEMON_PID"/task/*/status); do
-		n=$((n + v))
-	done
-	echo "$n"
+	awk '/^voluntary_ctxt_switches/ {n += $2} END {print n + 0}' /proc/"$IT_DAEMON_PID"/task/*/status
 }
 rm -f "$T/cc.port"
 it_bg cc shim "$PY" -c '
