@@ -6,18 +6,27 @@
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 
 it_start_daemon
-name="writer blocked 3 s by a stalled reader"
+name="writer blocked 5 s by a stalled reader"
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }   # utime + stime, in ticks
 hz=$(getconf CLK_TCK)
 reg=$(it_stat region_bytes)
-it_xfer_server srv shim --stall-after 8M --stall-ms 3000 --timeout 120 ||
+it_xfer_server srv shim --stall-after 8M --stall-ms 5000 --timeout 120 ||
 	{ it_fail "$name" "server did not start"; it_done; }
 srv=$IT_LAST
 it_bg cli shim "$XFER" client --port "$IT_PORT" --timeout 120 --sizes 64M
 cli=$IT_LAST
-# well inside the stall: 8 MiB went through, the writer is blocked on slots in flight
-sleep 1
-c0=$(cpu "$cli")
+# Inside the stall (8 MiB went through, the writer is blocked on slots in flight): on a busy
+# machine the writer may still be making its 64 MiB a second after the start, so wait (at most
+# 2.5 s, well inside the 5 s stall) until a quarter second passes with at most one tick of its
+# CPU; a writer that spins never gets there and is measured anyway.
+sleep 0.5
+p=$(cpu "$cli")
+for _ in $(seq 1 10); do
+	sleep 0.25
+	c0=$(cpu "$cli")
+	[ -n "$c0" ] && [ -n "$p" ] && [ $((c0 - p)) -le 1 ] && break
+	p=$c0
+done
 sleep 1.5
 c1=$(cpu "$cli")
 it_join "$cli" 120

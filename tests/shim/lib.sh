@@ -38,6 +38,20 @@ if ldd "$SHIM" 2>/dev/null | grep -q libasan; then
 	PRELOAD="$(${CC:-gcc} -print-file-name=libasan.so):$SHIM"
 fi
 
+# A test that runs a process as another uid: root and setpriv, else SKIP. $T becomes reachable
+# by that user and $T/shared is made like /tmp (world-writable, sticky); the uid is in
+# ST_OTHER_UID.
+st_other_user() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "SKIP: needs root (runs a process as another uid)"
+		exit 77
+	fi
+	command -v setpriv >/dev/null || { echo "SKIP: setpriv missing (util-linux)"; exit 77; }
+	chmod 711 "$T"
+	mkdir -m 1777 "$T/shared"
+	ST_OTHER_UID=$((60000 + $$ % 5000))
+}
+
 # write the config: st_config KEY=VALUE ...
 st_config() {
 	{

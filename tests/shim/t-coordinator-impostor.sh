@@ -12,14 +12,8 @@
 . "$ST_SRCDIR/lib.sh"
 
 PY=/usr/bin/python3
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root (runs a process as another uid)"
-	exit 77
-fi
-command -v setpriv >/dev/null || { echo "SKIP: setpriv missing (util-linux)"; exit 77; }
-chmod 711 "$T"
-mkdir -m 1777 "$T/shared"
-other_uid=$((60000 + $$ % 5000))
+st_other_user
+other_uid=$ST_OTHER_UID
 mkdir -m 700 "$T/other"
 chown "$other_uid" "$T/other"
 cat >"$CONF" <<CONF

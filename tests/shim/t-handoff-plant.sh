@@ -8,14 +8,8 @@
 . "$ST_SRCDIR/lib.sh"
 
 PY=/usr/bin/python3
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: needs root (runs a process as another uid)"
-	exit 77
-fi
-command -v setpriv >/dev/null || { echo "SKIP: setpriv missing (util-linux)"; exit 77; }
 # SOCKET_DIR shared like /tmp: world-writable and sticky; the other user can reach it.
-chmod 711 "$T"
-mkdir -m 1777 "$T/shared"
+st_other_user
 mkdir -m 1777 "$T/scratch"
 cat >"$CONF" <<CONF
 SHM_FILE_PATH = $T/region
@@ -35,7 +29,7 @@ st_start_daemon() {
 	exit 99
 }
 st_start_daemon
-other_uid=$((60000 + $$ % 5000))
+other_uid=$ST_OTHER_UID
 
 for case in plain-dispatcher shim-dispatcher fifo; do
 	out=$(FF_TEST_PRELOAD="$PRELOAD" FAASFLOW_CONFIG="$CONF" FAASFLOW_LOG="$T/shim.log" \
