@@ -41,6 +41,11 @@ static struct lookup_entry lcache[LOOKUP_CACHE];
 static unsigned lcache_next;
 static _Atomic uint64_t valid_checked_ns;
 static _Atomic bool valid_last;
+/* Unnames that may wait (readers.c), under ff_ctl.lock: they go first in the next packet of
+ * names. Those of an earlier registration are dropped with it (the new coordinator never knew
+ * those keys). One place is kept for the name that carries them. */
+static struct ff_reader rd_later[READERS_BATCH - 1];
+static unsigned rd_nlater;
 static void reannounce(void);
 static void restamp(void);
 static void rename_readers(void);
@@ -61,6 +66,7 @@ static void ctl_drop(void)
 		ff_sys_close(ff_ctl.rfd);
 	ff_ctl.fd = ff_ctl.rfd = -1;
 	ff_ctl.client_id = 0;
+	rd_nlater = 0;
 }
 
 /* Map the region the coordinator names, unless it is the one already in use. A replaced
@@ -191,6 +197,7 @@ static bool ctl_ensure_locked(void)
 	ff_ctl.last_fail_ns = 0;
 	ff_ctl.epoch = atomic_load(&ff_rg()->hdr->daemon_epoch);
 	ff_ctl.reg_serial++;
+	rd_nlater = 0;
 	reannounce();
 	restamp();
 	rename_readers();
@@ -513,9 +520,10 @@ static void rename_readers(void)
 	readers_send_locked(r, n);
 }
 
-void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add)
+void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy)
 {
-	struct ff_reader r = { .key = key, .op = add ? FF_READER_ADD : FF_READER_DEL };
+	struct ff_reader r[READERS_BATCH];
+	unsigned n;
 
 	pthread_mutex_lock(&ff_ctl.lock);
 	if (add && ff_ctl.fd < 0 && ctl_ensure_locked() && c->rd_named == ff_ctl.reg_serial) {
@@ -523,7 +531,16 @@ void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add)
 		return;
 	}
 	if (ff_ctl.fd >= 0) {
-		readers_send_locked(&r, 1);
+		if (lazy && !add && rd_nlater < READERS_BATCH - 1) {
+			rd_later[rd_nlater++] = (struct ff_reader){ .key = key, .op = FF_READER_DEL };
+			pthread_mutex_unlock(&ff_ctl.lock);
+			return;
+		}
+		n = rd_nlater;
+		memcpy(r, rd_later, n * sizeof(r[0]));
+		rd_nlater = 0;
+		r[n++] = (struct ff_reader){ .key = key, .op = add ? FF_READER_ADD : FF_READER_DEL };
+		readers_send_locked(r, n);
 		c->rd_named = ff_ctl.reg_serial;
 	}
 	pthread_mutex_unlock(&ff_ctl.lock);
@@ -681,4 +698,5 @@ void ff_ctl_after_fork(void)
 	ff_ctl.fd = ff_ctl.rfd = -1;
 	ff_ctl.client_id = 0;
 	ff_ctl.last_fail_ns = 0;
+	rd_nlater = 0;
 }

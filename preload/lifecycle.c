@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -182,8 +183,12 @@ static void guard_own(int fd)
  * reading after our close, exactly as it still reads TCP bytes we sent before closing.) */
 static void before_close(int fd, struct ff_conn *c)
 {
-	int err = 0;
+	int err = 0, unread = 1;
 	socklen_t l = sizeof(err);
+
+	if (c && c->kind == FF_KIND_CONN && atomic_load(&c->fdrefs) == 1)
+		c->rd_clean = !c->rx_db_active && !c->rx_stash_len && !c->rx_inline_left &&
+			      ff_real.ioctl(fd, FIONREAD, &unread) == 0 && unread == 0;
 
 	if (!c || c->kind != FF_KIND_CONN || atomic_load(&c->fdrefs) != 1 ||
 	    atomic_load(&c->tx) != FF_TX_FRAMED || !ff_slot_in_flight(c->cookie))

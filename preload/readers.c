@@ -77,16 +77,21 @@ void ff_reader_name(struct ff_conn *c, uint32_t key)
 	} else {
 		atomic_store(&c->rd_keys[1], key);     /* the newest replaces the second */
 		if (k1)
-			ff_ctl_readers(c, k1, false);
+			ff_ctl_readers(c, k1, false, false);
 	}
-	ff_ctl_readers(c, key, true);
+	ff_ctl_readers(c, key, true, false);
 }
 
+/* A connection closed with nothing unread (rd_clean, seen by close()) holds no slot of ours:
+ * its unname only lets the coordinator forget the key, so it waits for the next name this
+ * process sends and goes in the same packet (a request per connection sent four names, each a
+ * system call on both ends' paths). Any other is unnamed at once: its writer's slots come back
+ * after the grace period. */
 void ff_reader_unname(struct ff_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
 		uint32_t k = atomic_exchange(&c->rd_keys[i], 0);
 		if (k && !ff_is_sandboxed())
-			ff_ctl_readers(c, k, false);
+			ff_ctl_readers(c, k, false, c->rd_clean);
 	}
 }

@@ -132,6 +132,7 @@ struct ff_conn {
 	uint32_t rx_key;             /* the peer's key for the incoming direction */
 	_Atomic uint32_t rd_keys[2]; /* keys this process named as the connection's reader */
 	uint64_t rd_named;           /* the registration they were last named to (control.c) */
+	bool rd_clean;               /* closed with nothing unread: its unname may wait (readers.c) */
 	pthread_mutex_t tx_lock;
 	pthread_mutex_t rx_lock;
 	/* tx */
@@ -263,7 +264,7 @@ static inline void ff_ctl_fresh(void)
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
 FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
 /* Name (add) or unname key as one that c's reader reads; an add connects if needed. */
-FF_HIDDEN void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add);
+FF_HIDDEN void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy);
 /* An inet address as IPv6 (IPv4 v4-mapped), port in host order. */
 FF_HIDDEN void ff_to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port);
 FF_HIDDEN void ff_ctl_after_fork(void);
