@@ -186,7 +186,9 @@ static void before_close(int fd, struct ff_conn *c)
 	int err = 0, unread = 1;
 	socklen_t l = sizeof(err);
 
-	if (c && c->kind == FF_KIND_CONN && atomic_load(&c->fdrefs) == 1)
+	/* Asked only of a connection named as ours to read: the others send no unname. */
+	if (c && c->kind == FF_KIND_CONN && atomic_load(&c->fdrefs) == 1 &&
+	    (atomic_load(&c->rd_keys[0]) || atomic_load(&c->rd_keys[1])))
 		c->rd_clean = !c->rx_db_active && !c->rx_stash_len && !c->rx_inline_left &&
 			      ff_real.ioctl(fd, FIONREAD, &unread) == 0 && unread == 0;
 
