@@ -2,7 +2,8 @@
  *
  * Layout (64-bit offsets throughout):
  *   [0, 4096)                       header page (struct ff_region_header)
- *   [4096, slots_offset)            slot table: slot_count * 64 bytes, rounded up to a page
+ *   [4096, pairs_offset)            slot table: slot_count * 64 bytes, rounded up to a page
+ *   [pairs_offset, slots_offset)    pair table (pairs.h): pairs_count * 64 bytes, whole pages
  *   [slots_offset, + count * size)  the slots, page aligned
  *
  * The coordinator sizes the file and reserves all of it with fallocate(2) when it creates or
@@ -54,18 +55,28 @@ static const char *fmt_size(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
+uint64_t ff_region_pairs(uint64_t size)
+{
+	uint64_t n = 64;
+
+	while (n < 8192 && n * 2 <= size / (64 * 1024))
+		n *= 2;
+	return n;
+}
+
 int ff_region_layout(uint64_t size, uint64_t slot_size, uint64_t *slot_count,
 		     uint64_t *meta_offset, uint64_t *slots_offset)
 {
-	uint64_t n, off;
+	uint64_t n, off, pairs;
 
-	if (!slot_size || size < PAGE + PAGE)
+	pairs = ff_region_pairs(size) * FF_PAIR_SIZE;
+	if (!slot_size || size < PAGE + PAGE + pairs)
 		return -1;
-	n = (size - PAGE) / (slot_size + FF_SLOT_META_SIZE);
+	n = (size - PAGE - pairs) / (slot_size + FF_SLOT_META_SIZE);
 	if (n > UINT32_MAX)
 		n = UINT32_MAX;    /* slot numbers travel as 32-bit */
 	for (; n > 0; n--) {
-		off = PAGE + round_page(n * FF_SLOT_META_SIZE);
+		off = PAGE + round_page(n * FF_SLOT_META_SIZE) + pairs;
 		if (off <= size && n <= (size - off) / slot_size)
 			break;
 	}
@@ -73,7 +84,7 @@ int ff_region_layout(uint64_t size, uint64_t slot_size, uint64_t *slot_count,
 		return -1;
 	*slot_count = n;
 	*meta_offset = PAGE;
-	*slots_offset = PAGE + round_page(n * FF_SLOT_META_SIZE);
+	*slots_offset = PAGE + round_page(n * FF_SLOT_META_SIZE) + pairs;
 	return 0;
 }
 
@@ -132,6 +143,11 @@ static int check_header(const struct ff_region_header *h, uint64_t file_size, co
 	    FF_SLOT_META_SIZE)
 		goto bad;
 	table_end = h->meta_offset + h->slot_count * FF_SLOT_META_SIZE;
+	if (h->pairs_count < 64 || h->pairs_count > 8192 ||
+	    (h->pairs_count & (h->pairs_count - 1)) || h->pairs_offset < table_end ||
+	    h->pairs_offset % PAGE || h->pairs_offset > h->slots_offset ||
+	    h->pairs_count * FF_PAIR_SIZE > h->slots_offset - h->pairs_offset)
+		goto bad;
 	if (table_end > h->slots_offset || h->slots_offset > file_size ||
 	    h->slot_count > (file_size - h->slots_offset) / h->slot_size)
 		goto bad;
@@ -454,6 +470,8 @@ static int init_region(struct ff_region *r, int fd, const char *path, uint64_t s
 	h->slot_count = count;
 	h->meta_offset = meta;
 	h->slots_offset = slots;
+	h->pairs_count = ff_region_pairs(size);
+	h->pairs_offset = slots - h->pairs_count * FF_PAIR_SIZE;
 	h->created_unix = (uint64_t)time(NULL);
 	atomic_store(&h->enabled, 1);
 	snprintf(h->tenant, sizeof(h->tenant), "%s", tenant ? tenant : "");

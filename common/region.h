@@ -1,4 +1,4 @@
-/* The region: a header page, a slot table, then fixed-size slots. 64-bit offsets throughout.
+/* The region: a header page, a slot table, the pair table, then fixed-size slots. 64-bit offsets throughout.
  * Shared by the coordinator (creates, leases) and the shim (fills, reads, frees). */
 #ifndef FAASFLOW_REGION_H
 #define FAASFLOW_REGION_H
@@ -9,9 +9,10 @@
 #include <stdint.h>
 
 #define FF_REGION_MAGIC    0x31474552574f4c46ULL   /* "FLOWREG1" little-endian */
-#define FF_REGION_VERSION  1u
+#define FF_REGION_VERSION  2u
 #define FF_REGION_HDR_SIZE 4096u
 #define FF_SLOT_META_SIZE  64u
+#define FF_PAIR_SIZE       64u
 
 /* Fallback causes counted in the header. */
 enum ff_fallback {
@@ -58,6 +59,8 @@ struct ff_region_header {
 	_Atomic uint64_t daemon_epoch;   /* bumped at every coordinator start */
 	char     tenant[64];
 	struct ff_counters c;
+	uint64_t pairs_offset;           /* pair table (pairs.h): pairs_count * FF_PAIR_SIZE */
+	uint64_t pairs_count;            /* a power of two */
 };
 
 /* Slot states, in the low 2 bits of `word`; the generation is word >> 2. */
@@ -99,7 +102,10 @@ struct ff_region {
 	uint8_t *slots;
 };
 
-/* Layout for a given size: how many slots fit. Returns 0, or -1 if the size is too small. */
+/* Entries of the pair table for a region of this size: a power of two, 64 to 8192. */
+uint64_t ff_region_pairs(uint64_t size);
+/* Layout for a given size: how many slots fit (the pair table ends at slots_offset). Returns
+ * 0, or -1 if the size is too small. */
 int ff_region_layout(uint64_t size, uint64_t slot_size, uint64_t *slot_count,
                      uint64_t *meta_offset, uint64_t *slots_offset);
 

@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pairs.h"
 #include "sys.h"
 
 static uint32_t gen_next(uint32_t gen)
@@ -254,6 +255,47 @@ static int reader_gone(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 	return 1;
 }
 
+/* The pair table (common/pairs.h): a dead process's entries go with it; entries whose owner
+ * this run does not know (put before a restart, or left by a process that forked) go once
+ * they are older than PAIR_OLD_NS, looked at every PAIR_SWEEP_NS. An entry matters only until
+ * the other end's first write, within moments of connect(). */
+#define PAIR_OLD_NS   (60ull * 1000 * 1000 * 1000)
+#define PAIR_SWEEP_NS (10ull * 1000 * 1000 * 1000)
+
+struct pair_sweep {
+	struct ffd_server *s;
+	uint32_t dead;
+};
+
+static bool pair_owner_gone(uint32_t owner, void *arg)
+{
+	const struct pair_sweep *p = arg;
+
+	return owner != 0 && (owner == p->dead || reader_dead(p->s, owner));
+}
+
+static bool pair_owner_known(uint32_t owner, void *arg)
+{
+	const struct pair_sweep *p = arg;
+
+	return client_alive(p->s, owner);
+}
+
+static void pairs_sweep(struct ffd_server *s, struct ffd_tenant *t, uint32_t dead, uint64_t now)
+{
+	struct pair_sweep p = { s, dead };
+	uint64_t old = 0;
+
+	if (now - t->pairs_swept_ns >= PAIR_SWEEP_NS) {
+		old = PAIR_OLD_NS;
+		t->pairs_swept_ns = now;
+	} else if (!dead) {
+		return;
+	}
+	if (ff_pair_sweep(&t->r, pair_owner_gone, pair_owner_known, &p, now, old))
+		log_debug("tenant %s: pair entries of gone processes removed", t->name);
+}
+
 void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c)
 {
 	struct ffd_tenant *t = c->t;
@@ -288,6 +330,7 @@ void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c)
 		}
 	}
 	c->held = 0;
+	pairs_sweep(s, t, c->id, ffd_now_ns());
 	if (freed)
 		ff_counter_add(&t->r.hdr->c.reclaimed, freed);
 	update_leased(t);
@@ -404,6 +447,7 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 	uint64_t n = t->r.hdr->slot_count, freed = 0, now = ffd_now_ns();
 	bool unread = t->nrkeys_gone != 0;
 
+	pairs_sweep(s, t, 0, now);
 	if (!t->norphans && !s->scan_ticks && !unread)
 		return;
 	for (uint64_t i = 0; i < n; i++) {

@@ -381,8 +381,14 @@ bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
 	peer = match_peer(req.addr, req.port);
 	if (!peer)
 		return false;
-	if (peer->kind == FF_PEER_NAMED)
-		snprintf(req.name, sizeof(req.name), "%s", peer->name);
+	if (peer->kind == FF_PEER_NAMED) {
+		/* Through a port mapping the two ends see different addresses: neither can find
+		 * the other's entry in the pair table (confirm.c), so the connection stays plain
+		 * at once instead of waiting for a proof that cannot come. */
+		ff_note_fallback(FF_FB_NOT_PEER, "a PEERS entry name@host:port is reached through "
+				 "a port mapping, where the two ends cannot be paired: plain TCP");
+		return false;
+	}
 	{
 		uint64_t d, i;
 		netns_id(&d, &i);

@@ -100,6 +100,7 @@ static void conn_reset(struct ff_conn *c, int kind)
 	c->cookie = atomic_fetch_add(&next_cookie, 1);
 	c->tx_key = conn_key(c->cookie);
 	c->nodelay = -1;
+	c->pair_at = -1;
 	atomic_store(&c->fdrefs, 0);
 }
 
@@ -128,8 +129,10 @@ struct ff_conn *ff_conn_new(int kind)
 static void conn_free(struct ff_conn *c)
 {
 	ff_conn_release_rx(c);
-	if (c->kind == FF_KIND_CONN)
+	if (c->kind == FF_KIND_CONN) {
 		ff_reader_unname(c);
+		ff_pair_gone(c);
+	}
 	pthread_mutex_lock(&pool_lock);
 	c->next_free = pool;
 	pool = c;

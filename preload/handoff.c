@@ -131,12 +131,15 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 	c->rx_db_done = done;
 	c->tx_key = txk;
 	c->rx_key = rxk;
-	if (rx == FF_RX_FRAMED) {
+	if (rx == FF_RX_FRAMED)
 		ff_reader_name(c, rxk);
-	} else if (rx == FF_RX_UNDECIDED) {
+	if (rx == FF_RX_UNDECIDED || tx == FF_TX_UNDECIDED) {
 		uint32_t out_key, in_key;
-		if (ff_conn_tuple_keys(fd, NULL, &out_key, &in_key))
-			ff_reader_name(c, in_key);
+		if (ff_conn_tuple_keys(c, fd, NULL, &out_key, &in_key)) {
+			if (rx == FF_RX_UNDECIDED)
+				ff_reader_name(c, in_key);
+			ff_pair_mine(c);      /* an undecided end is ours now */
+		}
 	}
 	c->rx_db_tail = (uint8_t)(tail <= FF_DOORBELL_SIZE ? tail : FF_DOORBELL_SIZE);
 	for (size_t i = 0; sh[1 + 2 * i] && sh[2 + 2 * i] && i < FF_FRAME_PEEK; i++) {

@@ -79,6 +79,12 @@ static void self_path(void)
 		snprintf(ff_proc.self_path, sizeof(ff_proc.self_path), "%s", info.dli_fname);
 }
 
+/* Connections are shared from now on: their pair entries outlive our close (confirm.c). */
+static void atfork_prepare(void)
+{
+	atomic_fetch_add(&ff_forks, 1);
+}
+
 static void atfork_child(void)
 {
 	ff_proc.pid = getpid();
@@ -122,7 +128,7 @@ static void do_start(void)
 		log_warnx("cannot allocate the descriptor table, passing through to TCP");
 		goto out;
 	}
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, NULL, atfork_child);
 	ff_proc.cfg_ok = true;
 	ff_exec_restore();
 out:

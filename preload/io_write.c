@@ -5,25 +5,32 @@
 
 #include "shim.h"
 
-/* Server side: a direction upgrades only after a valid hello came from the client. */
+/* A direction upgrades only once the other end is proven to run the shim on our region: the
+ * client's when the server's entry for this connection is in the pair table (confirm.c); the
+ * server's when a valid hello came from the client, or the client's entry is there (a server
+ * that speaks first). */
 static void tx_decide(struct ff_conn *c, int fd)
 {
 	int want = FF_TX_RAW, expect = FF_TX_UNDECIDED;
 	int saved = errno;
 
+	if (c->is_client) {
+		if (ff_region_usable() && ff_pair_confirmed(c, fd, true))
+			want = FF_TX_HELLO;
+		goto decided;
+	}
 	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
 		if (pthread_mutex_trylock(&c->rx_lock) == 0) {
 			/* A zero-length read decides the incoming direction without blocking. */
 			struct iovec none = { 0 };
 			pthread_mutex_unlock(&c->rx_lock);
 			ff_rx(c, fd, &none, 0, MSG_DONTWAIT);
-		} else {
-			/* Another thread waits in a read: the hello has not arrived (it would have
-			 * woken that read), so this direction stays raw. */
-			goto decided;
 		}
+		/* (else another thread waits in a read: the hello has not arrived) */
 	}
 	if (atomic_load(&c->rx) == FF_RX_FRAMED && c->rx_region_ok && ff_mapped())
+		want = FF_TX_HELLO;
+	else if (ff_region_usable() && ff_pair_confirmed(c, fd, false))
 		want = FF_TX_HELLO;
 decided:
 	atomic_compare_exchange_strong(&c->tx, &expect, want);

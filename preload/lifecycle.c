@@ -61,10 +61,13 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		if (r == 0 || errno == EINPROGRESS || errno == EINTR) {
 			uint32_t in_key = 0;
 			c->is_client = true;
-			if (ff_conn_tuple_keys(fd, sa, &c->tx_key, &in_key))
+			if (ff_conn_tuple_keys(c, fd, sa, &c->tx_key, &in_key)) {
+				ff_pair_mine(c);   /* first: a server that speaks first looks */
 				ff_reader_name(c, in_key);
+			}
 			c->tx_sndbuf = ff_fd_sndbuf(fd);
-			atomic_store(&c->tx, FF_TX_HELLO);
+			/* the first write waits for the server's entry (confirm.c) */
+			atomic_store(&c->tx, FF_TX_UNDECIDED);
 			atomic_store(&c->rx, FF_RX_UNDECIDED);
 			ff_fd_attach(fd, c);
 		} else {
@@ -122,8 +125,10 @@ static int track_accepted(int lfd, int r)
 		c->tx_sndbuf = ff_fd_sndbuf(lfd);     /* accepted sockets inherit the listener's */
 		ff_fd_sndbuf_note(r, c->tx_sndbuf);
 		ff_fd_attach(r, c);
-		if (ff_conn_tuple_keys(r, NULL, &c->tx_key, &in_key))
+		if (ff_conn_tuple_keys(c, r, NULL, &c->tx_key, &in_key)) {
+			ff_pair_mine(c);     /* first: the client's first write waits for it */
 			ff_reader_name(c, in_key);
+		}
 	}
 	ff_conn_put(l);
 	return r;

@@ -38,7 +38,8 @@ static uint32_t tuple_key(const uint8_t from[16], uint16_t fport, const uint8_t 
 	return (uint32_t)h ? (uint32_t)h : 1;
 }
 
-bool ff_conn_tuple_keys(int fd, const struct sockaddr *peer, uint32_t *out_key, uint32_t *in_key)
+bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer, uint32_t *out_key,
+			uint32_t *in_key)
 {
 	struct sockaddr_storage l, p;
 	socklen_t ll = sizeof(l), pl = sizeof(p);
@@ -59,6 +60,11 @@ bool ff_conn_tuple_keys(int fd, const struct sockaddr *peer, uint32_t *out_key, 
 	ff_to_v6(peer, pa, &pport);
 	*out_key = tuple_key(la, lport, pa, pport);
 	*in_key = tuple_key(pa, pport, la, lport);
+	memcpy(c->tup.srv, c->is_client ? pa : la, 16);
+	memcpy(c->tup.cli, c->is_client ? la : pa, 16);
+	c->tup.srv_port = c->is_client ? pport : lport;
+	c->tup.cli_port = c->is_client ? lport : pport;
+	c->tup_ok = true;
 	return true;
 }
 

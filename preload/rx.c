@@ -655,7 +655,7 @@ static bool rx_spin_ok(struct ff_conn *c, int flags)
 		return false;
 	if (rx == FF_RX_FRAMED)
 		return true;
-	return rx == FF_RX_UNDECIDED && (!c->is_client || atomic_load(&c->tx) >= FF_TX_HELLO);
+	return rx == FF_RX_UNDECIDED && (!c->is_client || atomic_load(&c->tx) != FF_TX_RAW);
 }
 
 /* One pass under rx_lock that never waits in the kernel (MSG_DONTWAIT throughout). */

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "frame.h"
 #include "log.h"
+#include "pairs.h"
 #include "region.h"
 
 #define FF_HIDDEN __attribute__((visibility("hidden")))
@@ -133,6 +134,13 @@ struct ff_conn {
 	_Atomic uint32_t rd_keys[2]; /* keys this process named as the connection's reader */
 	uint64_t rd_named;           /* the registration they were last named to (control.c) */
 	bool rd_clean;               /* closed with nothing unread: its unname may wait (readers.c) */
+	/* Our entry in the region's pair table (pairs.h, confirm.c), and the connection's
+	 * addresses that name it. */
+	struct ff_tuple tup;
+	bool tup_ok;
+	int64_t pair_at;             /* -1: none */
+	uint64_t pair_key;
+	uint32_t pair_forks;         /* ff_forks when it was put */
 	pthread_mutex_t tx_lock;
 	pthread_mutex_t rx_lock;
 	/* tx */
@@ -198,9 +206,18 @@ FF_HIDDEN uint32_t ff_fd_sndbuf(int fd);
 
 /* ---- readers named to the coordinator (readers.c) ------------------------ */
 /* The keys of a connection's two directions from its addresses: out = ours (we write),
- * in = the peer's. peer NULL: getpeername. False when the socket has no inet addresses. */
-FF_HIDDEN bool ff_conn_tuple_keys(int fd, const struct sockaddr *peer, uint32_t *out_key,
-				  uint32_t *in_key);
+ * in = the peer's; and c->tup (c->is_client says which end we are). peer NULL: getpeername.
+ * False when the socket has no inet addresses. */
+FF_HIDDEN bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer,
+				  uint32_t *out_key, uint32_t *in_key);
+
+/* ---- the pair table: both ends proven before any framing byte (confirm.c) -------- */
+extern _Atomic uint32_t ff_forks FF_HIDDEN;   /* forks of this process (and its parents) */
+FF_HIDDEN void ff_pair_mine(struct ff_conn *c);           /* put our end's entry */
+FF_HIDDEN void ff_pair_gone(struct ff_conn *c);           /* last reference: take it out */
+/* Has the other end of c put its entry? A client waits a bounded while for its server's
+ * accept() (wait: true); the server only looks. */
+FF_HIDDEN bool ff_pair_confirmed(struct ff_conn *c, int fd, bool wait);
 FF_HIDDEN void ff_reader_name(struct ff_conn *c, uint32_t key);   /* we may read key's slots */
 FF_HIDDEN void ff_reader_unname(struct ff_conn *c);               /* our last fd closed */
 

@@ -14,21 +14,25 @@ START_TEST(test_layout)
 {
 	uint64_t n, meta, slots;
 
-	/* 1 GiB of 1 MiB slots: header, one 64 KiB table, then 1023 slots fit */
+	/* 1 GiB of 1 MiB slots: header, one 64 KiB table, the 512 KiB pair table, then 1023
+	 * slots fit */
+	ck_assert_uint_eq(ff_region_pairs(GIB), 8192);
+	ck_assert_uint_eq(ff_region_pairs(MIB), 64);
+	ck_assert_uint_eq(ff_region_pairs(128 * MIB), 2048);
 	ck_assert_int_eq(ff_region_layout(GIB, MIB, &n, &meta, &slots), 0);
 	ck_assert_uint_eq(meta, 4096);
 	ck_assert_uint_eq(n, 1023);
-	ck_assert_uint_eq(slots, 4096 + 65536);
+	ck_assert_uint_eq(slots, 4096 + 65536 + 524288);
 	ck_assert(slots + n * MIB <= GIB);
 	ck_assert(slots + (n + 1) * MIB > GIB);
 	ck_assert_uint_eq(slots % 4096, 0);
 	ck_assert(meta + n * FF_SLOT_META_SIZE <= slots);
 
-	/* exactly header + one table page + one slot */
-	ck_assert_int_eq(ff_region_layout(8192 + 4096, 4096, &n, &meta, &slots), 0);
+	/* exactly header + one table page + one page of pairs + one slot */
+	ck_assert_int_eq(ff_region_layout(12288 + 4096, 4096, &n, &meta, &slots), 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_uint_eq(slots, 8192);
-	ck_assert_int_eq(ff_region_layout(8192 + 4095, 4096, &n, &meta, &slots), -1);
+	ck_assert_uint_eq(slots, 12288);
+	ck_assert_int_eq(ff_region_layout(12288 + 4095, 4096, &n, &meta, &slots), -1);
 	ck_assert_int_eq(ff_region_layout(MIB, 2 * MIB, &n, &meta, &slots), -1);
 	ck_assert_int_eq(ff_region_layout(MIB, 0, &n, &meta, &slots), -1);
 
@@ -38,7 +42,7 @@ START_TEST(test_layout)
 			continue;
 		ck_assert(slots + n * 4096 <= size);
 		ck_assert(n * 64 <= slots - meta);
-		uint64_t n2 = n + 1, t = 4096 + ((n2 * 64 + 4095) & ~4095ULL);
+		uint64_t n2 = n + 1, t = 4096 + ((n2 * 64 + 4095) & ~4095ULL) + 4096;
 
 		ck_assert(t + n2 * 4096 > size);
 	}

@@ -1,0 +1,124 @@
+/* The pair table (pairs.h). */
+#include <string.h>
+
+#include "pairs.h"
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
+static uint64_t pair_key(const struct ff_tuple *t, int role)
+{
+	uint64_t h = 0x7061697273ull, w;
+
+	for (int i = 0; i < 16; i += 8) {
+		memcpy(&w, t->srv + i, 8);
+		h = mix(h, w);
+		memcpy(&w, t->cli + i, 8);
+		h = mix(h, w);
+	}
+	h = mix(h, (uint64_t)t->srv_port << 16 | t->cli_port);
+	return (h & ~3ull) | (uint64_t)role;     /* never 0 nor FF_PAIR_BUSY: role is 1 or 2 */
+}
+
+static struct ff_pair *table(const struct ff_region *r)
+{
+	return (struct ff_pair *)(void *)((uint8_t *)r->base + r->hdr->pairs_offset);
+}
+
+static uint64_t first(const struct ff_region *r, uint64_t key)
+{
+	return (key >> 2) & (r->hdr->pairs_count - 1);   /* a power of two */
+}
+
+int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uint32_t owner,
+		    uint64_t now_ns, uint64_t *keyp)
+{
+	struct ff_pair *tab = table(r);
+	uint64_t key = pair_key(t, role), n = r->hdr->pairs_count, at = first(r, key);
+
+	for (unsigned k = 0; k < FF_PAIR_WINDOW && k < n; k++) {
+		struct ff_pair *p = &tab[(at + k) & (n - 1)];
+		uint64_t free_key = 0;
+
+		if (!atomic_compare_exchange_strong(&p->key, &free_key, FF_PAIR_BUSY))
+			continue;
+		atomic_store_explicit(&p->owner, owner, memory_order_relaxed);
+		p->role = (uint32_t)role;
+		atomic_store_explicit(&p->since_ns, now_ns, memory_order_relaxed);
+		p->t = *t;
+		atomic_store_explicit(&p->key, key, memory_order_release);
+		*keyp = key;
+		return (int64_t)((at + k) & (n - 1));
+	}
+	return -1;
+}
+
+bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role)
+{
+	struct ff_pair *tab = table(r);
+	uint64_t key = pair_key(t, role), n = r->hdr->pairs_count, at = first(r, key);
+
+	for (unsigned k = 0; k < FF_PAIR_WINDOW && k < n; k++) {
+		struct ff_pair *p = &tab[(at + k) & (n - 1)];
+		struct ff_tuple seen;
+
+		if (atomic_load_explicit(&p->key, memory_order_acquire) != key)
+			continue;
+		seen = p->t;
+		if (p->role == (uint32_t)role &&
+		    atomic_load_explicit(&p->key, memory_order_acquire) == key &&
+		    memcmp(&seen, t, sizeof(seen)) == 0)
+			return true;
+	}
+	return false;
+}
+
+void ff_pair_drop(struct ff_region *r, int64_t i, uint64_t key)
+{
+	uint64_t want = key;
+
+	if (i >= 0 && (uint64_t)i < r->hdr->pairs_count)
+		atomic_compare_exchange_strong(&table(r)[i].key, &want, 0);
+}
+
+void ff_pair_leave(struct ff_region *r, int64_t i, uint64_t key, uint64_t now_ns)
+{
+	struct ff_pair *p;
+
+	if (i < 0 || (uint64_t)i >= r->hdr->pairs_count)
+		return;
+	p = &table(r)[i];
+	if (atomic_load(&p->key) != key)
+		return;
+	atomic_store(&p->since_ns, now_ns);
+	atomic_store(&p->owner, 0);
+}
+
+uint64_t ff_pair_sweep(struct ff_region *r, bool (*gone)(uint32_t owner, void *arg),
+		       bool (*known)(uint32_t owner, void *arg), void *arg, uint64_t now_ns,
+		       uint64_t old_ns)
+{
+	struct ff_pair *tab = table(r);
+	uint64_t n = r->hdr->pairs_count, dropped = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t key = atomic_load(&tab[i].key);
+		uint32_t owner;
+
+		if (key == 0 || key == FF_PAIR_BUSY)
+			continue;
+		owner = atomic_load(&tab[i].owner);
+		if (gone(owner, arg) ||
+		    (old_ns && !known(owner, arg) &&
+		     now_ns - atomic_load(&tab[i].since_ns) > old_ns)) {
+			if (atomic_compare_exchange_strong(&tab[i].key, &key, 0))
+				dropped++;
+		}
+	}
+	return dropped;
+}

@@ -1,0 +1,65 @@
+/* The pair table: proof, outside the byte stream, that both ends of one TCP connection run
+ * the shim on this region.
+ *
+ * Each shim end of a candidate connection puts an entry for it here: the server at accept(),
+ * the client at connect(). An entry names the connection by its exact addresses (server's
+ * address and port, client's address and port, the way both ends see them when nothing
+ * translates in between) and the end that put it. A direction may send its first framing byte
+ * only after finding the other end's entry for this very connection: only a process that maps
+ * this region can put one, and a process without the shim (a plain server answering at the
+ * same address in another network namespace, a member of a mixed SO_REUSEPORT group, a proxy
+ * or a NAT in between, a stale registration) puts none, so that connection stays plain TCP.
+ *
+ * Entries are found by a hash of the addresses in a window of FF_PAIR_WINDOW places; an entry
+ * is written whole before its key is published (release) and removed by clearing the key. The
+ * coordinator removes the entries of a process that died, and old entries whose owner it does
+ * not know (from before a restart, or left to a forked child). */
+#ifndef FAASFLOW_PAIRS_H
+#define FAASFLOW_PAIRS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "region.h"
+
+#define FF_PAIR_WINDOW 16u
+#define FF_PAIR_BUSY   1u          /* key of a place being written */
+
+enum ff_pair_role { FF_PAIR_SERVER = 1, FF_PAIR_CLIENT = 2 };
+
+/* A connection's addresses, the server's end first (IPv4 as v4-mapped IPv6). */
+struct ff_tuple {
+	uint8_t srv[16];
+	uint8_t cli[16];
+	uint16_t srv_port;
+	uint16_t cli_port;
+};
+
+struct ff_pair {
+	_Atomic uint64_t key;        /* 0: free; FF_PAIR_BUSY: being written; else hash | role */
+	_Atomic uint32_t owner;      /* client id of the process that put it; 0: left to others */
+	uint32_t role;
+	_Atomic uint64_t since_ns;   /* CLOCK_MONOTONIC when put (or left) */
+	struct ff_tuple t;
+	uint8_t pad[FF_PAIR_SIZE - 60];
+};
+_Static_assert(sizeof(struct ff_pair) == FF_PAIR_SIZE, "a pair entry is a cache line");
+
+/* Put an entry for t by role; returns its place, or -1 (table full here: stay plain). */
+int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uint32_t owner,
+		    uint64_t now_ns, uint64_t *key);
+/* Is there an entry for t by role? */
+bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role);
+/* Remove the entry at place i if it still is key. */
+void ff_pair_drop(struct ff_region *r, int64_t i, uint64_t key);
+/* Leave the entry at place i to whoever else holds the connection (after fork): it stays
+ * until the coordinator's sweep by age. */
+void ff_pair_leave(struct ff_region *r, int64_t i, uint64_t key, uint64_t now_ns);
+/* Coordinator: remove entries whose owner `dead` says is gone, or (old_ns > 0) that are older
+ * than old_ns with an owner `known` does not know. Returns how many went. */
+uint64_t ff_pair_sweep(struct ff_region *r, bool (*gone)(uint32_t owner, void *arg),
+		       bool (*known)(uint32_t owner, void *arg), void *arg, uint64_t now_ns,
+		       uint64_t old_ns);
+
+#endif
