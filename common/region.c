@@ -129,6 +129,7 @@ static int check_header(const struct ff_region_header *h, uint64_t file_size, co
 		snprintf(err, errlen, "region %s has layout version %u (header %u bytes); this "
 			 "build uses version %u: stop its users and remove the file", path,
 			 h->layout_version, h->header_size, FF_REGION_VERSION);
+		errno = EPROTO;      /* (the coordinator replaces such a file) */
 		return -1;
 	}
 	if (h->region_size != file_size) {
@@ -551,9 +552,13 @@ int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t s
 		snprintf(err, errlen, "region %s is not a regular file", path);
 		goto out;
 	}
+	errno = 0;
 	kind = classify(fd, &st, path, size, slot_size, tenant, err, errlen);
-	if (kind < 0)
+	if (kind < 0) {
+		if (errno == EPROTO)
+			saved = EPROTO;
 		goto out;
+	}
 	if (kind == 1) {
 		if (init_region(r, fd, path, size, slot_size, mode, tenant, err, errlen))
 			goto out_errno;

@@ -262,6 +262,12 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 		if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size,
 		                               s->cfg.slot_size, s->cfg.shm_file_mode, t->name, &re,
 		                               err, sizeof(err)) < 0) {
+			/* A region of another layout (an earlier release's): nobody of this release
+			 * can use it, and its users see it replaced and map the new one. */
+			if (errno == EPROTO && !attempt && unlink(t->region_path) == 0) {
+				log_warnx("%s; replaced by a new region", err);
+				continue;
+			}
 			fprintf(stderr, "faasflowd: %s\n", err);
 			return -1;
 		}

@@ -99,5 +99,21 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
 	esac
 	checked=$((checked + 1))
 fi
+# 4. a region of an earlier layout version (an upgrade): replaced with a log line, not refused
+M=$(mktemp -d /dev/shm/ffregionfs-ver.XXXXXX)
+if run_at "$M"; then
+	ino=$(stat -c %i "$M/region")
+	printf '\001\000\000\000' | dd of="$M/region" bs=1 seek=8 conv=notrunc status=none
+	if run_at "$M"; then
+		if ! grep -q "layout version 1 .*replaced by a new region" "$T/d.log"; then
+			fail "a region of layout version 1 was re-used without a word: $(cat "$T/d.log")"
+		elif [ "$(stat -c %i "$M/region")" = "$ino" ]; then
+			fail "a region of layout version 1 was not replaced (same inode)"
+		else
+			ok "a region of an earlier layout version is replaced at start, with a log line"
+		fi
+	fi
+fi
+rm -rf "$M"
 [ "$checked" -gt 0 ] || fail "neither case could be checked"
 [ "$fails" -eq 0 ] || exit 1
