@@ -169,13 +169,27 @@ void ctl_print_endpoints(FILE *f, const struct ff_endpoint_info *e, size_t n)
 
 	fprintf(f, "%-8s %-8s %-40s %-6s %-24s %-6s %s\n", "CLIENT", "PID", "ADDRESS", "PORT",
 	        "NETNS(dev:ino)", "ADDRS", "NAME");
+	size_t gone = 0;
+
 	for (size_t i = 0; i < n; i++) {
+		char id[16] = "gone", pid[16] = "-";
+
 		addr_str(e[i].ep.addr, a, sizeof(a));
 		snprintf(ns, sizeof(ns), "%" PRIu64 ":%" PRIu64, e[i].ep.netns_dev, e[i].ep.netns_ino);
-		fprintf(f, "%-8u %-8d %-40s %-6u %-24s %-6u %.64s\n", e[i].client_id, e[i].pid, a,
+		if (e[i].client_id) {
+			snprintf(id, sizeof(id), "%u", e[i].client_id);
+			snprintf(pid, sizeof(pid), "%d", e[i].pid);
+		} else {
+			gone++;
+		}
+		fprintf(f, "%-8s %-8s %-40s %-6u %-24s %-6u %.64s\n", id, pid, a,
 		        e[i].ep.port, ns, e[i].ep.naddrs, e[i].ep.name[0] ? e[i].ep.name : "-");
 	}
-	fprintf(f, "%zu endpoint(s)\n", n);
+	fprintf(f, "%zu endpoint(s)", n);
+	if (gone)
+		fprintf(f, ", %zu of processes gone (kept as hints for a while: a connection is "
+		        "upgraded only when both ends prove themselves)", gone);
+	fputc('\n', f);
 }
 
 void ctl_print_leases(FILE *f, const struct ff_lease_info *l, size_t n)

@@ -60,9 +60,10 @@ struct ffd_ep_key {
 };
 
 struct ffd_endpoint {
-	struct ffd_ep_key key;
+	struct ffd_ep_key key;  /* client_id 0: lingering, its process gone (endpoints.c) */
 	struct ff_endpoint ep;
 	int32_t pid;
+	uint64_t linger_until;  /* lingering: forgotten then */
 	UT_hash_handle hh;
 };
 
@@ -111,6 +112,8 @@ struct ffd_tenant {
 	/* endpoints */
 	struct ffd_endpoint *endpoints;
 	uint64_t nendpoints;
+	uint64_t nlinger;       /* of them lingering */
+	bool ep_dirty;          /* changed since last saved */
 };
 
 struct ffd_client {
@@ -192,6 +195,9 @@ void ffd_ep_drop_client(struct ffd_tenant *t, struct ffd_client *c);
 bool ffd_ep_lookup(const struct ffd_tenant *t, const struct ff_lookup *lk);
 size_t ffd_ep_list(const struct ffd_tenant *t, struct ff_endpoint_info *out, size_t max);
 void ffd_ep_free_all(struct ffd_tenant *t);
+void ffd_ep_tick(struct ffd_tenant *t, uint64_t now);     /* lingering ones expire; save */
+void ffd_ep_save(struct ffd_tenant *t);
+void ffd_ep_restore(struct ffd_tenant *t);
 
 /* leases.c */
 int ffd_leases_init(struct ffd_tenant *t);

@@ -293,6 +293,7 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 	atomic_fetch_add(&t->r.hdr->daemon_epoch, 1);
 	if (open_socket(s, t, &sa) < 0)
 		return -1;
+	ffd_ep_restore(t);
 	log_info("tenant %s: %s region %s (%llu MiB, %llu slots of %llu KiB), socket %s",
 	         t->name, re ? "re-attached" : "created", t->region_path,
 	         (unsigned long long)(t->r.hdr->region_size >> 20),
@@ -375,6 +376,8 @@ void ffd_tenants_close(struct ffd_server *s)
 			unlink(t->sock_path);
 			t->listen_fd = -1;
 		}
+		if (t->have_region)
+			ffd_ep_save(t);     /* a coordinator started again takes them back */
 		ffd_ep_free_all(t);
 		ffd_readers_free(t);
 		if (t->have_region) {

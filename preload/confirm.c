@@ -31,7 +31,7 @@
 
 #define QUIET_AFTER 2
 #define QUIET_NS    (10ull * 1000 * 1000 * 1000)
-#define QUIET_WAIT_NS (500 * 1000ull)
+#define QUIET_WAIT_NS (1000 * 1000ull)
 #define MISSES      32
 
 _Atomic uint32_t ff_forks;
@@ -112,6 +112,14 @@ void ff_pair_gone(struct ff_conn *c)
 	else
 		ff_pair_drop(rg, c->pair_at, c->pair_key);
 	c->pair_at = -1;
+}
+
+void ff_pair_handed(struct ff_conn *c)
+{
+	struct ff_region *rg = ff_rg();
+
+	if (c->pair_at >= 0 && rg)
+		ff_pair_drop(rg, c->pair_at, c->pair_key);
 }
 
 static bool seen(const struct ff_conn *c)

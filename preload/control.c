@@ -3,12 +3,14 @@
  * The region is mapped once, at the first successful registration. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -73,6 +75,47 @@ static void ctl_drop(void)
  * mapping is retired, never unmapped: another thread may be copying to or from it right now,
  * and its doorbells fail their generation checks against the new one. (Replacement happens
  * only when an operator recreates the region file under running processes.) */
+/* The process's address space in use (bytes), from /proc/self/statm; 0 if unknown. */
+static uint64_t vm_used(void)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = ff_sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	n = ff_sys_read(fd, buf, sizeof(buf) - 1);
+	ff_sys_close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A process whose address space is limited (RLIMIT_AS, `ulimit -v`) maps the region only if
+ * the limit leaves at least as much room again beside it and what the process uses already:
+ * the application's own allocations must not fail for the region's sake (plain TCP then). */
+static bool room_for_region(const char *path)
+{
+	struct rlimit rl;
+	struct stat st;
+	uint64_t used;
+	char why[256];
+
+	if (getrlimit(RLIMIT_AS, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    stat(path, &st) < 0 || st.st_size <= 0)
+		return true;
+	used = vm_used();
+	if (used + 2 * (uint64_t)st.st_size <= (uint64_t)rl.rlim_cur)
+		return true;
+	snprintf(why, sizeof(why), "the address space limit (RLIMIT_AS, %llu MiB) leaves too "
+		 "little room for the %llu MiB region beside the %llu MiB in use",
+		 (unsigned long long)(rl.rlim_cur >> 20), (unsigned long long)(st.st_size >> 20),
+		 (unsigned long long)(used >> 20));
+	ff_note_fallback(FF_FB_NO_REGION, why);
+	return false;
+}
+
 static bool map_region(const struct ff_register_reply *rep)
 {
 	struct ff_map *cur = ff_map(), *m;
@@ -80,6 +123,8 @@ static bool map_region(const struct ff_register_reply *rep)
 
 	if (cur && memcmp(cur->region.hdr->region_id, rep->region_id, 16) == 0)
 		return true;
+	if (!room_for_region(rep->region_path))
+		return false;
 	if (cur)
 		log_info("region %s was replaced, mapping the new one", rep->region_path);
 	m = calloc(1, sizeof(*m));

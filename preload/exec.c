@@ -43,6 +43,7 @@ static size_t encode_state(char *out, size_t cap, const void *fa)
 		size_t e = ff_state_encode(m[fd].c, out + n + k, cap - n - k);
 		if (e)
 			n += k + e;
+		ff_pair_handed(m[fd].c);
 	}
 	free(m);
 	return n == first ? 0 : n;

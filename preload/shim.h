@@ -215,6 +215,9 @@ FF_HIDDEN bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockad
 extern _Atomic uint32_t ff_forks FF_HIDDEN;   /* forks of this process (and its parents) */
 FF_HIDDEN void ff_pair_mine(struct ff_conn *c);           /* put our end's entry */
 FF_HIDDEN void ff_pair_gone(struct ff_conn *c);           /* last reference: take it out */
+/* c crosses an exec: its entry goes; the new image puts its own if it runs the shim (a static
+ * or Go program does not, and its peer must not take the old entry for proof). */
+FF_HIDDEN void ff_pair_handed(struct ff_conn *c);
 /* Has the other end of c put its entry? A client waits a bounded while for its server's
  * accept() (wait: true); the server only looks. */
 FF_HIDDEN bool ff_pair_confirmed(struct ff_conn *c, int fd, bool wait);

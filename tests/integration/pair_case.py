@@ -4,9 +4,15 @@
       listen on BIND:PORT (PORT 0: any; the port goes to PORT_FILE); for every connection
       read to EOF, answer "<bytes> <sha256>\\n", close; print "conn bytes=N sha=HEX" per
       connection; runs until killed
-  pair_case.py client HOST PORT NCONN SIZE CHUNK
+  pair_case.py daemon BIND PORT_FILE
+      as server, but the way a daemon starts: listen, fork, the parent exits at once, the
+      child serves after a second (when the parent's registration is gone)
+  pair_case.py exec-server PORT_FILE PROGRAM
+      accept connections; each goes to a child that execs PROGRAM with the connection as its
+      standard input (as inetd does)
+  pair_case.py client HOST PORT NCONN SIZE CHUNK [DELAY]
       NCONN connections one after another, each sends SIZE bytes (a pattern of its own) in
-      writes of CHUNK bytes and half-closes, then checks the server's answer; prints "ok NCONN" or
+      writes of CHUNK bytes (the first DELAY s after connecting) and half-closes, then checks the server's answer; prints "ok NCONN" or
       exits 1 naming the first difference
   pair_case.py greet PORT_FILE DELAY
       accept one connection, wait DELAY s, write a 10-byte greeting then three 8 MiB
@@ -15,6 +21,7 @@
       connect, read to EOF; print "sent=N sha=HEX"
 """
 import hashlib
+import os
 import socket
 import sys
 import time
@@ -25,17 +32,23 @@ def pattern(seed, size):
     return (unit * (size // len(unit) + 1))[:size]
 
 
-def serve(bind, port, port_file, reuse):
+def listener(bind, port, port_file, reuse):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if reuse:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((bind, port))
     s.listen(64)
+    return s
+
+
+def publish(s, port_file):
     with open(port_file + ".tmp", "w") as f:
         f.write(str(s.getsockname()[1]))
-    import os
     os.rename(port_file + ".tmp", port_file)
+
+
+def serve(s):
     while True:
         c, _ = s.accept()
         h, n = hashlib.sha256(), 0
@@ -50,10 +63,11 @@ def serve(bind, port, port_file, reuse):
         print("conn bytes=%d sha=%s" % (n, h.hexdigest()), flush=True)
 
 
-def client(host, port, nconn, size, chunk):
+def client(host, port, nconn, size, chunk, delay):
     for i in range(nconn):
         data = pattern(i, size)
         c = socket.create_connection((host, port), timeout=60)
+        time.sleep(delay)
         for k in range(0, len(data), chunk):
             c.sendall(data[k:k + chunk])
         c.shutdown(socket.SHUT_WR)
@@ -102,9 +116,30 @@ def listen_greet(host, port):
 
 role = sys.argv[1]
 if role == "server":
-    serve(sys.argv[2], int(sys.argv[3]), sys.argv[4], len(sys.argv) > 5)
+    ls = listener(sys.argv[2], int(sys.argv[3]), sys.argv[4], len(sys.argv) > 5)
+    publish(ls, sys.argv[4])
+    serve(ls)
+elif role == "daemon":
+    ls = listener(sys.argv[2], 0, sys.argv[3], False)
+    if os.fork():
+        os._exit(0)
+    time.sleep(1.0)
+    publish(ls, sys.argv[3])
+    serve(ls)
 elif role == "client":
-    client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+    client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]),
+           float(sys.argv[7]) if len(sys.argv) > 7 else 0.0)
+elif role == "exec-server":
+    ls = listener("127.0.0.1", 0, sys.argv[2], False)
+    publish(ls, sys.argv[2])
+    while True:
+        c, _ = ls.accept()
+        if os.fork() == 0:
+            os.dup2(c.fileno(), 0)
+            os.execv(sys.argv[3], [sys.argv[3]])
+        c.close()
+        os.waitpid(-1, 0)
+        print("conn handed", flush=True)
 elif role == "greet":
     greet(sys.argv[2], float(sys.argv[3]))
 elif role == "listen-greet":

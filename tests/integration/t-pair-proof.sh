@@ -6,7 +6,8 @@
 #   on A:P in the client's own; the plain server gets exactly the client's bytes (root);
 # - the same, the shim listener bound to 0.0.0.0;
 # - a SO_REUSEPORT group of a shim process and a plain one: every connection intact, those
-#   that land on the shim process go through the region;
+#   that land on the shim process can still go through the region;
+# - an accepted connection handed across exec to a program without the shim (static);
 # - a server that speaks first (a 10-byte greeting, then three 8 MiB replies) is upgraded.
 # shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
@@ -75,14 +76,33 @@ if serve r-shim shim 127.0.0.1 0 reuseport &&
 		grew=$(( $(it_stat region_bytes) - before ))
 		if [ $((ns + np)) != 24 ] || [ "$ns" = 0 ] || [ "$np" = 0 ]; then
 			it_fail "$name" "connections: shim $ns, plain $np (both members expected to get some)"
-		elif [ "$grew" -lt $((ns * MIB)) ]; then
-			it_fail "$name" "region_bytes +$grew for $ns connection(s) of 1 MiB to the shim member"
+		elif [ "$grew" -lt "$MIB" ]; then
+			# (after two misses in a row the client waits only briefly for a proof, so
+			# on a busy machine a connection to the shim member may stay plain too)
+			it_fail "$name" "region_bytes +$grew: none of the $ns connection(s) to the shim member was upgraded"
 		else
-			it_pass "$name ($ns to the shim member through the region, $np plain)"
+			it_pass "$name ($ns to the shim member, $((grew / MIB)) of them through the region; $np plain)"
 		fi
 	fi
 else
 	it_fail "$name" "servers did not start: $(cat "$T/r-shim.err" "$T/r-plain.err")"
+fi
+
+# --- a connection handed across exec to a program without the shim ----------------------
+# (inetd's way: the shim server accepts, its child execs a static program with the connection
+# as its standard input; the client writes a moment later). The entry the server put at
+# accept() goes with the exec, so the client finds none and stays plain.
+name="accepted connection handed across exec to a static program: it gets exactly the bytes"
+rm -f "$T/x.port"
+it_bg x shim "$PY" "$CASE_PY" exec-server "$T/x.port" "$IT_BUILD/static_sink"
+if it_wait_file "$T/x.port" 20; then
+	if out=$(it_shim "$PY" "$CASE_PY" client 127.0.0.1 "$(cat "$T/x.port")" 3 "$MIB" "$MIB" 0.3 2>&1); then
+		it_pass "$name"
+	else
+		it_fail "$name" "$out"
+	fi
+else
+	it_fail "$name" "server did not start: $(cat "$T/x.err")"
 fi
 
 # --- a server that speaks first ----------------------------------------------------------------
