@@ -24,33 +24,13 @@
 struct ff_ctl ff_ctl = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .rfd = -1 };
 
 #define CTL_TIMEOUT_MS      100
-#define LOOKUP_TIMEOUT_MS   10
 #define RETRY_NS            (1000ull * 1000 * 1000)
 #define VALID_CHECK_NS      (100ull * 1000 * 1000)
-#define LOOKUP_CACHE        64
-#define READERS_BATCH       64
-/* A reply buffer on the caller's stack: the header and the largest payload expected. */
-#define REPLY_CAP(payload)  (sizeof(struct ff_msg_hdr) + (payload))
 
-struct lookup_entry {
-	uint8_t addr[16];
-	uint16_t port;
-	bool found;
-	uint64_t expires_ns;
-};
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;   /* lcache, never held across a call */
-static struct lookup_entry lcache[LOOKUP_CACHE];
-static unsigned lcache_next;
 static _Atomic uint64_t valid_checked_ns;
 static _Atomic bool valid_last;
-/* Unnames that may wait (readers.c), under ff_ctl.lock: they go first in the next packet of
- * names. Those of an earlier registration are dropped with it (the new coordinator never knew
- * those keys). One place is kept for the name that carries them. */
-static struct ff_reader rd_later[READERS_BATCH - 1];
-static unsigned rd_nlater;
 static void reannounce(void);
 static void restamp(void);
-static void rename_readers(void);
 
 uint64_t ff_now_ns(void)
 {
@@ -60,7 +40,7 @@ uint64_t ff_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void ctl_drop(void)
+void ff_ctl_drop_locked(void)
 {
 	if (ff_ctl.fd >= 0)
 		ff_sys_close(ff_ctl.fd);
@@ -68,7 +48,7 @@ static void ctl_drop(void)
 		ff_sys_close(ff_ctl.rfd);
 	ff_ctl.fd = ff_ctl.rfd = -1;
 	ff_ctl.client_id = 0;
-	rd_nlater = 0;
+	ff_readers_later_drop();
 }
 
 /* Map the region the coordinator names, unless it is the one already in use. A replaced
@@ -190,7 +170,7 @@ static bool ctl_register(void)
 		return false;
 	}
 	if (!ff_coordinator_trusted(ff_ctl.fd, path)) {
-		ctl_drop();
+		ff_ctl_drop_locked();
 		return false;
 	}
 	memset(&req, 0, sizeof(req));
@@ -207,7 +187,7 @@ static bool ctl_register(void)
 		ff_sys_close(peer);
 	if (rc < 0 || status != 0 || rlen != sizeof(*rep)) {
 		ff_note_fallback(FF_FB_NO_COORD, "the coordinator refused or did not answer REGISTER");
-		ctl_drop();
+		ff_ctl_drop_locked();
 		return false;
 	}
 	rep = (const void *)(reply);
@@ -219,14 +199,14 @@ static bool ctl_register(void)
 	ff_ctl.quota = rep->quota;
 	ff_ctl.lease_batch = rep->lease_batch ? rep->lease_batch : 1;
 	if (!map_region(rep)) {
-		ctl_drop();
+		ff_ctl_drop_locked();
 		return false;
 	}
 	return true;
 }
 
 /* Caller holds ff_ctl.lock. */
-static bool ctl_ensure_locked(void)
+bool ff_ctl_ensure_locked(void)
 {
 	uint64_t now;
 
@@ -242,10 +222,10 @@ static bool ctl_ensure_locked(void)
 	ff_ctl.last_fail_ns = 0;
 	ff_ctl.epoch = atomic_load(&ff_rg()->hdr->daemon_epoch);
 	ff_ctl.reg_serial++;
-	rd_nlater = 0;
+	ff_readers_later_drop();
 	reannounce();
 	restamp();
-	rename_readers();
+	ff_readers_rename_locked();
 	return true;
 }
 
@@ -254,24 +234,24 @@ bool ff_ctl_ensure(void)
 	bool ok;
 
 	pthread_mutex_lock(&ff_ctl.lock);
-	ok = ctl_ensure_locked();
+	ok = ff_ctl_ensure_locked();
 	pthread_mutex_unlock(&ff_ctl.lock);
 	return ok;
 }
 
 /* One request; on a broken connection (coordinator restarted) reconnect once and retry. */
-static int ctl_call_locked(uint16_t type, const void *req, size_t len, void *reply,
+int ff_ctl_call_locked(uint16_t type, const void *req, size_t len, void *reply,
 			   size_t *rlen, int32_t *status, int timeout_ms)
 {
 	size_t cap = *rlen;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!ctl_ensure_locked())
+		if (!ff_ctl_ensure_locked())
 			return -1;
 		*rlen = cap;
 		if (ff_ctl_call(ff_ctl.fd, type, req, len, reply, rlen, status, timeout_ms) == 0)
 			return 0;
-		ctl_drop();
+		ff_ctl_drop_locked();
 	}
 	return -1;
 }
@@ -314,7 +294,7 @@ void ff_to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port)
 	}
 }
 
-static void netns_id(uint64_t *dev, uint64_t *ino)
+void ff_netns_id(uint64_t *dev, uint64_t *ino)
 {
 	static _Atomic uint64_t d, i;
 	struct stat st;
@@ -325,143 +305,6 @@ static void netns_id(uint64_t *dev, uint64_t *ino)
 	}
 	*dev = atomic_load(&d);
 	*ino = atomic_load(&i);
-}
-
-static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned bytes = bits / 8, rem = bits % 8;
-
-	if (memcmp(a, b, bytes) != 0)
-		return false;
-	if (rem && ((a[bytes] ^ b[bytes]) & (uint8_t)(0xff << (8 - rem))))
-		return false;
-	return true;
-}
-
-/* Which PEERS entry covers the destination; NULL when none does. */
-static const struct ff_peer *match_peer(const uint8_t addr[16], uint16_t port)
-{
-	for (unsigned i = 0; i < ff_proc.cfg.npeers; i++) {
-		const struct ff_peer *p = &ff_proc.cfg.peers[i];
-		const uint8_t *pa = (const uint8_t *)&p->addr;
-		switch (p->kind) {
-		case FF_PEER_ANY:
-			if (!p->port || p->port == port)
-				return p;
-			break;
-		case FF_PEER_HOST:
-		case FF_PEER_NAMED:
-			if (p->port == port && memcmp(pa, addr, 16) == 0)
-				return p;
-			break;
-		case FF_PEER_CIDR:
-			if (p->port == port && prefix_match(pa, addr, p->prefix))
-				return p;
-			break;
-		}
-	}
-	return NULL;
-}
-
-static struct lookup_entry *cache_find(const uint8_t addr[16], uint16_t port, uint64_t now)
-{
-	for (unsigned i = 0; i < LOOKUP_CACHE; i++)
-		if (lcache[i].expires_ns > now && lcache[i].port == port &&
-		    memcmp(lcache[i].addr, addr, 16) == 0)
-			return &lcache[i];
-	return NULL;
-}
-
-/* One LOOKUP round trip. The process's control connection serves it when no other thread
- * is using it; otherwise a connection of its own does (a connect() never waits behind
- * another thread's coordinator call: one slow look-up does not stall the others). */
-static int lookup_call(const struct ff_lookup *req, bool *found, uint32_t *ttl)
-{
-	_Alignas(8) uint8_t reply[REPLY_CAP(sizeof(struct ff_lookup_reply))];
-	size_t rlen = sizeof(reply);
-	int32_t status;
-	int rc;
-
-	if (pthread_mutex_trylock(&ff_ctl.lock) == 0) {
-		rc = ctl_call_locked(FF_MSG_LOOKUP, req, sizeof(*req), reply, &rlen, &status,
-				     LOOKUP_TIMEOUT_MS);
-		pthread_mutex_unlock(&ff_ctl.lock);
-	} else {
-		char path[PATH_MAX + 64];
-		int fd;
-
-		if (ff_config_socket_path(&ff_proc.cfg, path, sizeof(path)) < 0 ||
-		    (fd = ff_ctl_connect(path, LOOKUP_TIMEOUT_MS)) < 0)
-			return -1;
-		rc = ff_ctl_call(fd, FF_MSG_LOOKUP, req, sizeof(*req), reply, &rlen, &status,
-				 LOOKUP_TIMEOUT_MS);
-		ff_sys_close(fd);
-	}
-	if (rc < 0)
-		return -1;
-	if (status == 0 && rlen == sizeof(struct ff_lookup_reply)) {
-		const struct ff_lookup_reply *r = (const void *)reply;
-		*found = r->found != 0;
-		*ttl = r->ttl_ms;
-	}
-	return 0;
-}
-
-bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
-{
-	struct ff_lookup req;
-	const struct ff_peer *peer;
-	struct lookup_entry *e;
-	bool found = false;
-	uint32_t ttl = 1000;
-	uint64_t now;
-
-	if (len < sizeof(struct sockaddr_in) ||
-	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)))
-		return false;
-	memset(&req, 0, sizeof(req));
-	uint16_t port;
-	ff_to_v6(sa, req.addr, &port);
-	req.port = port;
-	peer = match_peer(req.addr, req.port);
-	if (!peer)
-		return false;
-	if (peer->kind == FF_PEER_NAMED) {
-		/* Through a port mapping the two ends see different addresses: neither can find
-		 * the other's entry in the pair table (confirm.c), so the connection stays plain
-		 * at once instead of waiting for a proof that cannot come. */
-		ff_note_fallback(FF_FB_NOT_PEER, "a PEERS entry name@host:port is reached through "
-				 "a port mapping, where the two ends cannot be paired: plain TCP");
-		return false;
-	}
-	{
-		uint64_t d, i;
-		netns_id(&d, &i);
-		req.netns_dev = d;
-		req.netns_ino = i;
-	}
-
-	now = ff_now_ns();
-	pthread_mutex_lock(&cache_lock);
-	e = cache_find(req.addr, req.port, now);
-	if (e)
-		found = e->found;
-	pthread_mutex_unlock(&cache_lock);
-	if (e)
-		goto out;
-	if (lookup_call(&req, &found, &ttl) < 0)
-		goto out;
-	pthread_mutex_lock(&cache_lock);
-	e = &lcache[lcache_next++ % LOOKUP_CACHE];
-	memcpy(e->addr, req.addr, 16);
-	e->port = req.port;
-	e->found = found;
-	e->expires_ns = now + (uint64_t)ttl * 1000000ull;
-	pthread_mutex_unlock(&cache_lock);
-out:
-	if (!found)
-		ff_note_fallback(FF_FB_NOT_PEER, "the destination is not a live shim listener on this host");
-	return found;
 }
 
 static void fill_ns_addrs(struct ff_endpoint *ep)
@@ -513,90 +356,6 @@ static void restamp(void)
 /* READERS records, sent without waiting (nothing answers them): on the readers channel, or
  * as a message when there is none or it is full. A full control socket too (a coordinator far
  * behind) drops them: those connections keep the orphan timeout. */
-static void readers_send_locked(const struct ff_reader *r, size_t n)
-{
-	_Alignas(8) uint8_t pkt[sizeof(struct ff_msg_hdr) + READERS_BATCH * sizeof(struct ff_reader)];
-	struct iovec iov;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	ssize_t len;
-
-	if (ff_ctl.fd < 0 || !n)
-		return;
-	if (ff_ctl.rfd >= 0) {
-		iov.iov_base = (void *)r;
-		iov.iov_len = n * sizeof(*r);
-		if (ff_sys_sendmsg(ff_ctl.rfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
-			return;
-		if (errno != EAGAIN && errno != EINTR) {
-			ff_sys_close(ff_ctl.rfd);     /* the coordinator is gone or let it go */
-			ff_ctl.rfd = -1;
-		}
-		/* Full until the coordinator's next tick: this message wakes it, and it reads
-		 * the channel before the message. */
-	}
-	len = ff_msg_encode(pkt, sizeof(pkt), FF_MSG_READERS, 0, 0, r, n * sizeof(*r));
-	if (len < 0)
-		return;
-	iov.iov_base = pkt;
-	iov.iov_len = (size_t)len;
-	if (ff_sys_sendmsg(ff_ctl.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
-	    errno != EINTR)
-		ctl_drop();
-}
-
-/* A new registration: name every connection we read, once each (dup'ed fds share one). */
-static void rename_readers(void)
-{
-	struct ff_reader r[READERS_BATCH];
-	size_t n = 0;
-	int hi = ff_fdtab_max();
-
-	for (int fd = 0; fd <= hi; fd++) {
-		struct ff_conn *c = ff_fd_peek(fd);
-		if (!c || c->kind != FF_KIND_CONN || c->rd_named == ff_ctl.reg_serial)
-			continue;
-		c->rd_named = ff_ctl.reg_serial;
-		for (int i = 0; i < 2; i++) {
-			uint32_t k = atomic_load(&c->rd_keys[i]);
-			if (!k)
-				continue;
-			r[n].key = k;
-			r[n++].op = FF_READER_ADD;
-			if (n == READERS_BATCH) {
-				readers_send_locked(r, n);
-				n = 0;
-			}
-		}
-	}
-	readers_send_locked(r, n);
-}
-
-void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy)
-{
-	struct ff_reader r[READERS_BATCH];
-	unsigned n;
-
-	pthread_mutex_lock(&ff_ctl.lock);
-	if (add && ff_ctl.fd < 0 && ctl_ensure_locked() && c->rd_named == ff_ctl.reg_serial) {
-		pthread_mutex_unlock(&ff_ctl.lock);   /* the registration named it with the others */
-		return;
-	}
-	if (ff_ctl.fd >= 0) {
-		if (lazy && !add && rd_nlater < READERS_BATCH - 1) {
-			rd_later[rd_nlater++] = (struct ff_reader){ .key = key, .op = FF_READER_DEL };
-			pthread_mutex_unlock(&ff_ctl.lock);
-			return;
-		}
-		n = rd_nlater;
-		memcpy(r, rd_later, n * sizeof(r[0]));
-		rd_nlater = 0;
-		r[n++] = (struct ff_reader){ .key = key, .op = add ? FF_READER_ADD : FF_READER_DEL };
-		readers_send_locked(r, n);
-		c->rd_named = ff_ctl.reg_serial;
-	}
-	pthread_mutex_unlock(&ff_ctl.lock);
-}
-
 static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage *ss, bool add)
 {
 	const char *name = getenv(FF_ENV_NAME);
@@ -606,7 +365,7 @@ static void make_endpoint(struct ff_endpoint *ep, const struct sockaddr_storage 
 	memset(ep, 0, sizeof(*ep));
 	ff_to_v6((const struct sockaddr *)ss, ep->addr, &port);
 	ep->port = port;
-	netns_id(&d, &i);
+	ff_netns_id(&d, &i);
 	ep->netns_dev = d;
 	ep->netns_ino = i;
 	if (name)
@@ -627,13 +386,13 @@ static void listen_locked(const struct ff_conn *listener, bool add)
 	ep.flags = listener->ep_flags;
 	if (ff_ctl.fd >= 0 && ff_ctl_call(ff_ctl.fd, add ? FF_MSG_LISTEN_ADD : FF_MSG_LISTEN_DEL, &ep,
 					  sizeof(ep), reply, &rlen, &status, CTL_TIMEOUT_MS) < 0)
-		ctl_drop();
+		ff_ctl_drop_locked();
 }
 
 void ff_ctl_listen(const struct ff_conn *listener, bool add)
 {
 	pthread_mutex_lock(&ff_ctl.lock);
-	if (add ? ctl_ensure_locked() : ff_ctl.fd >= 0)
+	if (add ? ff_ctl_ensure_locked() : ff_ctl.fd >= 0)
 		listen_locked(listener, add);
 	pthread_mutex_unlock(&ff_ctl.lock);
 }
@@ -676,10 +435,10 @@ void ff_ctl_check(void)
 		struct pollfd p = { .fd = ff_ctl.fd, .events = POLLIN };
 		if (poll(&p, 1, 0) != 0 ||
 		    atomic_load(&ff_rg()->hdr->daemon_epoch) != ff_ctl.epoch)
-			ctl_drop();      /* EOF, an unexpected message, or a new coordinator */
+			ff_ctl_drop_locked();      /* EOF, an unexpected message, or a new coordinator */
 	}
 	if (ff_ctl.fd < 0)
-		ctl_ensure_locked();
+		ff_ctl_ensure_locked();
 	pthread_mutex_unlock(&ff_ctl.lock);
 }
 
@@ -692,7 +451,7 @@ int ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max)
 	int got = 0;
 
 	pthread_mutex_lock(&ff_ctl.lock);
-	if (ctl_call_locked(FF_MSG_LEASE, &req, sizeof(req), reply, &rlen, &status, CTL_TIMEOUT_MS) == 0 &&
+	if (ff_ctl_call_locked(FF_MSG_LEASE, &req, sizeof(req), reply, &rlen, &status, CTL_TIMEOUT_MS) == 0 &&
 	    status == 0 && rlen >= sizeof(uint32_t)) {
 		const struct ff_slot_list *l = (const void *)(reply);
 		for (uint32_t i = 0; i < l->count && (uint32_t)got < max; i++)
@@ -717,7 +476,7 @@ void ff_ctl_return(const uint32_t *slots, uint32_t n)
 	if (ff_ctl.fd >= 0) {
 		l->count = n;
 		memcpy(l->slots, slots, n * sizeof(uint32_t));
-		ctl_call_locked(FF_MSG_RETURN, req, sizeof(uint32_t) * (n + 1), reply, &rlen, &status,
+		ff_ctl_call_locked(FF_MSG_RETURN, req, sizeof(uint32_t) * (n + 1), reply, &rlen, &status,
 				CTL_TIMEOUT_MS);
 	}
 	pthread_mutex_unlock(&ff_ctl.lock);
@@ -741,7 +500,7 @@ void ff_ctl_forget(int fd)
 void ff_ctl_after_fork(void)
 {
 	pthread_mutex_init(&ff_ctl.lock, NULL);
-	pthread_mutex_init(&cache_lock, NULL);
+	ff_lookup_after_fork();
 	if (ff_ctl.fd >= 0)
 		ff_sys_close(ff_ctl.fd);   /* the parent keeps its own connection open */
 	if (ff_ctl.rfd >= 0)
@@ -749,5 +508,5 @@ void ff_ctl_after_fork(void)
 	ff_ctl.fd = ff_ctl.rfd = -1;
 	ff_ctl.client_id = 0;
 	ff_ctl.last_fail_ns = 0;
-	rd_nlater = 0;
+	ff_readers_later_drop();
 }

@@ -6,11 +6,29 @@
  * the region's id, so a reader names the key before the first byte arrives (a reader that
  * comes a minute late to a writer that has exited still gets every byte). A hello that brings
  * another key (address translation, a hand-over) is named too. */
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "proto.h"
 #include "shim.h"
+#include "sys.h"
+
+#define READERS_BATCH 64
+
+/* Unnames that may wait, under ff_ctl.lock: they go first in the next packet of names. Those
+ * of an earlier registration are dropped with it (the new coordinator never knew those keys).
+ * One place is kept for the name that carries them. */
+static struct ff_reader rd_later[READERS_BATCH - 1];
+static unsigned rd_nlater;
+
+void ff_readers_later_drop(void)
+{
+	rd_nlater = 0;
+}
+
+/* Names go on the readers channel (read by the coordinator at its next tick), else, when it
+ * is full or missing, in a READERS message on the control socket. Caller holds ff_ctl.lock. */
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -100,4 +118,88 @@ void ff_reader_unname(struct ff_conn *c)
 		if (k && !ff_is_sandboxed())
 			ff_ctl_readers(c, k, false, c->rd_clean);
 	}
+}
+
+static void readers_send_locked(const struct ff_reader *r, size_t n)
+{
+	_Alignas(8) uint8_t pkt[sizeof(struct ff_msg_hdr) + READERS_BATCH * sizeof(struct ff_reader)];
+	struct iovec iov;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t len;
+
+	if (ff_ctl.fd < 0 || !n)
+		return;
+	if (ff_ctl.rfd >= 0) {
+		iov.iov_base = (void *)r;
+		iov.iov_len = n * sizeof(*r);
+		if (ff_sys_sendmsg(ff_ctl.rfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return;
+		if (errno != EAGAIN && errno != EINTR) {
+			ff_sys_close(ff_ctl.rfd);     /* the coordinator is gone or let it go */
+			ff_ctl.rfd = -1;
+		}
+		/* Full until the coordinator's next tick: this message wakes it, and it reads
+		 * the channel before the message. */
+	}
+	len = ff_msg_encode(pkt, sizeof(pkt), FF_MSG_READERS, 0, 0, r, n * sizeof(*r));
+	if (len < 0)
+		return;
+	iov.iov_base = pkt;
+	iov.iov_len = (size_t)len;
+	if (ff_sys_sendmsg(ff_ctl.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
+	    errno != EINTR)
+		ff_ctl_drop_locked();
+}
+
+/* A new registration: name every connection we read, once each (dup'ed fds share one). */
+void ff_readers_rename_locked(void)
+{
+	struct ff_reader r[READERS_BATCH];
+	size_t n = 0;
+	int hi = ff_fdtab_max();
+
+	for (int fd = 0; fd <= hi; fd++) {
+		struct ff_conn *c = ff_fd_peek(fd);
+		if (!c || c->kind != FF_KIND_CONN || c->rd_named == ff_ctl.reg_serial)
+			continue;
+		c->rd_named = ff_ctl.reg_serial;
+		for (int i = 0; i < 2; i++) {
+			uint32_t k = atomic_load(&c->rd_keys[i]);
+			if (!k)
+				continue;
+			r[n].key = k;
+			r[n++].op = FF_READER_ADD;
+			if (n == READERS_BATCH) {
+				readers_send_locked(r, n);
+				n = 0;
+			}
+		}
+	}
+	readers_send_locked(r, n);
+}
+
+void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy)
+{
+	struct ff_reader r[READERS_BATCH];
+	unsigned n;
+
+	pthread_mutex_lock(&ff_ctl.lock);
+	if (add && ff_ctl.fd < 0 && ff_ctl_ensure_locked() && c->rd_named == ff_ctl.reg_serial) {
+		pthread_mutex_unlock(&ff_ctl.lock);   /* the registration named it with the others */
+		return;
+	}
+	if (ff_ctl.fd >= 0) {
+		if (lazy && !add && rd_nlater < READERS_BATCH - 1) {
+			rd_later[rd_nlater++] = (struct ff_reader){ .key = key, .op = FF_READER_DEL };
+			pthread_mutex_unlock(&ff_ctl.lock);
+			return;
+		}
+		n = rd_nlater;
+		memcpy(r, rd_later, n * sizeof(r[0]));
+		rd_nlater = 0;
+		r[n++] = (struct ff_reader){ .key = key, .op = add ? FF_READER_ADD : FF_READER_DEL };
+		readers_send_locked(r, n);
+		c->rd_named = ff_ctl.reg_serial;
+	}
+	pthread_mutex_unlock(&ff_ctl.lock);
 }

@@ -266,8 +266,22 @@ static inline struct ff_region *ff_rg(void)
 }
 
 FF_HIDDEN bool ff_ctl_ensure(void);               /* connected and region mapped */
+FF_HIDDEN bool ff_ctl_ensure_locked(void);        /* the same, ff_ctl.lock held */
+FF_HIDDEN void ff_ctl_drop_locked(void);          /* close the control connection */
+/* readers.c, ff_ctl.lock held: a new registration names them all again; unnames waiting for
+ * the next name are dropped with the registration. */
+FF_HIDDEN void ff_readers_rename_locked(void);
+FF_HIDDEN void ff_readers_later_drop(void);
 FF_HIDDEN bool ff_region_usable(void);            /* mapped, enabled, file intact */
-FF_HIDDEN bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len);
+FF_HIDDEN bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len);   /* lookup.c */
+FF_HIDDEN void ff_lookup_after_fork(void);
+/* A reply buffer on the caller's stack: the header and the largest payload expected. */
+#define REPLY_CAP(payload)  (sizeof(struct ff_msg_hdr) + (payload))
+/* One request on the control connection (ff_ctl.lock held); on a broken connection
+ * (coordinator restarted) reconnect once and retry. */
+FF_HIDDEN int ff_ctl_call_locked(uint16_t type, const void *req, size_t len, void *reply,
+				 size_t *rlen, int32_t *status, int timeout_ms);
+FF_HIDDEN void ff_netns_id(uint64_t *dev, uint64_t *ino);   /* this process's network namespace */
 FF_HIDDEN void ff_ctl_listen(const struct ff_conn *listener, bool add);
 FF_HIDDEN uint32_t ff_listener_flags(int fd);
 FF_HIDDEN void ff_ctl_check(void);                /* at accept: coordinator restarted? */

@@ -48,16 +48,21 @@ def publish(s, port_file):
     os.rename(port_file + ".tmp", port_file)
 
 
+def drain(c):
+    """Read c to EOF: (bytes, sha256 object)."""
+    h, n = hashlib.sha256(), 0
+    while True:
+        d = c.recv(1 << 20)
+        if not d:
+            return n, h
+        h.update(d)
+        n += len(d)
+
+
 def serve(s):
     while True:
         c, _ = s.accept()
-        h, n = hashlib.sha256(), 0
-        while True:
-            d = c.recv(1 << 20)
-            if not d:
-                break
-            h.update(d)
-            n += len(d)
+        n, h = drain(c)
         c.sendall(b"%d %s\n" % (n, h.hexdigest().encode()))
         c.close()
         print("conn bytes=%d sha=%s" % (n, h.hexdigest()), flush=True)
@@ -103,14 +108,7 @@ def greet(port_file, delay):
 
 
 def listen_greet(host, port):
-    c = socket.create_connection((host, port), timeout=60)
-    h, n = hashlib.sha256(), 0
-    while True:
-        d = c.recv(1 << 20)
-        if not d:
-            break
-        h.update(d)
-        n += len(d)
+    n, h = drain(socket.create_connection((host, port), timeout=60))
     print("sent=%d sha=%s" % (n, h.hexdigest()), flush=True)
 
 
