@@ -79,7 +79,7 @@ static void self_path(void)
 		snprintf(ff_proc.self_path, sizeof(ff_proc.self_path), "%s", info.dli_fname);
 }
 
-/* Connections are shared from now on: their pair entries outlive our close (confirm.c). */
+/* Connections are shared from now on: their pair entries outlive our close (upgrade.c). */
 static void atfork_prepare(void)
 {
 	atomic_fetch_add(&ff_forks, 1);

@@ -5,38 +5,6 @@
 
 #include "shim.h"
 
-/* A direction upgrades only once the other end is proven to run the shim on our region: the
- * client's when the server's entry for this connection is in the pair table (confirm.c); the
- * server's when a valid hello came from the client, or the client's entry is there (a server
- * that speaks first). */
-static void tx_decide(struct ff_conn *c, int fd)
-{
-	int want = FF_TX_RAW, expect = FF_TX_UNDECIDED;
-	int saved = errno;
-
-	if (c->is_client) {
-		if (ff_region_usable() && ff_pair_confirmed(c, fd, true))
-			want = FF_TX_HELLO;
-		goto decided;
-	}
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
-		if (pthread_mutex_trylock(&c->rx_lock) == 0) {
-			/* A zero-length read decides the incoming direction without blocking. */
-			struct iovec none = { 0 };
-			pthread_mutex_unlock(&c->rx_lock);
-			ff_rx(c, fd, &none, 0, MSG_DONTWAIT);
-		}
-		/* (else another thread waits in a read: the hello has not arrived) */
-	}
-	if (atomic_load(&c->rx) == FF_RX_FRAMED && c->rx_region_ok && ff_mapped())
-		want = FF_TX_HELLO;
-	else if (ff_region_usable() && ff_pair_confirmed(c, fd, false))
-		want = FF_TX_HELLO;
-decided:
-	atomic_compare_exchange_strong(&c->tx, &expect, want);
-	errno = saved;
-}
-
 /* msg: the application's sendmsg() header (its control message goes along), or NULL. */
 static ssize_t conn_send_msg(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			     int flags, const struct msghdr *msg)
@@ -46,7 +14,7 @@ static ssize_t conn_send_msg(struct ff_conn *c, int fd, const struct iovec *iov,
 	if (c->kind != FF_KIND_CONN)
 		goto raw;
 	if (atomic_load(&c->tx) == FF_TX_UNDECIDED)
-		tx_decide(c, fd);
+		ff_tx_decide(c, fd);
 	if (atomic_load(&c->tx) == FF_TX_RAW)
 		goto raw;
 	if (ff_iov_len(iov, iovcnt) == 0)
@@ -85,7 +53,7 @@ static ssize_t conn_send_oob(struct ff_conn *c, int fd, const struct iovec *iov,
 	int nh;
 
 	if (c->kind == FF_KIND_CONN && atomic_load(&c->tx) == FF_TX_UNDECIDED)
-		tx_decide(c, fd);
+		ff_tx_decide(c, fd);
 	if (c->kind != FF_KIND_CONN || atomic_load(&c->tx) == FF_TX_RAW || n == 0 || iovcnt > 64) {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 		return ff_real.sendmsg(fd, msg ? msg : &mh, flags);
@@ -231,6 +199,6 @@ bool ff_conn_framed_tx(struct ff_conn *c, int fd)
 	if (c->kind != FF_KIND_CONN)
 		return false;
 	if (atomic_load(&c->tx) == FF_TX_UNDECIDED)
-		tx_decide(c, fd);
+		ff_tx_decide(c, fd);
 	return atomic_load(&c->tx) != FF_TX_RAW;
 }

@@ -66,7 +66,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 				ff_reader_name(c, in_key);
 			}
 			c->tx_sndbuf = ff_fd_sndbuf(fd);
-			/* the first write waits for the server's entry (confirm.c) */
+			/* the first write waits for the server's entry (upgrade.c) */
 			atomic_store(&c->tx, FF_TX_UNDECIDED);
 			atomic_store(&c->rx, FF_RX_UNDECIDED);
 			ff_fd_attach(fd, c);

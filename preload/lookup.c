@@ -1,6 +1,6 @@
 /* Which destinations may be upgraded: PEERS, then the coordinator's registry of listeners,
  * asked once per destination and kept for the time its answer says. The registry is a hint:
- * the connection's two ends still prove themselves through the pair table (confirm.c). */
+ * the connection's two ends still prove themselves through the pair table (upgrade.c). */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -129,7 +129,7 @@ bool ff_ctl_lookup(const struct sockaddr *sa, socklen_t len)
 		return false;
 	if (peer->kind == FF_PEER_NAMED) {
 		/* Through a port mapping the two ends see different addresses: neither can find
-		 * the other's entry in the pair table (confirm.c), so the connection stays plain
+		 * the other's entry in the pair table (upgrade.c), so the connection stays plain
 		 * at once instead of waiting for a proof that cannot come. */
 		ff_note_fallback(FF_FB_NOT_PEER, "a PEERS entry name@host:port is reached through "
 				 "a port mapping, where the two ends cannot be paired: plain TCP");

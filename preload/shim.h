@@ -134,7 +134,7 @@ struct ff_conn {
 	_Atomic uint32_t rd_keys[2]; /* keys this process named as the connection's reader */
 	uint64_t rd_named;           /* the registration they were last named to (control.c) */
 	bool rd_clean;               /* closed with nothing unread: its unname may wait (readers.c) */
-	/* Our entry in the region's pair table (pairs.h, confirm.c), and the connection's
+	/* Our entry in the region's pair table (pairs.h, upgrade.c), and the connection's
 	 * addresses that name it. */
 	struct ff_tuple tup;
 	bool tup_ok;
@@ -211,7 +211,7 @@ FF_HIDDEN uint32_t ff_fd_sndbuf(int fd);
 FF_HIDDEN bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer,
 				  uint32_t *out_key, uint32_t *in_key);
 
-/* ---- the pair table: both ends proven before any framing byte (confirm.c) -------- */
+/* ---- the upgrade decision: both ends proven before any framing byte (upgrade.c) ---- */
 extern _Atomic uint32_t ff_forks FF_HIDDEN;   /* forks of this process (and its parents) */
 FF_HIDDEN void ff_pair_mine(struct ff_conn *c);           /* put our end's entry */
 FF_HIDDEN void ff_pair_gone(struct ff_conn *c);           /* last reference: take it out */
@@ -221,6 +221,8 @@ FF_HIDDEN void ff_pair_handed(struct ff_conn *c);
 /* Has the other end of c put its entry? A client waits a bounded while for its server's
  * accept() (wait: true); the server only looks. */
 FF_HIDDEN bool ff_pair_confirmed(struct ff_conn *c, int fd, bool wait);
+/* Decide an undecided outgoing direction (at its first write): hello or plain for good. */
+FF_HIDDEN void ff_tx_decide(struct ff_conn *c, int fd);
 FF_HIDDEN void ff_reader_name(struct ff_conn *c, uint32_t key);   /* we may read key's slots */
 FF_HIDDEN void ff_reader_unname(struct ff_conn *c);               /* our last fd closed */
 

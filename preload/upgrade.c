@@ -1,4 +1,15 @@
-/* Both ends proven before the first framing byte (common/pairs.h).
+/* The upgrade decision, in one place.
+ *
+ * 1. connect(): PEERS, then the coordinator's registry of listeners (lookup.c), say whether the
+ *    destination may be a shim; if so the connection is tracked and its client end puts its
+ *    entry in the pair table. accept() on a shim listener tracks the connection and puts the
+ *    server end's entry.
+ * 2. A direction's first write (ff_tx_decide, below) sends a hello only with proof that the
+ *    other end runs the shim on this region: its entry for this very connection.
+ * 3. A direction's reader (rx.c) switches to frames only on a valid hello at offset 0 of its
+ *    stream (the region's id in it); anything else keeps that direction plain for good.
+ *
+ * Both ends proven before the first framing byte (common/pairs.h).
  *
  * A connection's ends put their entries in the region's pair table: the server when it
  * accepts, the client when it connects. A direction sends its hello only after finding the
@@ -20,6 +31,7 @@
  * server at an address a shim listener also has) is waited for only QUIET_WAIT_NS during
  * QUIET_NS (a shim member of a mixed SO_REUSEPORT group that accepts at once is still found);
  * a success ends that. */
+#include <errno.h>
 #include <sched.h>
 #include <time.h>
 
@@ -168,4 +180,36 @@ bool ff_pair_confirmed(struct ff_conn *c, int fd, bool wait)
 			 "(another namespace, a process without the shim, or an address "
 			 "translation): it stays plain TCP");
 	return false;
+}
+
+/* A direction upgrades only once the other end is proven to run the shim on our region: the
+ * client's when the server's entry for this connection is in the pair table; the
+ * server's when a valid hello came from the client, or the client's entry is there (a server
+ * that speaks first). */
+void ff_tx_decide(struct ff_conn *c, int fd)
+{
+	int want = FF_TX_RAW, expect = FF_TX_UNDECIDED;
+	int saved = errno;
+
+	if (c->is_client) {
+		if (ff_region_usable() && ff_pair_confirmed(c, fd, true))
+			want = FF_TX_HELLO;
+		goto decided;
+	}
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
+		if (pthread_mutex_trylock(&c->rx_lock) == 0) {
+			/* A zero-length read decides the incoming direction without blocking. */
+			struct iovec none = { 0 };
+			pthread_mutex_unlock(&c->rx_lock);
+			ff_rx(c, fd, &none, 0, MSG_DONTWAIT);
+		}
+		/* (else another thread waits in a read: the hello has not arrived) */
+	}
+	if (atomic_load(&c->rx) == FF_RX_FRAMED && c->rx_region_ok && ff_mapped())
+		want = FF_TX_HELLO;
+	else if (ff_region_usable() && ff_pair_confirmed(c, fd, false))
+		want = FF_TX_HELLO;
+decided:
+	atomic_compare_exchange_strong(&c->tx, &expect, want);
+	errno = saved;
 }
