@@ -3,25 +3,17 @@
 
 #include "pairs.h"
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
-}
-
 static uint64_t pair_key(const struct ff_tuple *t, int role)
 {
 	uint64_t h = 0x7061697273ull, w;
 
 	for (int i = 0; i < 16; i += 8) {
 		memcpy(&w, t->srv + i, 8);
-		h = mix(h, w);
+		h = ff_hash_mix(h, w);
 		memcpy(&w, t->cli + i, 8);
-		h = mix(h, w);
+		h = ff_hash_mix(h, w);
 	}
-	h = mix(h, (uint64_t)t->srv_port << 16 | t->cli_port);
+	h = ff_hash_mix(h, (uint64_t)t->srv_port << 16 | t->cli_port);
 	return (h & ~3ull) | (uint64_t)role;     /* never 0 nor FF_PAIR_BUSY: role is 1 or 2 */
 }
 

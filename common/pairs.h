@@ -46,6 +46,16 @@ struct ff_pair {
 };
 _Static_assert(sizeof(struct ff_pair) == FF_PAIR_SIZE, "a pair entry is a cache line");
 
+/* One step of a 64-bit hash (splitmix64's finaliser over a combine): the pair table's keys,
+ * the readers' connection keys (preload/readers.c), the shim's per-destination table. */
+static inline uint64_t ff_hash_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	return h ^ (h >> 31);
+}
+
 /* Put an entry for t by role; returns its place, or -1 (table full here: stay plain). */
 int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uint32_t owner,
 		    uint64_t now_ns, uint64_t *key);

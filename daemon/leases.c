@@ -448,7 +448,6 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 	bool unread = t->nrkeys_gone != 0;
 
 	pairs_sweep(s, t, 0, now);
-	ffd_ep_tick(t, now);
 	if (!t->norphans && !s->scan_ticks && !unread)
 		return;
 	for (uint64_t i = 0; i < n; i++) {

@@ -260,8 +260,10 @@ static void on_timer(struct ffd_server *s)
 		return;
 	resume_accepts(s);
 	ffd_readers_drain_all(s);       /* before any decision that depends on readers */
-	for (unsigned i = 0; i < s->ntenants; i++)
+	for (unsigned i = 0; i < s->ntenants; i++) {
 		ffd_leases_tick(s, &s->tenants[i]);
+		ffd_ep_tick(&s->tenants[i], ffd_now_ns());
+	}
 	if (s->scan_ticks)
 		s->scan_ticks--;
 	ffd_http_tick(s);

@@ -27,17 +27,6 @@ void ff_readers_later_drop(void)
 	rd_nlater = 0;
 }
 
-/* Names go on the readers channel (read by the coordinator at its next tick), else, when it
- * is full or missing, in a READERS message on the control socket. Caller holds ff_ctl.lock. */
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-	return h ^ (h >> 31);
-}
-
 static uint32_t tuple_key(const uint8_t from[16], uint16_t fport, const uint8_t to[16],
 			  uint16_t tport)
 {
@@ -46,13 +35,13 @@ static uint32_t tuple_key(const uint8_t from[16], uint16_t fport, const uint8_t 
 
 	for (int i = 0; i < 16; i += 8) {
 		memcpy(&w, from + i, 8);
-		h = mix(h, w);
+		h = ff_hash_mix(h, w);
 		memcpy(&w, to + i, 8);
-		h = mix(h, w);
+		h = ff_hash_mix(h, w);
 		memcpy(&w, id + i, 8);
-		h = mix(h, w);
+		h = ff_hash_mix(h, w);
 	}
-	h = mix(h, (uint64_t)fport << 16 | tport);
+	h = ff_hash_mix(h, (uint64_t)fport << 16 | tport);
 	return (uint32_t)h ? (uint32_t)h : 1;
 }
 
@@ -120,6 +109,8 @@ void ff_reader_unname(struct ff_conn *c)
 	}
 }
 
+/* Names go on the readers channel (read by the coordinator at its next tick), else, when it
+ * is full or missing, in a READERS message on the control socket. Caller holds ff_ctl.lock. */
 static void readers_send_locked(const struct ff_reader *r, size_t n)
 {
 	_Alignas(8) uint8_t pkt[sizeof(struct ff_msg_hdr) + READERS_BATCH * sizeof(struct ff_reader)];

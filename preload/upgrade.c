@@ -33,6 +33,7 @@
  * a success ends that. */
 #include <errno.h>
 #include <sched.h>
+#include <string.h>
 #include <time.h>
 
 #include "shim.h"
@@ -58,11 +59,11 @@ static struct {
 
 static uint64_t dest_of(const struct ff_tuple *t)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t a, b;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ t->srv[i]) * 0x100000001b3ull;
-	return ((h ^ t->srv_port) * 0x100000001b3ull) | 1;
+	memcpy(&a, t->srv, 8);
+	memcpy(&b, t->srv + 8, 8);
+	return ff_hash_mix(ff_hash_mix(ff_hash_mix(0, a), b), t->srv_port) | 1;
 }
 
 static bool quiet(const struct ff_tuple *t, uint64_t now)
