@@ -259,6 +259,14 @@ static void take_one(int fd)
 	ff_state_restore(fd, buf + 34, region);
 }
 
+bool ff_handoff_carried(const struct msghdr *msg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR((struct msghdr *)msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			return true;
+	return false;
+}
+
 void ff_handoff_send(const struct msghdr *msg)
 {
 	FF_BUSY_SCOPE;

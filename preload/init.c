@@ -4,11 +4,14 @@
  *    allocation, no stdio, no locks but the loader's). A wrapper may run inside another
  *    library's constructor or allocator (jemalloc calls syscall() and read() while holding its
  *    init lock), so nothing more may happen here.
- * 2. ff_start(), from our constructor and from the calls that can make a connection the shim
- *    tracks (connect, listen, accept, the public API): read the configuration (open/read into
- *    fixed buffers, only the keys the shim uses, no user or group look-ups), open the log,
- *    allocate the fd table. Until it has run every call passes straight to libc: no fd can
- *    belong to a connection the shim decided on before the first such call. */
+ * 2. ff_start(), from the calls that can make a connection the shim tracks (connect to and
+ *    listen on an IPv4/IPv6 address, SO_SNDBUF, descriptors received with SCM_RIGHTS, the
+ *    public API), and from our constructor only when exec handed connections over: read the
+ *    configuration (open/read into fixed buffers, only the keys the shim uses, no user or group
+ *    look-ups), open the log, allocate the fd table. Until it has run every call passes
+ *    straight to libc: no fd can belong to a connection the shim decided on before the first
+ *    such call. A program that never makes one (most of what a shell or a build spawns) pays
+ *    for loading the library and nothing else. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -137,12 +140,17 @@ out:
 
 void ff_start_slow(void)
 {
-	pthread_once(&start_once, do_start);
+	/* A vfork child shares its parent's memory: it never starts the shim for the parent. */
+	if (!ff_in_vfork_child())
+		pthread_once(&start_once, do_start);
 }
 
 __attribute__((constructor)) static void ff_constructor(void)
 {
-	ff_start();
+	const char *handed = getenv(FF_ENV_FDSTATE);
+
+	if (handed && *handed)
+		ff_start();
 }
 
 void ff_note_fallback(enum ff_fallback cause, const char *why)

@@ -137,8 +137,11 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 	ff_init();
 	if (ff_passthrough() || !(c = ff_conn_get(fd))) {
 		r = ff_real.recvmsg(fd, msg, flags);
-		if (r >= 0 && msg->msg_controllen && !ff_passthrough() && !(flags & MSG_PEEK))
-			ff_handoff_recv(msg);   /* upgraded fds received with SCM_RIGHTS */
+		if (r >= 0 && msg->msg_controllen && !(flags & MSG_PEEK) && ff_handoff_carried(msg)) {
+			ff_start();
+			if (!ff_passthrough())
+				ff_handoff_recv(msg);
+		}   /* upgraded fds received with SCM_RIGHTS */
 		return r;
 	}
 	if ((flags & MSG_OOB) || msg->msg_iovlen > 1024 || c->kind != FF_KIND_CONN ||

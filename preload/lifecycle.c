@@ -43,7 +43,9 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	struct ff_conn *c = NULL;
 	int r, saved;
 
-	ff_start();
+	ff_init();
+	if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
+		ff_start();
 	if (ff_passthrough() || !ff_proc.cfg.enabled || !sa || ff_fd_tracked(fd) ||
 	    !is_inet_stream(fd, sa))
 		return ff_real.connect(fd, sa, len);
@@ -84,10 +86,12 @@ int listen(int fd, int backlog)
 	socklen_t l;
 	int r;
 
-	ff_start();
+	ff_init();
 	r = ff_real.listen(fd, backlog);
-	if (r < 0 || ff_passthrough() || !ff_proc.cfg.enabled || ff_fd_tracked(fd) ||
-	    !is_inet_stream(fd, NULL))
+	if (r < 0 || !is_inet_stream(fd, NULL))
+		return r;
+	ff_start();
+	if (ff_passthrough() || !ff_proc.cfg.enabled || ff_fd_tracked(fd))
 		return r;
 	int saved = errno;
 	/* Tracked even when the coordinator is down: it is announced when one appears. */
@@ -149,7 +153,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 	uint64_t t0 = 0;
 	int ready = 1, r, saved;
 
-	ff_start();
+	ff_init();     /* a listener the shim tracks was seen after start-up */
 	if (!ff_passthrough() && (l = ff_conn_get(fd)) != NULL) {
 		if (l->kind == FF_KIND_LISTENER && ff_may_spin() && ff_fd_blocking(fd, 0) &&
 		    !ff_spin_skip(&accept_spin))
@@ -355,6 +359,8 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	int r;
 
 	ff_init();
+	if (level == SOL_SOCKET && name == SO_SNDBUF)
+		ff_start();     /* noted for the connection this fd may become */
 	r = ff_real.setsockopt(fd, level, name, val, len);
 	if (r == 0 && level == SOL_SOCKET && name == SO_SNDBUF && val && len >= sizeof(int) &&
 	    !ff_passthrough()) {

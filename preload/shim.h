@@ -448,5 +448,6 @@ FF_HIDDEN size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap);
 FF_HIDDEN void ff_state_restore(int fd, const char *s, const uint8_t region[16]);
 FF_HIDDEN void ff_handoff_send(const struct msghdr *msg);   /* SCM_RIGHTS out */
 FF_HIDDEN void ff_handoff_recv(const struct msghdr *msg);   /* SCM_RIGHTS in */
+FF_HIDDEN bool ff_handoff_carried(const struct msghdr *msg); /* any SCM_RIGHTS in msg */
 
 #endif

@@ -269,6 +269,18 @@ if [ -x "$PY" ] && command -v curl >/dev/null; then
 	done
 fi
 
+# ---- spawning: posix_spawn of /bin/true, plain and with the shim in the environment -------
+# (the parent and every child load it, as in a container started with the shim)
+SPW=$out/spawn.csv
+echo "rep,path,us_per_spawn" > "$SPW"
+SPAWN=$build/contrib/bench/bench-spawn
+if [ -x "$SPAWN" ]; then
+	for r in $(seq $((reps < 3 ? 3 : reps * 2))); do
+		echo "$r,plain,$(env -u LD_PRELOAD "$SPAWN" $((1000 / div)))" >> "$SPW"
+		[ $noshim = 1 ] || echo "$r,shim,$(env "${shim_env[@]}" "$SPAWN" $((1000 / div)))" >> "$SPW"
+	done
+fi
+
 # ---- coordinator CPU during a steady stream; totals ------------------------------------------
 SYS=$out/system.txt
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Summarize run-bench.sh output: medians, per-repetition ratios, targets.
 
-Reads OUT/raw.csv, OUT/medium.csv, OUT/system.txt; writes OUT/results.csv, OUT/results.md,
+Reads OUT/raw.csv, OUT/medium.csv, OUT/spawn.csv, OUT/system.txt; writes OUT/results.csv, OUT/results.md,
 OUT/plot.dat and OUT/plot.gp. Ratios are medians of the per-repetition ratios (A and B of one
 repetition were measured side by side)."""
 import csv
@@ -195,6 +195,22 @@ md.append("")
 
 medium = list(csv.DictReader(open(os.path.join(out, "medium.csv")))) if os.path.exists(
     os.path.join(out, "medium.csv")) else []
+spawn = list(csv.DictReader(open(os.path.join(out, "spawn.csv")))) if os.path.exists(
+    os.path.join(out, "spawn.csv")) else []
+spawn_ratio = None
+if spawn:
+    t = defaultdict(dict)
+    for r in spawn:
+        t[r["rep"]][r["path"]] = float(r["us_per_spawn"])
+    sp = med([v for r in t.values() for k, v in r.items() if k == "plain"])
+    ss = med([v for r in t.values() for k, v in r.items() if k == "shim"])
+    spawn_ratio = med([v["shim"] / v["plain"] for v in t.values() if "shim" in v and "plain" in v])
+    md.append("### Spawning: `posix_spawn` of `/bin/true`, waited for (µs per spawn, medians)")
+    md.append("")
+    md.append("| plain | shim in the environment | shim/plain |")
+    md.append("|---|---|---|")
+    md.append("| %s | %s | **%s** |" % (cell(sp, "%.0f"), cell(ss, "%.0f"), cell(spawn_ratio, "%.3f")))
+    md.append("")
 med_ratio = None
 if medium:
     t = defaultdict(dict)
@@ -282,6 +298,7 @@ for wf, z in replay:
     T.append(tgt("replay %s: shim/TCP time ≤ 0.5%s" % (wf, "" if fl is None else " (floor %.2f)" % fl),
                  ratio("shim", "tcp", ("replay", z, wf)), lambda v: v <= 0.5))
 T.append(tgt("medium writes (http.server→curl 64 MiB): speed-up", med_ratio, lambda v: v > 1))
+T.append(tgt("spawn /bin/true: shim/plain ≤ 1.10 (issue 13)", spawn_ratio, lambda v: v <= 1.10, "%.3f"))
 T.append(tgt("region resident, 1 MiB stream ≤ 16 MiB (KiB)", rss, lambda v: v <= 16384, "%d"))
 T.append(tgt("coordinator CPU, steady stream ≤ 2%", cpu, lambda v: v <= 2))
 T.append(tgt("API 16 MiB: 0-copy/transparent ≥ 2 (issue 7)",

@@ -26,6 +26,7 @@ int main(void)
 	size_t n;
 	int sv[2];
 
+	ff_start();     /* what a program's first connection does (the constructor does not) */
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || !(a = ff_conn_new(FF_KIND_CONN))) {
 		printf("handoff=setup-failed\n");
 		return 1;

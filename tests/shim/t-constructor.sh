@@ -34,4 +34,21 @@ st_start_daemon
 run_case ctor-first "${ASAN}$CTOR:$SHIM" 1
 run_case shim-first "${ASAN}$SHIM:$CTOR" 1
 st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
+
+# The shim starts at a program's first connection, not in its constructor: a program that never
+# opens one does not even read the configuration (a rejected one is reported by the first
+# program that connects), which is what keeps spawning cheap.
+printf 'THRESHOLD = banana\n' > "$T/bad.conf"
+env LD_PRELOAD="$PRELOAD" FAASFLOW_CONFIG="$T/bad.conf" FAASFLOW_LOG="$T/lazy.log" /bin/true
+if [ -e "$T/lazy.log" ]; then
+	st_fail lazy-start "/bin/true started the shim: $(head -c 500 "$T/lazy.log")"
+else
+	env LD_PRELOAD="$PRELOAD" FAASFLOW_CONFIG="$T/bad.conf" FAASFLOW_LOG="$T/lazy.log" \
+		bash -c 'exec 3<>/dev/tcp/127.0.0.1/1' 2>/dev/null
+	if grep -q "configuration rejected.*THRESHOLD = 'banana'" "$T/lazy.log" 2>/dev/null; then
+		st_pass lazy-start
+	else
+		st_fail lazy-start "a connecting program did not report the rejected configuration: $(head -c 500 "$T/lazy.log" 2>/dev/null)"
+	fi
+fi
 st_done
