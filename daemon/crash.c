@@ -1,7 +1,7 @@
 /* A crash of the daemon (SIGSEGV, SIGBUS, SIGABRT, SIGFPE) logs a libunwind backtrace to
  * stderr (built without libunwind: the signal and address only), then re-raises the signal
  * with the default action (core dump as configured).
- * Installed in faasflowd only: the shim never installs signal handlers in applications. */
+ * A SIGBUS on a region mapping that shrank under us is not a crash (busguard.h). */
 #ifdef FF_HAVE_LIBUNWIND
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "busguard.h"
 #include "daemon.h"
 
 static char altstack[64 * 1024];
@@ -56,6 +57,8 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
 {
 	char line[512];
 
+	if (sig == SIGBUS && ff_busguard_handle(si))
+		return;          /* a region truncated under us: zero pages now (tenant.c) */
 	snprintf(line, sizeof(line), "faasflowd[%d]: fatal signal %d (%s) at address %p; "
 	         "backtrace:\n", (int)getpid(), sig, strsignal(sig), si ? si->si_addr : NULL);
 	put(line);
@@ -74,7 +77,9 @@ void ffd_crash_handlers_install(void)
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = crash_handler;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+	/* (no SA_RESETHAND: a SIGBUS on a truncated region is survived, and may come again; the
+	 * handler restores the default action itself before raising a real crash) */
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);

@@ -201,6 +201,8 @@ void ffd_ep_restore(struct ffd_tenant *t);
 
 /* leases.c */
 int ffd_leases_init(struct ffd_tenant *t);
+/* A region truncated under us is replaced (tenant.c) */
+void ffd_tenant_region_check(struct ffd_server *s, struct ffd_tenant *t);
 void ffd_leases_free(struct ffd_tenant *t);
 int ffd_lease(struct ffd_server *s, struct ffd_client *c, uint32_t want, uint32_t *slots,
               uint32_t *n);

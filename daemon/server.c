@@ -261,6 +261,7 @@ static void on_timer(struct ffd_server *s)
 	resume_accepts(s);
 	ffd_readers_drain_all(s);       /* before any decision that depends on readers */
 	for (unsigned i = 0; i < s->ntenants; i++) {
+		ffd_tenant_region_check(s, &s->tenants[i]);
 		ffd_leases_tick(s, &s->tenants[i]);
 		ffd_ep_tick(&s->tenants[i], ffd_now_ns());
 	}

@@ -13,6 +13,7 @@
 #include <sys/vfs.h>
 #include <sys/un.h>
 
+#include "busguard.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -232,10 +233,95 @@ static void warn_if_on_disk(const char *path)
 		  "SHM_FILE_PATH = /dev/shm/faasflow_shm", path, (unsigned long)fs.f_type);
 }
 
+/* Create the tenant's region, or attach to the one a previous run left; replace one of another
+ * layout or another user's. Messages go to stderr (start-up) and the log. */
+static int region_setup(struct ffd_server *s, struct ffd_tenant *t, bool *re)
+{
+	char err[1024];
+
+	for (int attempt = 0;; attempt++) {
+		if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size,
+		                               s->cfg.slot_size, s->cfg.shm_file_mode, t->name, re,
+		                               err, sizeof(err)) < 0) {
+			/* A region of another layout (an earlier release's): nobody of this release
+			 * can use it, and its users see it replaced and map the new one. */
+			if (errno == EPROTO && !attempt && unlink(t->region_path) == 0) {
+				log_warnx("%s; replaced by a new region", err);
+				continue;
+			}
+			fprintf(stderr, "faasflowd: %s\n", err);
+			return -1;
+		}
+		if (!region_foreign(t))
+			break;
+		ff_region_close(&t->r);
+		if (attempt || unlink(t->region_path) < 0) {
+			fprintf(stderr, "faasflowd: region %s belongs to another user and cannot be "
+			        "replaced%s%s; remove it as root\n", t->region_path,
+			        attempt ? "" : ": ", attempt ? "" : strerror(errno));
+			return -1;
+		}
+	}
+	t->have_region = true;
+	/* (faults on a region shrunk under us become a lost region, not a crash: busguard.h) */
+	ff_busguard_add(t->r.base, t->r.size, false);
+	if (apply_owner(t, t->region_path) < 0)
+		return -1;
+	if (ffd_leases_init(t) < 0) {
+		fprintf(stderr, "faasflowd: out of memory for the slot table of %s\n", t->region_path);
+		return -1;
+	}
+	atomic_store(&t->r.hdr->enabled, s->cfg.enabled ? 1 : 0);
+	atomic_store(&t->r.hdr->daemon_pid, (uint32_t)getpid());
+	atomic_fetch_add(&t->r.hdr->daemon_epoch, 1);
+	return 0;
+}
+
+/* Every tick: a region file shrunk under a running system (an operator's `truncate` or
+ * `> file`) lost the pages past its new end for every process that maps it; faults on them are
+ * zero pages now (busguard.h), in the shims as here. The payloads it held are gone and their
+ * connections reset. A new region takes its place, and every client registers again (its
+ * control connection is closed) to map it. A file deleted or renamed away is left alone: its
+ * mappings stay whole, and transfers through it complete. */
+void ffd_tenant_region_check(struct ffd_server *s, struct ffd_tenant *t)
+{
+	struct ffd_client *c, *tmp;
+	char real[PATH_MAX];
+	struct stat st;
+	bool re = false;
+
+	if (!t->have_region)
+		return;
+	if (!ff_busguard_lost(t->r.base) &&
+	    !(fstat(t->r.fd, &st) == 0 && (uint64_t)st.st_size < t->r.size))
+		return;
+	log_errx("region %s was truncated while in use (to %lld of %llu bytes): the payloads it "
+		 "held are lost and their connections reset; replacing it with a new region. "
+		 "Never truncate or rewrite the region file of a running faasflowd (stop it first)",
+		 t->region_path, (long long)(fstat(t->r.fd, &st) == 0 ? st.st_size : -1),
+		 (unsigned long long)t->r.size);
+	HASH_ITER(hh_fd, s->by_fd, c, tmp)
+		if (c->t == t)
+			ffd_client_drop(s, c);
+	ffd_leases_free(t);
+	ff_busguard_remove(t->r.base);
+	ff_region_close(&t->r);
+	t->have_region = false;
+	/* (the file itself: the path may be the guide's symbolic link to a tmpfs) */
+	if (!realpath(t->region_path, real) || (unlink(real) < 0 && errno != ENOENT))
+		log_warn("cannot remove the truncated region %s", t->region_path);
+	if (region_setup(s, t, &re) < 0) {
+		log_errx("tenant %s: no region until faasflowd restarts; every connection stays "
+			 "plain TCP", t->name);
+		return;
+	}
+	log_info("tenant %s: new region %s (%llu MiB)", t->name, t->region_path,
+		 (unsigned long long)(t->r.hdr->region_size >> 20));
+}
+
 static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char err[1024];
 	bool re = false;
 
 	t->listen_fd = -1;
@@ -258,39 +344,8 @@ static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)
 	}
 	if (check_stale_socket(t, &sa) < 0 || resolve_owner(s, t) < 0)
 		return -1;
-	for (int attempt = 0;; attempt++) {
-		if (ff_region_create_or_attach(&t->r, t->region_path, s->cfg.shm_size,
-		                               s->cfg.slot_size, s->cfg.shm_file_mode, t->name, &re,
-		                               err, sizeof(err)) < 0) {
-			/* A region of another layout (an earlier release's): nobody of this release
-			 * can use it, and its users see it replaced and map the new one. */
-			if (errno == EPROTO && !attempt && unlink(t->region_path) == 0) {
-				log_warnx("%s; replaced by a new region", err);
-				continue;
-			}
-			fprintf(stderr, "faasflowd: %s\n", err);
-			return -1;
-		}
-		if (!region_foreign(t))
-			break;
-		ff_region_close(&t->r);
-		if (attempt || unlink(t->region_path) < 0) {
-			fprintf(stderr, "faasflowd: region %s belongs to another user and cannot be "
-			        "replaced%s%s; remove it as root\n", t->region_path,
-			        attempt ? "" : ": ", attempt ? "" : strerror(errno));
-			return -1;
-		}
-	}
-	t->have_region = true;
-	if (apply_owner(t, t->region_path) < 0)
+	if (region_setup(s, t, &re) < 0)
 		return -1;
-	if (ffd_leases_init(t) < 0) {
-		fprintf(stderr, "faasflowd: out of memory for the slot table of %s\n", t->region_path);
-		return -1;
-	}
-	atomic_store(&t->r.hdr->enabled, s->cfg.enabled ? 1 : 0);
-	atomic_store(&t->r.hdr->daemon_pid, (uint32_t)getpid());
-	atomic_fetch_add(&t->r.hdr->daemon_epoch, 1);
 	if (open_socket(s, t, &sa) < 0)
 		return -1;
 	ffd_ep_restore(t);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "busguard.h"
 #include "shim.h"
 #include "sys.h"
 
@@ -124,6 +125,11 @@ static bool map_region(const struct ff_register_reply *rep)
 		return false;
 	}
 	memcpy(m->id, rep->region_id, 16);
+	/* A region file shrunk under us (an operator's `truncate`) must not kill the application
+	 * with SIGBUS: a fault on its pages makes the mapping zero pages, lost (busguard.h). The
+	 * one signal handler the shim installs, for SIGBUS only; other faults go to the handler
+	 * that was there before. */
+	ff_busguard_add(m->region.base, m->region.size, true);
 	atomic_store_explicit(&valid_checked_ns, ff_now_ns(), memory_order_relaxed);
 	atomic_store_explicit(&valid_last, true, memory_order_relaxed);
 	atomic_store_explicit(&ff_ctl.map, m, memory_order_release);
@@ -210,8 +216,10 @@ bool ff_ctl_ensure_locked(void)
 {
 	uint64_t now;
 
-	if (ff_ctl.fd >= 0)
+	if (ff_ctl.fd >= 0 && !(ff_mapped() && ff_busguard_lost(ff_rg()->base)))
 		return true;
+	if (ff_ctl.fd >= 0)
+		ff_ctl_drop_locked();     /* our region was lost: register again for the new one */
 	now = ff_now_ns();
 	if (ff_ctl.last_fail_ns && now - ff_ctl.last_fail_ns < RETRY_NS)
 		return false;
@@ -263,7 +271,15 @@ bool ff_region_usable(void)
 	struct ff_region *rg = ff_rg();
 	uint64_t now, last;
 
-	if (!rg || !atomic_load_explicit(&rg->hdr->enabled, memory_order_relaxed))
+	if (!rg)
+		return false;
+	if (ff_busguard_lost(rg->base)) {
+		if (atomic_exchange(&valid_last, false))
+			ff_note_fallback(FF_FB_NO_REGION, "the region file was truncated while in use: "
+					 "its pages are gone (connections with payloads in it are reset)");
+		return false;
+	}
+	if (!atomic_load_explicit(&rg->hdr->enabled, memory_order_relaxed))
 		return false;
 	now = ff_now_ns();
 	last = atomic_load_explicit(&valid_checked_ns, memory_order_relaxed);

@@ -51,6 +51,48 @@ elif it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV
 fi
 pair "new transfer after the region file was deleted" 1,4M,16M
 
+# truncated to nothing while a stream runs (an operator's `truncate -s 0` or `> file`): the
+# pages the two ends and the coordinator have mapped are gone. Nobody dies of SIGBUS; the
+# reader gets every byte right or an error (it checks each byte, so a wrong one fails it as
+# corrupt); the coordinator replaces the region, and a new transfer goes through the new one.
+name="region file truncated mid-stream"
+restart_fresh
+it_xfer_server srv shim --timeout 100
+srv=$IT_LAST
+before=$(it_stat region_bytes)
+it_bg cli shim "$XFER" client --port "$IT_PORT" --timeout 100 --sizes 2M*60 --gap-ms 20
+cli=$IT_LAST
+it_wait_stat region_bytes -ge $((before + (8 << 20))) 20 || it_fail "$name" "the stream never used the region"
+truncate -s 0 "$T/region"
+it_join "$cli" 120
+crc=$IT_RC
+it_join "$srv" 30
+if [ "$crc" -ge 124 ] || [ "$IT_RC" -ge 124 ]; then
+	it_fail "$name" "killed or hung: client exited $crc, server $IT_RC (SIGBUS is 135)"
+	it_show cli srv
+elif grep -q "corrupt data" "$T/srv.err"; then
+	it_fail "$name" "the reader got wrong bytes: $(grep -m1 'corrupt data' "$T/srv.err")"
+elif [ "$crc" = 0 ] && [ "$IT_RC" = 0 ]; then
+	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" && it_pass "$name (intact)"
+else
+	it_pass "$name (reset: client $crc, server $IT_RC: $(tail -1 "$T/srv.err"))"
+fi
+if ! kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
+	it_fail "$name" "faasflowd died: $(tail -3 "$T/daemon.log")"
+	it_start_daemon
+elif it_wait_file "$T/region" 20; then
+	grep -q "was truncated while in use" "$T/daemon.log" ||
+		it_fail "$name" "faasflowd did not say the region was truncated"
+	before=$(it_stat region_bytes)
+	if pair "new transfer after a truncation mid-stream" 1,4M,16M; then
+		after=$(it_stat region_bytes)
+		[ "${after:-0}" -gt "${before:-0}" ] ||
+			it_fail "new transfer after a truncation mid-stream" "did not use the new region ($before -> $after)"
+	fi
+else
+	it_fail "$name" "faasflowd did not replace the truncated region: $(tail -3 "$T/daemon.log")"
+fi
+
 restart_fresh
 truncate -s 1M "$T/region"
 pair "new transfer after the region file was truncated" 1,4M,16M
