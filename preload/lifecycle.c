@@ -380,6 +380,11 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 		ff_rx_lowat_set(c, fd);
 		ff_conn_put(c);
 	}
+	if (r == 0 && level == SOL_SOCKET && name == SO_OOBINLINE && val && len >= sizeof(int) &&
+	    !ff_passthrough() && (c = ff_conn_get(fd))) {
+		atomic_store(&c->rx_oobinline, *(const int *)val != 0);
+		ff_conn_put(c);
+	}
 	if (r == 0 && level == IPPROTO_TCP && name == TCP_NODELAY && val && len >= sizeof(int) &&
 	    !ff_passthrough() && (c = ff_conn_get(fd))) {
 		c->nodelay = *(const int *)val != 0;

@@ -102,6 +102,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 			else
 				hello_consume(fd, FF_HELLO_SIZE);
 			c->rx_region_ok = match && ff_mapped();
+			ff_rx_oob_note(c, fd);
 			atomic_store(&c->rx, FF_RX_FRAMED);
 			if (ff_mapped())
 				ff_counter_add(&ff_rg()->hdr->c.upgrade_success, 1);
@@ -288,6 +289,40 @@ static void stash_partial(struct ff_conn *c, int fd, size_t have)
 	while (r < 0 && errno == EINTR);
 	if (r > 0)
 		c->rx_stash_len = (uint8_t)(c->rx_stash_len + r);
+}
+
+void ff_rx_oob_note(struct ff_conn *c, int fd)
+{
+	int on = 0;
+	socklen_t l = sizeof(on);
+
+	atomic_store(&c->rx_oobinline, getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, &l) == 0 && on);
+}
+
+/* SO_OOBINLINE: TCP's urgent byte stays in the stream. The sender puts it between frames
+ * (ff_tx_urgent), and a read never goes past it unless it starts there, so at a frame head
+ * the byte at the urgent mark is one byte of data, not the start of a header. Returns 1 (or 0
+ * and *eof, -1), or -2 when the head is not at the mark. */
+static ssize_t rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+				size_t at, int flags, int pflags, bool *eof)
+{
+	int mark = 0;
+	uint8_t b;
+	ssize_t r;
+
+	if (!atomic_load_explicit(&c->rx_oobinline, memory_order_relaxed) || c->rx_stash_len ||
+	    c->rx_hello_left || ff_real.ioctl(fd, SIOCATMARK, &mark) < 0 || !mark)
+		return -2;
+	do
+		r = ff_real.recv(fd, &b, 1, (flags & MSG_PEEK) | pflags);
+	while (r < 0 && errno == EINTR && (pflags & MSG_DONTWAIT));
+	if (r <= 0) {
+		*eof = r == 0;
+		return r;
+	}
+	if (!(flags & MSG_TRUNC))
+		scatter(iov, iovcnt, at, &b, 1);
+	return 1;
 }
 
 /* Next frame at the head: start it. Returns payload bytes delivered (maybe 0), or -1. */
@@ -561,6 +596,11 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		errno = ECONNRESET;
 		return -1;
 	}
+	if ((flags & MSG_PEEK) && !c->rx_db_active && !c->rx_inline_left &&
+	    (got = (size_t)rx_urgent_inline(c, fd, iov, iovcnt, 0, flags, flags & MSG_DONTWAIT,
+					    &eof)) != (size_t)-2)
+		return (ssize_t)got;     /* (a peek at the urgent mark: the urgent byte alone) */
+	got = 0;
 	if (flags & MSG_PEEK)
 		return rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
 				      (flags & MSG_TRUNC) != 0);
@@ -588,12 +628,14 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			/* At a frame head. A small read, or one after the reader emptied the socket
 			 * (request/response), takes header and payload in one call; a big read in a
 			 * stream of small frames peeks many at once. */
-			r = -2;
-			if (plain && !c->rx_stash_len &&
+			r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
+			if (r == -2 && plain && !c->rx_stash_len &&
 			    (space - got <= FF_SPEC_MAX || (!got && c->rx_emptied)))
 				r = rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);
-			else if (c->rx_hello_left)
+			else if (r == -2 && c->rx_hello_left) {
 				hello_take(c, fd);
+				r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
+			}
 			if (r == -2 && plain && iovcnt == 1 && !c->rx_stash_len && space - got > 2 * FF_INLINE_HDR)
 				r = rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
 						    pflags, &eof, &drained);

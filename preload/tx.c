@@ -376,7 +376,15 @@ ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags)
 	int saved;
 
 	pthread_mutex_lock(&c->tx_lock);
-	r = flush_pending(c, fd, flags);
+	{
+		/* The hello first, if nothing went yet: the urgent byte must not be the first byte
+		 * of the direction (a reader with SO_OOBINLINE finds it there instead of a hello). */
+		uint8_t pre[FF_HELLO_SIZE];
+		size_t pl = put_hello(c, pre);
+		r = pl ? commit_prefix(c, fd, pre, pl, 0, flags) : 0;
+	}
+	if (r == 0)
+		r = flush_pending(c, fd, flags);
 	if (r == 0 && c->tx_inline_owed) {
 		errno = EAGAIN;           /* an inline frame still waits for payload bytes */
 		r = -1;

@@ -16,6 +16,9 @@ the shim can be compared (one process holds both ends; the peer does not read un
                                     gets 'abcX' in the stream, 'Y' as urgent data (select's
                                     exceptional set, recv(MSG_OOB)), SIOCATMARK at the mark,
                                     and the 1 MiB whole after it
+  writer_contract.py oob-inline     the same with SO_OOBINLINE on the reader: 'abcX', the mark,
+                                    then 'Ydef' and the 1 MiB in the stream, recv(MSG_OOB)
+                                    EINVAL; and an urgent byte as a connection's first byte
   writer_contract.py cmsg           sendmsg() with a control message the kernel takes on TCP
                                     (SO_MARK, as root) and with one TCP ignores (SCM_RIGHTS):
                                     return values and the stream as over TCP
@@ -173,6 +176,38 @@ def oob():
         n_oob, len(x), normal, urgent, int.from_bytes(at_mark, 'little'), rest == big))
 
 
+def oob_inline():
+    a, b = pair()
+    big = bytes(range(256)) * 4096
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    a.send(b'abc')
+    a.send(b'XY', socket.MSG_OOB)
+    a.send(b'def')
+    a.sendall(big)
+    head = read_exact(b, 4)              # a read stops at the mark: 'abcX'
+    at_mark = fcntl.ioctl(b, SIOCATMARK, b'\0\0\0\0')
+    peek = b.recv(1, socket.MSG_PEEK)
+    try:
+        b.recv(1, socket.MSG_OOB)
+        oob_err = 0
+    except OSError as e:
+        oob_err = e.errno                # EINVAL: the urgent byte is in the stream
+    rest = read_exact(b, 4 + len(big))
+    # an urgent byte as the very first byte of a connection, then a big payload
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(1)
+    c = socket.create_connection(ls.getsockname())
+    d, _ = ls.accept()
+    d.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    c.send(b'!', socket.MSG_OOB)
+    c.sendall(big)
+    first = read_exact(d, 1 + len(big))
+    print("head=%r at_mark=%d peek=%r oob_err=%d rest_ok=%d first_ok=%d" % (
+        head, int.from_bytes(at_mark, 'little'), peek, oob_err, rest == b'Ydef' + big,
+        first == b'!' + big))
+
+
 def cmsg():
     a, b = pair()
     big = bytes(range(256)) * 4096
@@ -211,6 +246,7 @@ def sndtimeo():
 
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
-     "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "cmsg": cmsg,
+     "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "oob-inline": oob_inline,
+     "cmsg": cmsg,
      "sndtimeo": sndtimeo,
      "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
