@@ -45,12 +45,10 @@ done
 
 # Sanitizer builds: the ASan runtime must come first for uninstrumented programs (as in
 # tests/integration/lib.sh).
-CX_ASAN=
-export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:exitcode=86
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
-if ldd "$SHIM" 2>/dev/null | grep -q libasan; then
-	CX_ASAN=$(${CC:-gcc} -print-file-name=libasan.so)
-fi
+# shellcheck source=../testlib.sh
+. "$CX_SRC/../testlib.sh"
+tl_sanitizer_env "$SHIM"
+CX_ASAN=$TL_ASAN
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/ffcompat.XXXXXX")
 chmod 755 "$T"
@@ -59,21 +57,7 @@ CONF=$T/faasflow.conf
 CX_DAEMON_PID=
 CX_WATCHDOG=
 
-cx_kill_pids() {
-	local p i alive
-	for p in "$@"; do kill "$p" 2>/dev/null; done
-	for i in $(seq 1 40); do
-		alive=0
-		for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.05
-	done
-	for p in "$@"; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	return 0
-}
+cx_kill_pids() { tl_kill_pids "$@"; }
 
 cx_cleanup() {
 	[ -n "$CX_WATCHDOG" ] && kill "$CX_WATCHDOG" 2>/dev/null
@@ -120,22 +104,10 @@ cx_version() {
 }
 
 cx_config() {
-	{
-		echo "SHM_FILE_PATH = $CX_REGION"
-		echo "SOCKET_DIR = $T"
-		echo "SHM_SIZE = 256M"
-		echo "SLOT_SIZE = 1M"
-		echo "LOG_LEVEL = info"
-		# the socket directory and region are private to this row; let other users (sshd's
-		# unprivileged child, postgres) talk to the coordinator
-		echo "SOCKET_MODE = 0666"
-		echo "SHM_FILE_MODE = 0666"
-		[ -n "${CX_ALLOW_UIDS:-}" ] && echo "ALLOW_UIDS = $CX_ALLOW_UIDS"
-		local kv
-		for kv in "$@"; do
-			echo "${kv%%=*} = ${kv#*=}"
-		done
-	} >"$CONF"
+	# the socket directory and region are private to this row; let other users (sshd's
+	# unprivileged child, postgres) talk to the coordinator
+	tl_config "$CONF" "$CX_REGION" "$T" SLOT_SIZE=1M SOCKET_MODE=0666 SHM_FILE_MODE=0666 \
+		${CX_ALLOW_UIDS:+"ALLOW_UIDS=$CX_ALLOW_UIDS"} "$@"
 	chmod 644 "$CONF"
 	: >>"$T/shim.log"
 	chmod 666 "$T/shim.log"
@@ -145,15 +117,7 @@ cx_start_daemon() {
 	[ -f "$CONF" ] || cx_config
 	"$FFD" --config "$CONF" >>"$T/daemon.log" 2>&1 &
 	CX_DAEMON_PID=$!
-	local i
-	for i in $(seq 1 1000); do
-		if [ -S "$T/faasflow_container_default.sock" ] &&
-			"$FFCTL" --config "$CONF" status >/dev/null 2>&1; then
-			return 0
-		fi
-		kill -0 "$CX_DAEMON_PID" 2>/dev/null || break
-		sleep 0.01
-	done
+	tl_wait_ready "$FFCTL" "$CONF" "$CX_DAEMON_PID" && return 0
 	echo "faasflowd did not become ready within 10 s; its log:" >&2
 	cat "$T/daemon.log" >&2
 	exit 99
@@ -243,14 +207,7 @@ cx_port() {
 	echo 29999
 }
 
-cx_stat() {
-	"$FFCTL" --config "$CONF" stats --json 2>>"$T/ctl.err" | "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    d = d[k]
-print(int(d))' "$1"
-}
+cx_stat() { tl_stat "$FFCTL" "$CONF" "$1" 2>>"$T/ctl.err"; }
 
 cx_bytes() { # 1K 64K 8M -> bytes
 	case $1 in
@@ -267,7 +224,7 @@ cx_payload() {
 	echo "$f"
 }
 
-cx_sha() { sha256sum <"$1" | cut -d' ' -f1; }
+cx_sha() { tl_sha "$1"; }
 
 cx_show() { # NAME...: first lines of servers' stderr (for FAIL details)
 	local f

@@ -5,8 +5,8 @@ set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ff_tempdir ffctl
-ff_config 1G info
+dt_tempdir ffctl
+dt_config 1G info
 
 # not running: non-zero exit and a message that says how to start it
 out=$($CTL status 2>&1); rc=$?
@@ -23,8 +23,8 @@ out=$("$FFD" --config "$T/f.conf" --set SHM_SIZE=1X 2>&1) && fail "bad --set acc
 echo "$out" | grep -q "SHM_SIZE" || fail "bad --set: message does not name the key: $out"
 [ -e "$SOCK" ] && fail "socket created by a refused start"
 
-ff_start --set TENANTS=blue
-ff_wait_up || { cat "$T/d.log"; fail "daemon did not come up"; exit 1; }
+dt_start --set TENANTS=blue
+dt_wait_up || { cat "$T/d.log"; fail "daemon did not come up"; exit 1; }
 
 out=$($CTL status) || fail "status exited non-zero"
 echo "$out"
@@ -89,7 +89,7 @@ $CTL --tenant other status >/dev/null 2>&1
 [ $? -eq 2 ] || fail "unknown tenant should not connect"
 $CTL bogus >/dev/null 2>&1 && fail "unknown command accepted"
 
-ff_stop || fail "daemon exit status $? after SIGTERM"
+dt_stop || fail "daemon exit status $? after SIGTERM"
 [ -e "$SOCK" ] && fail "socket left after SIGTERM"
 
 [ "$fails" -eq 0 ] || { echo "--- daemon log"; cat "$T/d.log"; exit 1; }

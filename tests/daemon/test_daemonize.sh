@@ -7,8 +7,8 @@ set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ff_tempdir ffdaemonize
-ff_config 8M info "LOG_FILE = $T/d.log"
+dt_tempdir ffdaemonize
+dt_config 8M info "LOG_FILE = $T/d.log"
 "$FFD" --config "$T/f.conf" --daemon 2>>"$T/d.err" || fail "faasflowd --daemon exited $?"
 pid=
 for _ in $(seq 1 100); do
@@ -20,7 +20,7 @@ if [ -z "$pid" ]; then
 	fail "no detached faasflowd answers: $(cat "$T/d.err" "$T/d.log" 2>/dev/null | tail -n 5)"
 	exit 1
 fi
-ff_track "$pid"
+dt_track "$pid"
 kill -HUP "$pid"
 for _ in $(seq 1 100); do
 	grep -q "configuration reloaded" "$T/d.log" && break

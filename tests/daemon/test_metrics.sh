@@ -12,8 +12,8 @@ SHIM=${SHIM:-../../preload/.libs/libfaasflow_intercept.so}
 command -v curl >/dev/null 2>&1 || { echo "SKIP: curl not installed"; exit 77; }
 [ -x "$PY" ] || { echo "SKIP: $PY not installed"; exit 77; }
 
-ff_tempdir ffmetrics
-ff_config 64M info
+dt_tempdir ffmetrics
+dt_config 64M info
 export FAASFLOW_CONFIG=$T/f.conf
 
 # A bad address is refused with a message naming the key.
@@ -22,7 +22,7 @@ echo "$out" | grep -q "METRICS_LISTEN" || fail "bad --metrics-listen message: $o
 
 # Start on a free port (retry if someone takes it between the probe and the bind).
 for attempt in 1 2 3 4 5; do
-	PORT=$(ff_free_port)
+	PORT=$(dt_free_port)
 	( exec "$FFD" --metrics-listen "$PORT" 2>"$T/d.log" ) &
 	DPID=$!
 	i=0
@@ -180,11 +180,11 @@ if [ -e "$SHIM" ] && command -v socat >/dev/null 2>&1; then
 	head -c $((8 << 20)) /dev/urandom >"$T/in"
 	b_bytes=$(value 'faasflow_region_bytes_total{tenant="default"}')
 	b_lat=$(value 'faasflow_transfer_latency_seconds_count{tenant="default"}')
-	P2=$(ff_free_port)
+	P2=$(dt_free_port)
 	( exec env LD_PRELOAD="$preload" FAASFLOW_LOG="$T/shim.log" socat -u -b 1048576 \
 		"TCP-LISTEN:$P2,bind=127.0.0.1,reuseaddr" "OPEN:$T/out,creat,trunc" ) &
 	SPID=$!
-	ff_track "$SPID"
+	dt_track "$SPID"
 	i=0
 	until [ "$($CTL stats --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["endpoints"])')" -ge 1 ]; do
 		i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.05
@@ -209,7 +209,7 @@ fi
 
 # Still alive, and every log line carries the word faasflow.
 kill -0 "$DPID" || fail "faasflowd died"
-ff_stop || fail "faasflowd exit status $? after SIGTERM"
+dt_stop || fail "faasflowd exit status $? after SIGTERM"
 if grep -v faasflow "$T/d.log" | grep -q .; then
 	fail "log lines without 'faasflow': $(grep -v faasflow "$T/d.log" | head -n 3)"
 fi

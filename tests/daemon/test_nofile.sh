@@ -8,10 +8,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 command -v prlimit >/dev/null || { echo "SKIP: prlimit missing (util-linux)"; exit 77; }
 
-ff_tempdir ffnofile
-ff_config 8M info "LOG_FILE = $T/d.log"
-ff_spawn "$T/d.err" prlimit --nofile=64:64 "$FFD" --config "$T/f.conf"
-ff_wait_up || { fail "faasflowd did not come up: $(cat "$T/d.err")"; exit 1; }
+dt_tempdir ffnofile
+dt_config 8M info "LOG_FILE = $T/d.log"
+dt_spawn "$T/d.err" prlimit --nofile=64:64 "$FFD" --config "$T/f.conf"
+dt_wait_up || { fail "faasflowd did not come up: $(cat "$T/d.err")"; exit 1; }
 "$PY" - "$SOCK" "$T/held" <<'PY' &
 import socket, sys, time
 ss = []
@@ -25,7 +25,7 @@ for s in ss[:120]:
     s.close()
 time.sleep(60)
 PY
-ff_track $!
+dt_track $!
 for _ in $(seq 1 100); do [ -s "$T/held" ] && break; sleep 0.05; done
 sleep 0.5
 t0=$(awk '{print $14 + $15}' "/proc/$DPID/stat")
@@ -50,6 +50,6 @@ if $CTL status >/dev/null 2>&1; then
 else
 	fail "faasflowctl unanswered after clients left"
 fi
-ff_stop || fail "faasflowd exit status $?"
+dt_stop || fail "faasflowd exit status $?"
 [ "$fails" -eq 0 ] || exit 1
 exit 0

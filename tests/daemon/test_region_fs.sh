@@ -5,17 +5,17 @@ set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ff_tempdir ffregionfs
+dt_tempdir ffregionfs
 is_mem_fs() { case "$(stat -f -c %T "$1" 2>/dev/null)" in tmpfs|ramfs|hugetlbfs) return 0 ;; esac; return 1; }
 
 # run_at DIR: faasflowd with its region in DIR; its log in $T/d.log
 run_at() {
-	ff_config 8M info
+	dt_config 8M info
 	sed -i "s|^SHM_FILE_PATH = .*|SHM_FILE_PATH = $1/region|" "$T/f.conf"
 	: >"$T/d.log"
-	ff_start
-	ff_wait_up || { cat "$T/d.log"; fail "faasflowd with its region in $1 did not come up"; return 1; }
-	ff_stop || fail "faasflowd with its region in $1: bad exit status"
+	dt_start
+	dt_wait_up || { cat "$T/d.log"; fail "faasflowd with its region in $1 did not come up"; return 1; }
+	dt_stop || fail "faasflowd with its region in $1: bad exit status"
 }
 
 checked=0

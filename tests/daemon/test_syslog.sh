@@ -7,12 +7,12 @@ set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-ff_tempdir ffsyslog
-ff_config 8M debug "LOG_SYSLOG = true"
+dt_tempdir ffsyslog
+dt_config 8M debug "LOG_SYSLOG = true"
 
 # 1. LOG_SYSLOG on, whatever syslog there is (often none in a container): the daemon runs.
-ff_start
-ff_wait_up || { cat "$T/d.log"; fail "faasflowd with LOG_SYSLOG = true did not come up"; exit 1; }
+dt_start
+dt_wait_up || { cat "$T/d.log"; fail "faasflowd with LOG_SYSLOG = true did not come up"; exit 1; }
 { $CTL disable >/dev/null && $CTL enable >/dev/null; } || fail "faasflowctl disable/enable"
 "$FFD" --config "$T/f.conf" 2>>"$T/d.log" && fail "a second faasflowd started"
 kill -HUP "$DPID"
@@ -20,7 +20,7 @@ i=0
 until grep -q "configuration reloaded" "$T/d.log"; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "no reload line"; break; }; sleep 0.05
 done
-ff_stop || fail "faasflowd with LOG_SYSLOG = true: bad exit status"
+dt_stop || fail "faasflowd with LOG_SYSLOG = true: bad exit status"
 [ "$(grep -c . "$T/d.log")" -ge 5 ] || fail "too few log lines: $(cat "$T/d.log")"
 if grep -v faasflow "$T/d.log" | grep -q .; then
 	fail "log lines without 'faasflow': $(grep -v faasflow "$T/d.log" | head -n 3)"
@@ -44,19 +44,19 @@ with open(sys.argv[2], "a", buffering=1) as out:
     while True:
         out.write(s.recv(8192).decode(errors="replace").rstrip("\n") + "\n")
 ' "$T/dev/log" "$T/syslog.txt" &
-ff_track "$!"
+dt_track "$!"
 i=0
 until grep -q LISTENING "$T/syslog.txt" 2>/dev/null; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "syslog listener did not start"; exit 1; }; sleep 0.05
 done
 : >"$T/d.log"
 # shellcheck disable=SC2016 # expanded by the inner shell
-ff_spawn "$T/d.log" unshare --mount --propagation private sh -c \
+dt_spawn "$T/d.log" unshare --mount --propagation private sh -c \
 	'mount --bind /dev/null "$1/dev/null" && mount --rbind "$1/dev" /dev && shift && exec "$@"' \
 	sh "$T" "$FFD" --config "$T/f.conf"
-ff_wait_up || { cat "$T/d.log"; fail "faasflowd in the mount namespace did not come up"; exit 1; }
+dt_wait_up || { cat "$T/d.log"; fail "faasflowd in the mount namespace did not come up"; exit 1; }
 $CTL disable >/dev/null && $CTL enable >/dev/null
-ff_stop || fail "faasflowd (syslog to our socket): bad exit status"
+dt_stop || fail "faasflowd (syslog to our socket): bad exit status"
 i=0
 until grep -q "shutting down" "$T/syslog.txt"; do
 	i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.05

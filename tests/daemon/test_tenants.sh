@@ -19,7 +19,7 @@ fi
 uid_a=$(id -u "$UA") uid_b=$(id -u "$UB")
 
 umask 022
-ff_tempdir fftenants
+dt_tempdir fftenants
 chmod 0755 "$T"     # reachable by both users: only the files' own modes may stop them
 as() { local u=$1; shift; setpriv --reuid "$u" --regid "$(id -g "$u")" --clear-groups "$@"; }
 
@@ -29,12 +29,12 @@ CTLB=$T/$(basename "$FFCTL") PROBEB=$T/$(basename "$PROBE")
 export ASAN_OPTIONS=detect_leaks=0
 
 start() { # start EXTRA_CONF_LINE
-	ff_config 8M info "TENANT = a" "TENANTS = a, b" "TENANT_OWNERS = a=$UA, b=$UB" "$1"
+	dt_config 8M info "TENANT = a" "TENANTS = a, b" "TENANT_OWNERS = a=$UA, b=$UB" "$1"
 	chmod 0644 "$T/f.conf"
-	ff_start
-	ff_wait_up --tenant b || { cat "$T/d.log"; fail "daemon did not come up"; exit 1; }
+	dt_start
+	dt_wait_up --tenant b || { cat "$T/d.log"; fail "daemon did not come up"; exit 1; }
 }
-stop() { ff_stop || fail "exit $?"; }
+stop() { dt_stop || fail "exit $?"; }
 
 start ""
 SA=$T/sock/faasflow_container_a.sock SB=$T/sock/faasflow_container_b.sock
@@ -77,9 +77,9 @@ ok "socket a: refused for $UB, open for $UA"
 # Endpoints are per tenant: a's listener is found on a's socket, never on b's.
 # (setpriv itself in the background, not the function: the tracked pid is the probe)
 setpriv --reuid "$UA" --regid "$(id -g "$UA")" --clear-groups "$PROBEB" "$SA" hold secret-a >"$T/hold.a" &
-ff_track "$!"
+dt_track "$!"
 setpriv --reuid "$UB" --regid "$(id -g "$UB")" --clear-groups "$PROBEB" "$SB" hold secret-b >"$T/hold.b" &
-ff_track "$!"
+dt_track "$!"
 i=0
 until grep -q ready "$T/hold.a" && grep -q ready "$T/hold.b"; do
 	i=$((i + 1)); [ $i -gt 200 ] && { fail "hold did not come up"; break; }; sleep 0.05
@@ -90,7 +90,7 @@ out=$(as "$UB" "$PROBEB" "$SB" lookup secret-a); rc=$?
 { [ "$rc" -eq 1 ] && [ "$out" = "not found" ]; } || fail "tenant b looked up tenant a's endpoint: $out"
 out=$(as "$UA" "$PROBEB" "$SA" lookup secret-b); rc=$?
 [ "$rc" -eq 1 ] || fail "tenant a looked up tenant b's endpoint: $out"
-ff_kill_tracked
+dt_kill_tracked
 ok "LOOKUP answers only the caller's tenant"
 stop
 

@@ -19,17 +19,17 @@ if ldd "$FFD" 2>/dev/null | grep -Eq 'lib(asan|tsan|ubsan)'; then
 fi
 [ -r "$SUPP" ] || { echo "FAIL: suppression file $SUPP missing"; exit 1; }
 
-ff_tempdir ffvalgrind
-ff_config 16M debug "TENANTS = blue"
-PORT=$(ff_free_port)
+dt_tempdir ffvalgrind
+dt_config 16M debug "TENANTS = blue"
+PORT=$(dt_free_port)
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
     "--suppressions=$SUPP" --track-fds=no)
-FF_UP_TRIES=600 FF_UP_STEP=0.1   # valgrind starts slowly
+DT_UP_TRIES=600 DT_UP_STEP=0.1   # valgrind starts slowly
 
 start() { # start LOGNAME
-	ff_spawn "$T/$1.log" "${VG[@]}" "--log-file=$T/$1.vg" "$FFD" --config "$T/f.conf" \
+	dt_spawn "$T/$1.log" "${VG[@]}" "--log-file=$T/$1.vg" "$FFD" --config "$T/f.conf" \
 		--metrics-listen "$PORT"
-	ff_wait_up || {
+	dt_wait_up || {
 		cat "$T/$1.log" "$T/$1.vg"; fail "faasflowd under valgrind did not come up"; exit 1
 	}
 }
@@ -41,7 +41,7 @@ total=$(free_slots)
 # Lease/return round trips, a listener and lookups.
 "$BENCH" -n 300 "$SOCK" >/dev/null || fail "ff-lease-bench"
 "$PROBE" "$SOCK" hold vg-endpoint >"$T/hold" &
-ff_track "$!"
+dt_track "$!"
 i=0; until grep -q ready "$T/hold"; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.05; done
 "$PROBE" "$SOCK" lookup vg-endpoint >/dev/null || fail "lookup of a live listener"
 "$PROBE" "$SOCK" lookup nobody-here >/dev/null && fail "lookup of an unknown name"
@@ -77,7 +77,7 @@ $CTL status >/dev/null || fail "status after malformed messages"
 # A client killed with SIGKILL while it holds slots: they come back.
 "$PROBE" "$SOCK" lease 8 >"$T/lease" &
 LPID=$!
-ff_track "$LPID"
+dt_track "$LPID"
 i=0; until grep -q "ready 8" "$T/lease"; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.05; done
 [ "$(free_slots)" -eq $((total - 8)) ] || fail "8 slots not out of the pool"
 kill -KILL "$LPID"; wait "$LPID" 2>/dev/null
@@ -99,9 +99,9 @@ kill -HUP "$DPID"
 i=0; until grep -q "configuration reloaded" "$T/run.log"; do
 	i=$((i + 1)); [ $i -gt 300 ] && { fail "no reload"; break; }; sleep 0.05
 done
-ff_kill_tracked
+dt_kill_tracked
 
-ff_stop || fail "faasflowd under valgrind exited $? (99: memcheck errors)"
+dt_stop || fail "faasflowd under valgrind exited $? (99: memcheck errors)"
 grep -q "ERROR SUMMARY: 0 errors" "$T/run.vg" || fail "memcheck errors: $(grep -A3 'ERROR SUMMARY' "$T/run.vg")"
 if grep -q "definitely lost: [1-9]" "$T/run.vg"; then fail "definite leaks"; fi
 [ "$fails" -eq 0 ] && ok "memcheck: exit 0, $(grep -o 'in use at exit: [0-9,]* bytes' "$T/run.vg"), no errors"

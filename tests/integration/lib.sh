@@ -37,23 +37,12 @@ done
 T=$(mktemp -d "${TMPDIR:-/tmp}/ffint.XXXXXX")
 CONF=$T/faasflow.conf
 
+# shellcheck source=../testlib.sh
+. "$IT_SRC/../testlib.sh"
+
 it_cleanup() {
-	local p ns i
-	for p in "${IT_PIDS[@]}" $IT_DAEMON_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for i in $(seq 1 50); do
-		local alive=0
-		for p in "${IT_PIDS[@]}" $IT_DAEMON_PID; do
-			kill -0 "$p" 2>/dev/null && alive=1
-		done
-		[ $alive = 0 ] && break
-		sleep 0.05
-	done
-	for p in "${IT_PIDS[@]}" $IT_DAEMON_PID; do
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	local ns
+	tl_kill_pids "${IT_PIDS[@]}" ${IT_DAEMON_PID:+"$IT_DAEMON_PID"}
 	for ns in "${IT_NETNS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
@@ -67,12 +56,8 @@ trap it_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
 # Sanitizer builds: the ASan runtime must come first for uninstrumented programs.
-IT_PRELOAD=$SHIM
-export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:exitcode=86
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
-if ldd "$SHIM" 2>/dev/null | grep -q libasan; then
-	IT_PRELOAD="$(${CC:-gcc} -print-file-name=libasan.so):$SHIM"
-fi
+tl_sanitizer_env "$SHIM"
+IT_PRELOAD=${TL_ASAN:+$TL_ASAN:}$SHIM
 
 # A tool the test needs is genuinely missing: skip (77) saying which.
 it_need() {
@@ -87,17 +72,7 @@ it_need() {
 
 # it_config KEY=VALUE ...: a fresh config file (small region) with overrides.
 it_config() {
-	{
-		echo "SHM_FILE_PATH = $T/region"
-		echo "SOCKET_DIR = $T"
-		echo "SHM_SIZE = 256M"
-		echo "SLOT_SIZE = 1M"
-		echo "LOG_LEVEL = info"
-		local kv
-		for kv in "$@"; do
-			echo "${kv%%=*} = ${kv#*=}"
-		done
-	} >"$CONF"
+	tl_config "$CONF" "$T/region" "$T" SLOT_SIZE=1M "$@"
 }
 
 it_daemon_ready() {
@@ -110,12 +85,7 @@ it_start_daemon() {
 	[ -f "$CONF" ] || it_config
 	"$FFD" --config "$CONF" >>"$T/daemon.log" 2>&1 &
 	IT_DAEMON_PID=$!
-	local i
-	for i in $(seq 1 1000); do
-		it_daemon_ready && return 0
-		kill -0 "$IT_DAEMON_PID" 2>/dev/null || break
-		sleep 0.01
-	done
+	tl_wait_ready "$FFCTL" "$CONF" "$IT_DAEMON_PID" && return 0
 	echo "faasflowd did not become ready within 10 s; its log:" >&2
 	cat "$T/daemon.log" >&2
 	exit 99
@@ -189,15 +159,7 @@ it_join_both() {
 	return 0
 }
 
-it_wait_file() { # FILE [timeout_s]
-	local i n=$((${2:-20} * 100))
-	for i in $(seq 1 "$n"); do
-		[ -s "$1" ] && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
+it_wait_file() { tl_wait_file "$@"; } # FILE [timeout_s]
 
 # it_wait_port PORT [timeout_s] [netns]: until something listens on the TCP port.
 it_wait_port() {
@@ -214,19 +176,10 @@ it_wait_port() {
 }
 
 # A port that was free a moment ago (for programs that cannot report theirs).
-it_free_port() {
-	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+it_free_port() { tl_free_port; }
 
 # it_stat KEY: one counter from stats --json (nested: "fallbacks.no_slot").
-it_stat() {
-	"$FFCTL" --config "$CONF" stats --json 2>>"$T/ctl.err" | "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    d = d[k]
-print(int(d) if not isinstance(d, bool) else int(d))' "$1"
-}
+it_stat() { tl_stat "$FFCTL" "$CONF" "$1" 2>>"$T/ctl.err"; }
 
 # it_xfer_server NAME [shim|plain] ARGS...: an xfer server on a free port; port in IT_PORT.
 it_xfer_server() {
@@ -239,9 +192,7 @@ it_xfer_server() {
 }
 
 # field of a "K=v K=v" line: it_field LINE KEY
-it_field() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
-}
+it_field() { tl_field "$@"; }
 
 # The hash line of an output file: it_line FILE RECV|SENT [n-th, default 1]
 it_line() {

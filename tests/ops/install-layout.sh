@@ -7,20 +7,20 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$srcdir/lib.sh"
 : "${prefix:?}" "${bindir:?}" "${sbindir:?}" "${libdir:?}" "${includedir:?}" "${sysconfdir:?}" "${mandir:?}"
-make_tmp
+op_make_tmp
 dest=$tmp/dest
 
 # A nested make must not join the jobserver of the make running the tests.
 nmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL "${MAKE:-make}" -s -C "$top_builddir" "$@"; }
 nmake install DESTDIR="$dest" >"$tmp/install.log" 2>&1 ||
-	{ tail -n 40 "$tmp/install.log"; fail "make install DESTDIR=$dest failed"; }
+	{ tail -n 40 "$tmp/install.log"; op_fail "make install DESTDIR=$dest failed"; }
 
 status=0
 expect() {
-	if [ -e "$dest$1" ]; then ok "$1"; else echo "FAIL: not installed: $1" >&2; status=1; fi
+	if [ -e "$dest$1" ]; then op_ok "$1"; else echo "FAIL: not installed: $1" >&2; status=1; fi
 }
 expect_x() {
-	if [ -x "$dest$1" ] && [ -f "$dest$1" ]; then ok "$1 (executable)"
+	if [ -x "$dest$1" ] && [ -f "$dest$1" ]; then op_ok "$1 (executable)"
 	else echo "FAIL: not installed or not executable: $1" >&2; status=1; fi
 }
 expect_x "$sbindir/faasflowd"
@@ -64,13 +64,13 @@ if command -v pkg-config >/dev/null 2>&1 && [ -e "$dest$libdir/pkgconfig/faasflo
 		# shellcheck disable=SC2086 # cflags is a flag list
 		${CC:-cc} -std=gnu11 -Wall -Wextra -Werror $cflags -c "$tmp/use.c" -o "$tmp/use.o" ||
 			{ echo "FAIL: faasflow.h does not compile on its own with pkg-config's flags" >&2; status=1; }
-		ok "faasflow.h compiles with pkg-config --cflags faasflow"
+		op_ok "faasflow.h compiles with pkg-config --cflags faasflow"
 	fi
 	unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 fi
 
 nmake uninstall DESTDIR="$dest" >"$tmp/uninstall.log" 2>&1 ||
-	{ tail -n 20 "$tmp/uninstall.log"; fail "make uninstall failed"; }
+	{ tail -n 20 "$tmp/uninstall.log"; op_fail "make uninstall failed"; }
 left=$(find "$dest" -type f -o -type l)
 [ -z "$left" ] || { echo "FAIL: left after make uninstall: $left" >&2; status=1; }
 exit "$status"

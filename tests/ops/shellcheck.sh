@@ -5,7 +5,7 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$srcdir/lib.sh"
 
-command -v shellcheck >/dev/null 2>&1 || skip "shellcheck not installed (apt-get install shellcheck)"
+command -v shellcheck >/dev/null 2>&1 || op_skip "shellcheck not installed (apt-get install shellcheck)"
 
 is_shell() {
 	case "$1" in
@@ -25,16 +25,16 @@ done < <(find "$top_srcdir" \
 # the generated wrapper, as installed
 scripts+=("$top_builddir/contrib/faasflow-run")
 
-[ "${#scripts[@]}" -ge 8 ] || fail "found only ${#scripts[@]} scripts: ${scripts[*]}"
+[ "${#scripts[@]}" -ge 8 ] || op_fail "found only ${#scripts[@]} scripts: ${scripts[*]}"
 for must in .ci/run contrib/install-deps.sh contrib/run-tests.sh contrib/docker/entrypoint.sh \
 	contrib/faasflow-run.in; do
-	printf '%s\n' "${scripts[@]}" | grep -qx "$top_srcdir/$must" || fail "$must not checked"
+	printf '%s\n' "${scripts[@]}" | grep -qx "$top_srcdir/$must" || op_fail "$must not checked"
 done
 
 status=0
 for f in "${scripts[@]}"; do
 	if shellcheck -x -P SCRIPTDIR "$f"; then
-		ok "${f#"$top_srcdir"/}"
+		op_ok "${f#"$top_srcdir"/}"
 	else
 		echo "FAIL: shellcheck $f" >&2
 		status=1

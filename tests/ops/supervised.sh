@@ -11,23 +11,23 @@ srcdir=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$srcdir/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-command -v ip >/dev/null 2>&1 || skip "ip (iproute2) not installed"
+[ "$(id -u)" -eq 0 ] || op_skip "needs root for network namespaces"
+command -v ip >/dev/null 2>&1 || op_skip "ip (iproute2) not installed"
 py=/usr/bin/python3
 daemon=$top_builddir/daemon/faasflowd
 ctl=$top_builddir/daemon/faasflowctl
 shim=$top_builddir/preload/.libs/libfaasflow_intercept.so
-for f in "$daemon" "$ctl" "$shim"; do [ -e "$f" ] || fail "$f not built"; done
-make_tmp
+for f in "$daemon" "$ctl" "$shim"; do [ -e "$f" ] || op_fail "$f not built"; done
+op_make_tmp
 
 # Names and addresses of our own, so parallel runs cannot collide.
 id=$(( $$ % 200 + 20 ))
 nsa=ffops-a-$$ nsb=ffops-b-$$ va=ffa$$ vb=ffb$$
 addr_a=10.251.$id.1 addr_b=10.251.$id.2
 cleanup_cmds+=("ip netns del $nsa 2>/dev/null" "ip netns del $nsb 2>/dev/null")
-{ ip netns add "$nsa" && ip netns add "$nsb"; } || fail "ip netns add"
-ip link add "$va" type veth peer name "$vb" || fail "veth"
-{ ip link set "$va" netns "$nsa" && ip link set "$vb" netns "$nsb"; } || fail "veth to netns"
+{ ip netns add "$nsa" && ip netns add "$nsb"; } || op_fail "ip netns add"
+ip link add "$va" type veth peer name "$vb" || op_fail "veth"
+{ ip link set "$va" netns "$nsa" && ip link set "$vb" netns "$nsb"; } || op_fail "veth to netns"
 ip -n "$nsa" addr add "$addr_a/24" dev "$va" && ip -n "$nsa" link set "$va" up && ip -n "$nsa" link set lo up
 ip -n "$nsb" addr add "$addr_b/24" dev "$vb" && ip -n "$nsb" link set "$vb" up && ip -n "$nsb" link set lo up
 
@@ -54,7 +54,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 notify_pid=$!
 cleanup_cmds+=("kill $notify_pid 2>/dev/null")
 wait_for() { local _; for _ in $(seq 500); do eval "$1" && return 0; sleep 0.02; done; return 1; }
-wait_for 'grep -q LISTENING "$tmp/notify.log" 2>/dev/null' || fail "notify listener did not start"
+wait_for 'grep -q LISTENING "$tmp/notify.log" 2>/dev/null' || op_fail "notify listener did not start"
 
 mport=$(( 20000 + $$ % 20000 ))
 NOTIFY_SOCKET=$tmp/notify "$daemon" --config "$conf" --metrics-listen "127.0.0.1:$mport" \
@@ -62,10 +62,10 @@ NOTIFY_SOCKET=$tmp/notify "$daemon" --config "$conf" --metrics-listen "127.0.0.1
 dpid=$!
 cleanup_cmds+=("kill $dpid 2>/dev/null")
 wait_for 'grep -qx "READY=1" "$tmp/notify.log"' ||
-	fail "faasflowd sent no READY=1: $(cat "$tmp/daemon.log")"
-"$ctl" status >"$tmp/status" || fail "faasflowctl status after READY=1: $(cat "$tmp/status")"
-[ -S "$tmp/faasflow_container_default.sock" ] || fail "no socket faasflow_container_default.sock"
-ok "faasflowd ready under Type=notify supervision"
+	op_fail "faasflowd sent no READY=1: $(cat "$tmp/daemon.log")"
+"$ctl" status >"$tmp/status" || op_fail "faasflowctl status after READY=1: $(cat "$tmp/status")"
+[ -S "$tmp/faasflow_container_default.sock" ] || op_fail "no socket faasflow_container_default.sock"
+op_ok "faasflowd ready under Type=notify supervision"
 
 preload=$shim
 if ldd "$shim" | grep -q libasan; then preload="$(${CC:-cc} -print-file-name=libasan.so):$shim"; fi
@@ -109,42 +109,42 @@ scrape() {
 		sed -n 's/^faasflow_region_bytes_total\({[^}]*}\)\? \([0-9]*\)$/\2/p' | head -n 1
 }
 h0=$(scrape)
-[ -n "$h0" ] || fail "no faasflow_region_bytes_total at http://127.0.0.1:$mport/metrics"
+[ -n "$h0" ] || op_fail "no faasflow_region_bytes_total at http://127.0.0.1:$mport/metrics"
 before=$(stat_of region_bytes)
-transfer 15001 || fail "transfer between the namespaces failed: $(tail -n 5 "$tmp/shim.log")"
+transfer 15001 || op_fail "transfer between the namespaces failed: $(tail -n 5 "$tmp/shim.log")"
 after=$(stat_of region_bytes)
 [ $((after - before)) -ge $((4 << 20)) ] ||
-	fail "region_bytes grew by $((after - before)) for 8 MiB: the data did not go through the region"
-ok "8 MiB between two namespaces, intact, $((after - before)) bytes through the region"
+	op_fail "region_bytes grew by $((after - before)) for 8 MiB: the data did not go through the region"
+op_ok "8 MiB between two namespaces, intact, $((after - before)) bytes through the region"
 
-"$ctl" metrics >"$tmp/metrics" || fail "faasflowctl metrics"
+"$ctl" metrics >"$tmp/metrics" || op_fail "faasflowctl metrics"
 m=$(sed -n 's/^faasflow_region_bytes_total\({[^}]*}\)\? \([0-9]*\)$/\2/p' "$tmp/metrics" | head -n 1)
-{ [ -n "$m" ] && [ "$m" -ge "$after" ]; } || fail "faasflow_region_bytes_total is '$m', expected >= $after"
-ok "faasflowctl metrics: faasflow_region_bytes_total $m"
+{ [ -n "$m" ] && [ "$m" -ge "$after" ]; } || op_fail "faasflow_region_bytes_total is '$m', expected >= $after"
+op_ok "faasflowctl metrics: faasflow_region_bytes_total $m"
 h1=$(scrape)
-{ [ -n "$h1" ] && [ $((h1 - h0)) -ge $((4 << 20)) ]; } || fail "HTTP /metrics region bytes moved from '$h0' to '$h1'"
-ok "GET /metrics over HTTP: faasflow_region_bytes_total $h0 -> $h1"
+{ [ -n "$h1" ] && [ $((h1 - h0)) -ge $((4 << 20)) ]; } || op_fail "HTTP /metrics region bytes moved from '$h0' to '$h1'"
+op_ok "GET /metrics over HTTP: faasflow_region_bytes_total $h0 -> $h1"
 
 # Fallback (guide section 7): ENABLE_SHARED_MEMORY = false and a reload; data flows as TCP.
 echo 'ENABLE_SHARED_MEMORY = false' >>"$conf"
 kill -HUP "$dpid"
-wait_for '"$ctl" status | grep -q "disabled"' || fail "reload did not switch shared memory off"
+wait_for '"$ctl" status | grep -q "disabled"' || op_fail "reload did not switch shared memory off"
 before=$(stat_of region_bytes)
-transfer 15002 || fail "transfer after the switch-off failed"
+transfer 15002 || op_fail "transfer after the switch-off failed"
 after=$(stat_of region_bytes)
-[ "$after" -eq "$before" ] || fail "region used while switched off ($before -> $after)"
-kill -0 "$dpid" || fail "faasflowd died on SIGHUP"
-ok "reload switches to plain TCP; data intact"
+[ "$after" -eq "$before" ] || op_fail "region used while switched off ($before -> $after)"
+kill -0 "$dpid" || op_fail "faasflowd died on SIGHUP"
+op_ok "reload switches to plain TCP; data intact"
 
-grep -q faasflow "$tmp/daemon.log" || fail "no log line contains 'faasflow'"
+grep -q faasflow "$tmp/daemon.log" || op_fail "no log line contains 'faasflow'"
 if grep -v faasflow "$tmp/daemon.log" | grep -q .; then
-	fail "log lines without the word faasflow: $(grep -v faasflow "$tmp/daemon.log" | head -n 3)"
+	op_fail "log lines without the word faasflow: $(grep -v faasflow "$tmp/daemon.log" | head -n 3)"
 fi
-ok "every log line contains 'faasflow' (journalctl -f | grep faasflow)"
+op_ok "every log line contains 'faasflow' (journalctl -f | grep faasflow)"
 
 kill -TERM "$dpid"
 wait "$dpid"
 rc=$?
-[ "$rc" -eq 0 ] || fail "faasflowd exited $rc on SIGTERM"
-ok "clean stop on SIGTERM"
+[ "$rc" -eq 0 ] || op_fail "faasflowd exited $rc on SIGTERM"
+op_ok "clean stop on SIGTERM"
 exit 0

@@ -18,25 +18,18 @@ ST_DAEMON_PID=
 T=$(mktemp -d "${TMPDIR:-/tmp}/ffshim.XXXXXX")
 CONF=$T/faasflow.conf
 
+# shellcheck source=../testlib.sh
+. "$ST_SRCDIR/../testlib.sh"
+
 st_cleanup() {
-	local p
-	for p in "${ST_PIDS[@]}" $ST_DAEMON_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${ST_PIDS[@]}" $ST_DAEMON_PID; do
-		wait "$p" 2>/dev/null
-	done
+	tl_kill_pids "${ST_PIDS[@]}" ${ST_DAEMON_PID:+"$ST_DAEMON_PID"}
 	rm -rf "$T"
 }
 trap st_cleanup EXIT
 trap 'exit 1' INT TERM
 
-PRELOAD=$SHIM
-export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:exitcode=86
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
-if ldd "$SHIM" 2>/dev/null | grep -q libasan; then
-	PRELOAD="$(${CC:-gcc} -print-file-name=libasan.so):$SHIM"
-fi
+tl_sanitizer_env "$SHIM"
+PRELOAD=${TL_ASAN:+$TL_ASAN:}$SHIM
 
 # A test that runs a process as another uid: root and setpriv, else SKIP. $T becomes reachable
 # by that user and $T/shared is made like /tmp (world-writable, sticky); the uid is in
@@ -54,33 +47,14 @@ st_other_user() {
 
 # write the config: st_config KEY=VALUE ...
 st_config() {
-	{
-		echo "SHM_FILE_PATH = $T/region"
-		echo "SOCKET_DIR = $T"
-		echo "SHM_SIZE = 256M"
-		echo "LOG_LEVEL = info"
-		local kv
-		for kv in "$@"; do
-			echo "${kv%%=*} = ${kv#*=}"
-		done
-	} >"$CONF"
+	tl_config "$CONF" "$T/region" "$T" "$@"
 }
 
 st_start_daemon() {
 	[ -f "$CONF" ] || st_config
 	"$FFD" --config "$CONF" >"$T/daemon.log" 2>&1 &
 	ST_DAEMON_PID=$!
-	local _
-	for _ in $(seq 1 1000); do
-		if [ -S "$T/faasflow_container_default.sock" ] &&
-			"$FFCTL" --config "$CONF" status >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$ST_DAEMON_PID" 2>/dev/null; then
-			break
-		fi
-		sleep 0.01
-	done
+	tl_wait_ready "$FFCTL" "$CONF" "$ST_DAEMON_PID" && return 0
 	echo "faasflowd did not become ready; its log:" >&2
 	cat "$T/daemon.log" >&2
 	exit 99
@@ -92,7 +66,7 @@ st_daemon_alive() {
 
 # st_stat KEY: one number from stats --json
 st_stat() {
-	"$FFCTL" --config "$CONF" stats --json | grep -o "\"$1\": [0-9]*" | head -1 | grep -o '[0-9]*$'
+	tl_stat "$FFCTL" "$CONF" "$1"
 }
 
 # run a program under the shim (with a timeout)
@@ -114,20 +88,10 @@ st_bg() {
 	ST_LAST=$!
 }
 
-st_wait_file() {
-	local _
-	for _ in $(seq 1 2000); do
-		[ -s "$1" ] && return 0
-		sleep 0.01
-	done
-	echo "timed out waiting for $1" >&2
-	return 1
-}
+st_wait_file() { tl_wait_file "$1" 20; }
 
 # field of a "k=v k=v" line: st_field LINE KEY
-st_field() {
-	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1
-}
+st_field() { tl_field "$@"; }
 
 st_pass() { echo "PASS: $1"; }
 st_fail() {

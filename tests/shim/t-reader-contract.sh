@@ -18,6 +18,7 @@ st_start_daemon
 # takes a free port (a fixed one may be some other test's ephemeral port).
 run_case() {
 	local mode=$1 runner=$2 port srv cli
+	rm -f "$T/$mode.$runner.srv"     # (the previous threshold's: not read as this one's)
 	st_bg "$T/$mode.$runner.srv" "$runner" "$PY" "$ST_SRCDIR/reader_contract.py" "$mode" 0 server
 	srv=$ST_LAST
 	st_wait_file "$T/$mode.$runner.srv" || return 1
