@@ -2,7 +2,7 @@
  * A doorbell stays in the socket until its whole payload has been copied out, so the fd stays
  * readable (level and edge) while slot bytes remain; it is consumed and the slot given back
  * only then. No application byte is ever read ahead into the shim. FIONREAD and borrowing in
- * place are in rx_side.c. */
+ * place are in rx_side.c, reads at a frame head in one call in rx_head.c, MSG_PEEK in rx_peek.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -133,7 +133,7 @@ int ff_rx_decide(struct ff_conn *c, int fd, int flags)
 }
 
 /* Copy n bytes from src into iov starting at byte `at`. */
-static void scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n)
+void ff_scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n)
 {
 	struct iovec v[64];
 
@@ -180,7 +180,7 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 	if (atomic_load_explicit(word, memory_order_acquire) != claim)
 		return ff_rx_broken(c, fd, "the slot being read was taken back");
 	if (!(flags & MSG_TRUNC))
-		scatter(iov, iovcnt, at, ff_slot_ptr(ff_rg(), db->slot) + db->offset + c->rx_db_done, n);
+		ff_scatter(iov, iovcnt, at, ff_slot_ptr(ff_rg(), db->slot) + db->offset + c->rx_db_done, n);
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(word, memory_order_relaxed) != claim)
 		return ff_rx_broken(c, fd, "the slot being read was taken back");
@@ -243,26 +243,6 @@ static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 	return r;
 }
 
-/* Peek one inline frame's payload (header still in the socket) into iov. */
-static ssize_t peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at, size_t len,
-			   size_t hlen, int flags)
-{
-	uint8_t *tmp = malloc(hlen + len);
-	ssize_t r;
-
-	if (!tmp)
-		return -1;
-	r = ff_rx_peek(fd, tmp, hlen + len, flags & MSG_DONTWAIT);
-	if (r > (ssize_t)hlen) {
-		scatter(iov, iovcnt, at, tmp + hlen, (size_t)r - hlen);
-		r -= (ssize_t)hlen;
-	} else if (r >= 0) {
-		r = 0;
-	}
-	free(tmp);
-	return r;
-}
-
 /* The head of the stream: the stashed header bytes, then what the socket has. Returns the
  * bytes in buf (0: end of stream), or -1 with errno. */
 ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags)
@@ -321,7 +301,7 @@ static ssize_t rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *i
 		return r;
 	}
 	if (!(flags & MSG_TRUNC))
-		scatter(iov, iovcnt, at, &b, 1);
+		ff_scatter(iov, iovcnt, at, &b, 1);
 	return 1;
 }
 
@@ -366,7 +346,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	if (t == FF_FRAME_INLINE) {
 		size_t n = plen < space ? (size_t)plen : space;
 		if (flags & MSG_PEEK)
-			return peek_inline(fd, iov, iovcnt, at, n, hlen - k, pflags);
+			return ff_rx_peek_inline(fd, iov, iovcnt, at, n, hlen - k, pflags);
 		c->rx_inline_left = plen;
 		c->rx_stash_len = 0;
 		return rx_inline(c, fd, iov, iovcnt, at, n, hlen - k, (flags & MSG_TRUNC) | pflags);
@@ -380,7 +360,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		c->rx_db_done = 0;
 		size_t n = db.len < space ? (size_t)db.len : space;
 		if (!(flags & MSG_TRUNC))
-			scatter(iov, iovcnt, at, ff_slot_ptr(ff_rg(), db.slot) + db.offset, n);
+			ff_scatter(iov, iovcnt, at, ff_slot_ptr(ff_rg(), db.slot) + db.offset, n);
 		return (ssize_t)n;
 	}
 	if (ff_slot_claim(&db, c->rx_key) < 0)
@@ -391,198 +371,6 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	c->rx_stash_len = 0;
 	c->rx_db_active = true;
 	return rx_from_slot(c, fd, iov, iovcnt, at, space, flags);
-}
-
-/* The head of the stream, frame unknown, taken in one call: the header and up to FF_SPEC_MAX
- * bytes after it. Whatever comes is sorted out here: inline payload goes to the application,
- * the start of a header to the stash. A doorbell is longer than this call takes, so one is
- * never out of the socket whole before its payload is read (readiness stays exact). One
- * system call for a small message where a peek and a read were two. Returns payload bytes
- * (maybe 0: only a header, or the start of a doorbell, came), -1 with errno, 0 and *eof at
- * end of stream. *drained: the socket had no more than this. */
-static ssize_t rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, size_t at,
-		       size_t space, int pflags, bool *eof, bool *drained)
-{
-	uint8_t b[FF_HELLO_SIZE + FF_INLINE_HDR + FF_SPEC_MAX];
-	size_t skip = c->rx_hello_left;   /* a hello still in front: taken in the same call */
-	size_t want = skip + FF_INLINE_HDR + (space < FF_SPEC_MAX ? space : FF_SPEC_MAX);
-	size_t n, pos = skip, out = 0;
-	uint64_t ssz = ff_mapped() ? ff_rg()->hdr->slot_size : UINT64_MAX;
-	uint64_t scnt = ff_mapped() ? ff_rg()->hdr->slot_count : UINT32_MAX;
-	ssize_t r;
-
-	do
-		r = ff_real.recv(fd, b, want, pflags);
-	while (r < 0 && errno == EINTR && (pflags & MSG_DONTWAIT));
-	if (r <= 0) {
-		*eof = r == 0;
-		return r;
-	}
-	n = (size_t)r;
-	*drained = n < want;
-	c->rx_hello_left = n < skip ? (uint8_t)(skip - n) : 0;
-	if (n <= skip)
-		return 0;
-	while (pos < n) {
-		struct ff_doorbell db;
-		size_t hlen, take;
-		uint64_t plen;
-		int t = ff_frame_decode(b + pos, n - pos, ssz, scnt, &hlen, &plen, &db);
-
-		if (t < 0) {
-			ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
-			return out ? (ssize_t)out : -1;
-		}
-		if (t != FF_FRAME_INLINE)
-			break;   /* the start of a header (a doorbell never comes whole here) */
-		take = n - pos - hlen < plen ? n - pos - hlen : (size_t)plen;
-		scatter(iov, iovcnt, at + out, b + pos + hlen, take);
-		out += take;
-		pos += hlen + take;
-		if (take < plen)
-			c->rx_inline_left = plen - take;
-	}
-	memcpy(c->rx_stash, b + pos, n - pos);
-	c->rx_stash_len = (uint8_t)(n - pos);
-	return (ssize_t)out;
-}
-
-#define BATCH_WINDOW (64u << 10)
-
-/* Many small inline frames at the head (a stream of small writes): peek them into the
- * application's buffer in one call, squeeze out the headers, then drop exactly the parsed
- * bytes from the socket. Two system calls per read instead of two per frame. Returns payload
- * bytes (0 only at end of stream, *eof set), -1 with errno, or -2 when the head is not an
- * inline frame (the caller takes the general path). */
-static ssize_t rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t space, int pflags,
-			       bool *eof, bool *drained)
-{
-	size_t pos = 0, out = 0, n;
-	ssize_t r;
-
-	if (space > BATCH_WINDOW)
-		space = BATCH_WINDOW;
-	r = ff_rx_peek(fd, b, space, pflags);
-	if (r <= 0) {
-		*eof = r == 0;
-		return r;
-	}
-	n = (size_t)r;
-	while (pos + FF_INLINE_HDR <= n) {
-		struct ff_doorbell db;
-		size_t hlen, take;
-		uint64_t plen;
-		int t = ff_frame_decode(b + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
-
-		if (t < 0 && pos == 0)
-			return ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
-		if (t != FF_FRAME_INLINE)
-			break;
-		take = n - pos - hlen < plen ? n - pos - hlen : (size_t)plen;
-		if (!take)
-			break;
-		memmove(b + out, b + pos + hlen, take);
-		out += take;
-		pos += hlen + take;
-		if (take < plen) {
-			c->rx_inline_left = plen - take;
-			break;
-		}
-	}
-	if (!pos)
-		return -2;
-	do
-		r = ff_real.recv(fd, NULL, pos, MSG_TRUNC | MSG_DONTWAIT);
-	while (r < 0 && errno == EINTR);
-	if (r != (ssize_t)pos)
-		return ff_rx_broken(c, fd, "the socket lost bytes it had shown");
-	*drained = pos == n && n < space;
-	return (ssize_t)out;
-}
-
-/* The frames a peek may look at: bytes of the stream ahead of the reader, up to the buffer. */
-#define PEEK_WINDOW_MAX (16u << 20)
-
-/* MSG_PEEK: what a read of this size would return now, over as many frames as it spans
- * (a reader peeking for a delimiter gets the same bytes as over TCP), without changing any
- * state. Returns the bytes (0 at end of stream), or -1 with errno (EAGAIN: none yet). */
-static ssize_t rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-			      size_t space, int pflags, bool trunc)
-{
-	struct ff_region *rg = ff_rg();
-	size_t got = 0, pos = 0, n, window;
-	uint64_t left = c->rx_inline_left;
-	uint8_t *buf;
-	ssize_t r;
-
-	if (c->rx_db_active) {
-		size_t k = c->rx_db.len - c->rx_db_done < space ? (size_t)(c->rx_db.len - c->rx_db_done) : space;
-		if (!trunc)
-			scatter(iov, iovcnt, 0, ff_slot_ptr(rg, c->rx_db.slot) + c->rx_db.offset + c->rx_db_done, k);
-		got = k;
-		pos = c->rx_db_tail;
-		if (got == space)
-			return (ssize_t)got;
-	}
-	window = space - got + FF_FRAME_PEEK * 64 + pos;
-	if (window > PEEK_WINDOW_MAX)
-		window = PEEK_WINDOW_MAX;
-	buf = malloc(window + FF_FRAME_PEEK);
-	if (!buf) {
-		errno = ENOMEM;
-		return got ? (ssize_t)got : -1;
-	}
-	memcpy(buf, c->rx_stash, c->rx_stash_len);
-	r = ff_rx_peek(fd, buf + c->rx_stash_len, window, got ? MSG_DONTWAIT : pflags);
-	if (r <= 0) {
-		free(buf);
-		return got ? (ssize_t)got : r;
-	}
-	n = (size_t)r + c->rx_stash_len;
-	while (got < space && pos < n) {
-		struct ff_doorbell db;
-		size_t hlen = 0, take;
-		uint64_t plen = left;
-		int t = FF_FRAME_INLINE;
-
-		if (!left) {
-			t = ff_frame_decode(buf + pos, n - pos, rg ? rg->hdr->slot_size : UINT64_MAX,
-					    rg ? rg->hdr->slot_count : UINT32_MAX, &hlen, &plen, &db);
-			if (t < 0) {
-				free(buf);
-				return got ? (ssize_t)got : ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
-			}
-			if (t == 0)
-				break;       /* the rest of a header is on its way */
-		}
-		left = 0;
-		if (t == FF_FRAME_DOORBELL) {
-			if (!c->rx_region_ok || !ff_slot_check(&db, c->rx_key))
-				break;       /* a read will say what is wrong with it */
-			take = db.len < space - got ? (size_t)db.len : space - got;
-			if (!trunc)
-				scatter(iov, iovcnt, got, ff_slot_ptr(rg, db.slot) + db.offset, take);
-		} else {
-			size_t have = n - pos - hlen;
-			take = plen < have ? (size_t)plen : have;
-			if (take > space - got)
-				take = space - got;
-			if (!trunc)
-				scatter(iov, iovcnt, got, buf + pos + hlen, take);
-			if (take < plen) {
-				got += take;
-				break;       /* the rest of this frame is not there yet (or not wanted) */
-			}
-		}
-		got += take;
-		pos += hlen + (t == FF_FRAME_DOORBELL ? 0 : (size_t)plen);
-	}
-	free(buf);
-	if (!got) {
-		errno = EAGAIN;      /* only frame bytes so far: a blocking peek waits for more */
-		return -1;
-	}
-	return (ssize_t)got;
 }
 
 static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
@@ -602,7 +390,7 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		return (ssize_t)got;     /* (a peek at the urgent mark: the urgent byte alone) */
 	got = 0;
 	if (flags & MSG_PEEK)
-		return rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
+		return ff_rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
 				      (flags & MSG_TRUNC) != 0);
 	while (got < space) {
 		/* The first bytes wait as the socket would; later ones only if MSG_WAITALL. */
@@ -631,13 +419,13 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
 			if (r == -2 && plain && !c->rx_stash_len &&
 			    (space - got <= FF_SPEC_MAX || (!got && c->rx_emptied)))
-				r = rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);
+				r = ff_rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);
 			else if (r == -2 && c->rx_hello_left) {
 				hello_take(c, fd);
 				r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
 			}
 			if (r == -2 && plain && iovcnt == 1 && !c->rx_stash_len && space - got > 2 * FF_INLINE_HDR)
-				r = rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
+				r = ff_rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
 						    pflags, &eof, &drained);
 			if (r == -2)
 				r = rx_frame(c, fd, iov, iovcnt, got, space - got, flags, pflags, &eof);

@@ -380,6 +380,20 @@ FF_HIDDEN ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags);
 FF_HIDDEN int ff_rx_decide(struct ff_conn *c, int fd, int flags);
 FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags);
 FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
+/* Copy n bytes of src into iov from byte at on (rx.c). */
+FF_HIDDEN void ff_scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n);
+/* At a frame head, in one call (rx_head.c): header and up to FF_SPEC_MAX payload bytes; or
+ * many small inline frames at once (-2: the head is not an inline frame). */
+FF_HIDDEN ssize_t ff_rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			     size_t at, size_t space, int pflags, bool *eof, bool *drained);
+FF_HIDDEN ssize_t ff_rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t space,
+				     int pflags, bool *eof, bool *drained);
+/* MSG_PEEK (rx_peek.c): an inline frame's payload behind hlen header bytes still in the
+ * socket; and what a read of space bytes would return now, over as many frames as it spans. */
+FF_HIDDEN ssize_t ff_rx_peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at,
+				    size_t len, size_t hlen, int flags);
+FF_HIDDEN ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+				    size_t space, int pflags, bool trunc);
 FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
 
 /* ---- programs that sandbox themselves (sandbox.c) ------------------------------ */
