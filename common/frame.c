@@ -55,6 +55,26 @@ void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len)
 	h->len = htole32(len);
 }
 
+void ff_urgent_encode(struct ff_inline_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = FF_FRAME_URGENT;
+}
+
+static int decode_urgent(const uint8_t *b, size_t n, size_t *hdr_len, uint64_t *payload_len)
+{
+	struct ff_inline_hdr h;
+
+	if (n < FF_INLINE_HDR)
+		return 0;
+	memcpy(&h, b, sizeof(h));
+	if (h.flags || h.reserved || h.len)
+		return -1;
+	*hdr_len = FF_INLINE_HDR;
+	*payload_len = 0;
+	return FF_FRAME_URGENT;
+}
+
 /* Fletcher-16 (sums modulo 255) over the 32 body bytes, the check field taken as zero. */
 uint16_t ff_doorbell_checksum(const struct ff_doorbell *d)
 {
@@ -148,6 +168,8 @@ int ff_frame_decode(const void *buf, size_t n, uint64_t slot_size, uint64_t slot
 		return decode_inline(b, n, hdr_len, payload_len);
 	case FF_FRAME_DOORBELL:
 		return decode_doorbell(b, n, slot_size, slot_count, hdr_len, payload_len, db);
+	case FF_FRAME_URGENT:
+		return decode_urgent(b, n, hdr_len, payload_len);
 	default:
 		return -1;
 	}

@@ -5,6 +5,10 @@
  *            in slot S at offset O". It is longer than anything a reader takes from the socket
  *            before it knows the frame at the head (FF_SPEC_MAX): a doorbell is therefore never
  *            taken out whole ahead of its payload, and the socket stays readable until then.
+ *   urgent   (8 bytes, the inline header with type FF_FRAME_URGENT and len 0): "the next byte
+ *            of the stream is TCP's urgent byte (MSG_OOB)". The reader's kernel takes that byte
+ *            out of the stream, unless the reader has SO_OOBINLINE or a later urgent byte made
+ *            it ordinary data: then it is one byte of data.
  * All fields little-endian (the region is host-local, but the wire format is fixed anyway). */
 #ifndef FAASFLOW_FRAME_H
 #define FAASFLOW_FRAME_H
@@ -23,7 +27,7 @@
 #define FF_SPEC_MAX      (FF_DOORBELL_SIZE - FF_INLINE_HDR - 1u)
 #define FF_INLINE_MAX    (1u << 30)
 
-enum ff_frame_type { FF_FRAME_INLINE = 0xA1, FF_FRAME_DOORBELL = 0xD0 };
+enum ff_frame_type { FF_FRAME_INLINE = 0xA1, FF_FRAME_DOORBELL = 0xD0, FF_FRAME_URGENT = 0xB2 };
 
 struct ff_hello {
 	uint64_t magic;
@@ -67,12 +71,14 @@ int ff_hello_check(const void *buf, size_t n, const uint8_t region_id[16], int *
 uint32_t ff_hello_conn_key(const void *buf);
 
 void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len);
+void ff_urgent_encode(struct ff_inline_hdr *h);
 /* Writes FF_DOORBELL_SIZE bytes at out: the body, then zeros. */
 void ff_doorbell_encode(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len);
 uint16_t ff_doorbell_checksum(const struct ff_doorbell *d);
 
 /* Decode the frame header at the front of n peeked bytes.
- * Returns FF_FRAME_INLINE or FF_FRAME_DOORBELL with *hdr_len and *payload_len set,
+ * Returns FF_FRAME_INLINE, FF_FRAME_DOORBELL or FF_FRAME_URGENT (payload 0) with *hdr_len and
+ * *payload_len set,
  * 0 when more bytes are needed, or -1 when the bytes are not a valid frame (bad type, zero or
  * oversized inline length, bad checksum, padding not zero, doorbell offset+len overflow or beyond slot_size,
  * slot >= slot_count). */

@@ -198,10 +198,13 @@ int ioctl(int fd, ff_ioctl_req_t req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	ff_init();
-	if (req != FIONREAD || ff_passthrough() || !(c = ff_conn_get(fd)))
+	if ((req != FIONREAD && req != SIOCATMARK) || ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.ioctl(fd, req, arg);
-	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW || !arg)
+	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW || !arg ||
+	    (req == SIOCATMARK && atomic_load(&c->rx) != FF_RX_FRAMED))
 		r = ff_real.ioctl(fd, req, arg);
+	else if (req == SIOCATMARK)
+		r = ff_rx_atmark(c, fd, arg);
 	else
 		r = ff_rx_fionread(c, fd, arg);
 	ff_conn_put(c);

@@ -50,7 +50,10 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	    !is_inet_stream(fd, sa))
 		return ff_real.connect(fd, sa, len);
 	if (ff_ctl_lookup(sa, len)) {
-		ff_counter_add(&ff_rg()->hdr->c.upgrade_attempts, 1);
+		/* (another thread's first registration may not have mapped the region yet: the
+		 * look-up answered on a private control connection) */
+		if (ff_mapped())
+			ff_counter_add(&ff_rg()->hdr->c.upgrade_attempts, 1);
 		if (ff_region_usable()) {
 			c = ff_conn_new(FF_KIND_CONN);
 		} else {

@@ -305,6 +305,83 @@ static ssize_t rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *i
 	return 1;
 }
 
+/* After an urgent marker, at its byte: on the urgent mark it is TCP's urgent byte (the kernel
+ * keeps it for recv(MSG_OOB); with SO_OOBINLINE rx_urgent_inline reads it at the mark); off the
+ * mark and queued it is ordinary data by now (a later urgent byte superseded it: TCP leaves it
+ * in the stream), one byte; neither, it has not come yet (rx_urg_pending: asked again at the
+ * next read). Returns 0, or -1 with errno (EAGAIN: not yet). */
+static int urgent_fate(struct ff_conn *c, int fd)
+{
+	int mark = 0, avail = 0;
+	uint8_t b;
+
+	if (ff_real.ioctl(fd, SIOCATMARK, &mark) < 0 || (!mark && ff_real.ioctl(fd, FIONREAD, &avail) < 0))
+		return -1;
+	c->rx_urg_pending = false;
+	if (mark)
+		return 0;
+	if (avail > 0) {
+		c->rx_inline_left = 1;
+		return 0;
+	}
+	if (ff_real.recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		return 0;                /* end of stream: the writer died before its byte */
+	c->rx_urg_pending = true;
+	errno = EAGAIN;
+	return -1;
+}
+
+/* An urgent marker at the head (FF_FRAME_URGENT, the stash holding some of it) leaves the
+ * socket. A read takes the byte after it in the same call when it can be data: a read stops at
+ * an urgent mark, so the byte comes along only if it is ordinary by now. A peek leaves the
+ * byte. Returns 1 (the byte, as data), 0, or -1 with errno (EAGAIN: the byte has not come). */
+static ssize_t rx_urgent_marker(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+				size_t at, int flags)
+{
+	size_t rest = FF_INLINE_HDR - c->rx_stash_len;
+	size_t with = !(flags & MSG_PEEK) && !atomic_load(&c->rx_oobinline) && rest ? 1 : 0;
+	uint8_t b[FF_INLINE_HDR + 1];
+	ssize_t r = 0;
+
+	if (rest) {
+		do
+			r = ff_real.recv(fd, b, rest + with, MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r < (ssize_t)rest)
+			return ff_rx_broken(c, fd, "an urgent marker cut short");
+	}
+	c->rx_stash_len = 0;
+	if (with && r == (ssize_t)(rest + 1)) {
+		if (!(flags & MSG_TRUNC))
+			ff_scatter(iov, iovcnt, at, b + rest, 1);
+		return 1;
+	}
+	return urgent_fate(c, fd);
+}
+
+/* SIOCATMARK on an upgraded connection: a reader right before an urgent marker is at the mark
+ * as far as the application can tell (the marker is not its bytes): the marker goes first. */
+int ff_rx_atmark(struct ff_conn *c, int fd, void *arg)
+{
+	uint8_t hb[FF_FRAME_PEEK];
+	size_t hlen;
+	uint64_t plen;
+	ssize_t n;
+	int r;
+
+	pthread_mutex_lock(&c->rx_lock);
+	if (!c->rx_db_active && !c->rx_inline_left && !c->rx_hello_left && !c->rx_urg_pending &&
+	    (n = ff_rx_head_peek(c, fd, hb, MSG_DONTWAIT)) > 0 &&
+	    ff_frame_decode(hb, (size_t)n, UINT64_MAX, UINT32_MAX, &hlen, &plen, NULL) == FF_FRAME_URGENT) {
+		int saved = errno;
+		rx_urgent_marker(c, fd, NULL, 0, 0, MSG_PEEK);
+		errno = saved;
+	}
+	r = ff_real.ioctl(fd, SIOCATMARK, arg);
+	pthread_mutex_unlock(&c->rx_lock);
+	return r;
+}
+
 /* Next frame at the head: start it. Returns payload bytes delivered (maybe 0), or -1. */
 static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			size_t at, size_t space, int flags, int pflags, bool *eof)
@@ -343,6 +420,8 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 		poll(&p, 1, -1);
 	}
 	k = c->rx_stash_len;      /* header bytes already out of the socket */
+	if (t == FF_FRAME_URGENT)
+		return rx_urgent_marker(c, fd, iov, iovcnt, at, flags);
 	if (t == FF_FRAME_INLINE) {
 		size_t n = plen < space ? (size_t)plen : space;
 		if (flags & MSG_PEEK)
@@ -384,14 +463,24 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		errno = ECONNRESET;
 		return -1;
 	}
-	if ((flags & MSG_PEEK) && !c->rx_db_active && !c->rx_inline_left &&
-	    (got = (size_t)rx_urgent_inline(c, fd, iov, iovcnt, 0, flags, flags & MSG_DONTWAIT,
-					    &eof)) != (size_t)-2)
-		return (ssize_t)got;     /* (a peek at the urgent mark: the urgent byte alone) */
-	got = 0;
-	if (flags & MSG_PEEK)
-		return ff_rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
+	while (flags & MSG_PEEK) {
+		ssize_t r;
+
+		if (c->rx_urg_pending && urgent_fate(c, fd) < 0)
+			return -1;
+		if (!c->rx_db_active && !c->rx_inline_left) {
+			r = rx_urgent_inline(c, fd, iov, iovcnt, 0, flags, flags & MSG_DONTWAIT, &eof);
+			if (r != -2)
+				return r;   /* (a peek at the urgent mark: the urgent byte alone) */
+		}
+		r = ff_rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
 				      (flags & MSG_TRUNC) != 0);
+		if (r != -3)
+			return r;
+		/* an urgent marker at the head: it leaves the socket, then the peek again */
+		if (rx_urgent_marker(c, fd, NULL, 0, 0, flags) < 0)
+			return -1;
+	}
 	while (got < space) {
 		/* The first bytes wait as the socket would; later ones only if MSG_WAITALL. */
 		int pflags = (got && !waitall) ? MSG_DONTWAIT : (flags & MSG_DONTWAIT);
@@ -416,7 +505,9 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			/* At a frame head. A small read, or one after the reader emptied the socket
 			 * (request/response), takes header and payload in one call; a big read in a
 			 * stream of small frames peeks many at once. */
-			r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
+			r = c->rx_urg_pending ? urgent_fate(c, fd) : -2;
+			if (r == -2)
+				r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
 			if (r == -2 && plain && !c->rx_stash_len &&
 			    (space - got <= FF_SPEC_MAX || (!got && c->rx_emptied)))
 				r = ff_rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);

@@ -31,7 +31,8 @@ ssize_t ff_rx_peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at
 
 /* MSG_PEEK: what a read of this size would return now, over as many frames as it spans
  * (a reader peeking for a delimiter gets the same bytes as over TCP), without changing any
- * state. Returns the bytes (0 at end of stream), or -1 with errno (EAGAIN: none yet). */
+ * state. Returns the bytes (0 at end of stream), -1 with errno (EAGAIN: none yet), or -3 when
+ * an urgent marker is at the head. */
 ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			  size_t space, int pflags, bool trunc)
 {
@@ -80,6 +81,22 @@ ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, in
 			}
 			if (t == 0)
 				break;       /* the rest of a header is on its way */
+		}
+		if (t == FF_FRAME_URGENT) {
+			/* The byte after the marker shows in a peek that began before it only if it
+			 * is ordinary data by now (a peek stops at an urgent mark): one data byte. */
+			if (pos + hlen < n && pos + hlen > c->rx_stash_len) {
+				if (!trunc)
+					ff_scatter(iov, iovcnt, got, buf + pos + hlen, 1);
+				got++;
+				pos += hlen + 1;
+				continue;
+			}
+			if (!got && !pos) {
+				free(buf);
+				return -3;   /* at the head: the caller takes the marker out first */
+			}
+			break;
 		}
 		left = 0;
 		if (t == FF_FRAME_DOORBELL) {

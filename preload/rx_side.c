@@ -53,6 +53,17 @@ static int fionread_parse(struct ff_conn *c, int fd, size_t kernel, int *avail)
 		int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
 		if (t <= 0)
 			break;
+		if (t == FF_FRAME_URGENT) {
+			/* the byte after it: data if the peek went past it (ordinary now), or at the
+			 * mark with SO_OOBINLINE; else the kernel keeps it for MSG_OOB */
+			if (pos + hlen < n && pos + hlen > c->rx_stash_len) {
+				count++;
+				pos += hlen + 1;
+				continue;
+			}
+			count += atomic_load(&c->rx_oobinline);
+			break;
+		}
 		if (t == FF_FRAME_DOORBELL) {
 			count += plen;
 			pos += hlen;

@@ -172,6 +172,7 @@ struct ff_conn {
 	uint8_t rx_stash[FF_FRAME_PEEK];
 	uint8_t rx_stash_len;
 	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
+	bool rx_urg_pending;         /* an urgent marker read, its byte not yet come (rx.c) */
 	_Atomic bool rx_oobinline;   /* the application's SO_OOBINLINE (asked when the direction
 	                              * became framed, kept by setsockopt) */
 	_Atomic bool rx_emptied;     /* the last read got less than it asked for (read unlocked) */
@@ -466,5 +467,6 @@ FF_HIDDEN void ff_handoff_send(const struct msghdr *msg);   /* SCM_RIGHTS out */
 FF_HIDDEN void ff_handoff_recv(const struct msghdr *msg);   /* SCM_RIGHTS in */
 FF_HIDDEN bool ff_handoff_carried(const struct msghdr *msg); /* any SCM_RIGHTS in msg */
 FF_HIDDEN void ff_rx_oob_note(struct ff_conn *c, int fd);  /* SO_OOBINLINE, asked (rx.c) */
+FF_HIDDEN int ff_rx_atmark(struct ff_conn *c, int fd, void *arg);  /* SIOCATMARK (rx.c) */
 
 #endif

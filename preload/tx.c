@@ -367,9 +367,10 @@ out:
 	return r;
 }
 
-/* The urgent byte of send(MSG_OOB), after the bytes before it went out framed: sent raw with
- * MSG_OOB, so the peer's kernel takes it out of the stream (recv(MSG_OOB) gets it, SIOCATMARK
- * marks its place) and the frames around it stay whole. Returns 1, or -1 with errno. */
+/* The urgent byte of send(MSG_OOB), after the bytes before it went out framed: an urgent
+ * marker frame, then the byte raw with MSG_OOB, so the peer's kernel takes it out of the
+ * stream (recv(MSG_OOB) gets it, SIOCATMARK marks its place) or leaves it in (SO_OOBINLINE, a
+ * later urgent byte), and the reader knows which byte it is. Returns 1, or -1 with errno. */
 ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags)
 {
 	ssize_t r;
@@ -390,9 +391,22 @@ ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags)
 		r = -1;
 	}
 	if (r == 0) {
-		do
+		/* The marker says the next byte is TCP's urgent byte (the reader cannot know where
+		 * the kernel took one out of the stream, or left one in). Once it is out, the byte
+		 * must follow: a marker alone would stall the reader. */
+		struct ff_inline_hdr m;
+		ff_urgent_encode(&m);
+		r = commit_prefix(c, fd, (const uint8_t *)&m, sizeof(m), 0, flags);
+	}
+	if (r == 0) {
+		for (;;) {
 			r = ff_real.send(fd, &byte, 1, flags | MSG_OOB);
-		while (r < 0 && errno == EINTR);
+			if (r >= 0 || (errno != EINTR && errno != EAGAIN))
+				break;
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			if (errno == EAGAIN)
+				poll(&p, 1, -1);
+		}
 	}
 	saved = errno;
 	pthread_mutex_unlock(&c->tx_lock);

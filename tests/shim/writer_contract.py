@@ -19,6 +19,9 @@ the shim can be compared (one process holds both ends; the peer does not read un
   writer_contract.py oob-inline     the same with SO_OOBINLINE on the reader: 'abcX', the mark,
                                     then 'Ydef' and the 1 MiB in the stream, recv(MSG_OOB)
                                     EINVAL; and an urgent byte as a connection's first byte
+  writer_contract.py oob-twice      a second urgent byte sent before the reader reached the
+                                    first (TCP leaves the first in the stream as data), with
+                                    and without SO_OOBINLINE: the stream and the urgent byte
   writer_contract.py cmsg           sendmsg() with a control message the kernel takes on TCP
                                     (SO_MARK, as root) and with one TCP ignores (SCM_RIGHTS):
                                     return values and the stream as over TCP
@@ -208,6 +211,36 @@ def oob_inline():
         first == b'!' + big))
 
 
+def oob_twice():
+    out = []
+    big = bytes(range(256)) * 4096
+    for inline in (0, 1):
+        a, b = pair()
+        if inline:
+            b.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+        a.sendall(big)
+        a.send(b'ab', socket.MSG_OOB)    # 'b' urgent, then superseded by 'd' before any read
+        a.send(b'cd', socket.MSG_OOB)
+        a.sendall(big)
+        a.close()
+        time.sleep(0.2)
+        got = b''
+        urgent = b''
+        while True:
+            if not inline and not urgent:
+                at = int.from_bytes(fcntl.ioctl(b, SIOCATMARK, b'\0\0\0\0'), 'little')
+                if at:
+                    urgent = b.recv(1, socket.MSG_OOB)
+            d = b.recv(1 << 20)
+            if not d:
+                break
+            got += d
+        mid = got[len(big):len(got) - len(big)]
+        out.append("inline=%d mid=%r whole=%d urgent=%r" % (
+            inline, mid, got[:len(big)] == big and got[-len(big):] == big, urgent))
+    print(" ".join(out))
+
+
 def cmsg():
     a, b = pair()
     big = bytes(range(256)) * 4096
@@ -247,6 +280,7 @@ def sndtimeo():
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
      "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "oob-inline": oob_inline,
+     "oob-twice": oob_twice,
      "cmsg": cmsg,
      "sndtimeo": sndtimeo,
      "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()

@@ -82,6 +82,30 @@ START_TEST(test_inline)
 }
 END_TEST
 
+START_TEST(test_urgent)
+{
+	struct ff_inline_hdr h;
+	size_t hl = 0;
+	uint64_t pl = 1;
+
+	ff_urgent_encode(&h);
+	ck_assert_uint_eq(((uint8_t *)&h)[0], FF_FRAME_URGENT);
+	ck_assert_int_eq(ff_frame_decode(&h, 8, 0, 0, &hl, &pl, NULL), FF_FRAME_URGENT);
+	ck_assert_uint_eq(hl, FF_INLINE_HDR);
+	ck_assert_uint_eq(pl, 0);
+	for (size_t n = 1; n < FF_INLINE_HDR; n++)
+		ck_assert_int_eq(ff_frame_decode(&h, n, 0, 0, &hl, &pl, NULL), 0);
+	h.len = 1;                   /* carries nothing itself */
+	ck_assert_int_eq(ff_frame_decode(&h, 8, 0, 0, &hl, &pl, NULL), -1);
+	ff_urgent_encode(&h);
+	h.flags = 2;
+	ck_assert_int_eq(ff_frame_decode(&h, 8, 0, 0, &hl, &pl, NULL), -1);
+	ff_urgent_encode(&h);
+	h.reserved = 1;
+	ck_assert_int_eq(ff_frame_decode(&h, 8, 0, 0, &hl, &pl, NULL), -1);
+}
+END_TEST
+
 static int decode_db(const uint8_t d[FF_DOORBELL_SIZE], struct ff_doorbell *out)
 {
 	size_t hl = 0;
@@ -174,7 +198,7 @@ START_TEST(test_bad_types)
 	uint64_t pl;
 
 	for (int t = 0; t < 256; t++) {
-		if (t == FF_FRAME_INLINE || t == FF_FRAME_DOORBELL)
+		if (t == FF_FRAME_INLINE || t == FF_FRAME_DOORBELL || t == FF_FRAME_URGENT)
 			continue;
 		b[0] = (uint8_t)t;
 		ck_assert_int_eq(ff_frame_decode(b, 1, 1 << 20, 10, &hl, &pl, NULL), -1);
@@ -191,6 +215,7 @@ int main(void)
 
 	tcase_add_test(tc, test_hello);
 	tcase_add_test(tc, test_inline);
+	tcase_add_test(tc, test_urgent);
 	tcase_add_test(tc, test_doorbell);
 	tcase_add_test(tc, test_doorbell_ranges);
 	tcase_add_test(tc, test_bad_types);
