@@ -1,5 +1,6 @@
 /* SIGBUS in a region mapping: zero pages instead of a dead process (busguard.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 
 #include "busguard.h"
 
-#define GUARD_MAX 16
+#define GUARD_MAX 64
 
 static struct guard {
 	_Atomic uintptr_t base;      /* 0: free */
@@ -45,19 +46,44 @@ bool ff_busguard_handle(const siginfo_t *si)
 	return false;
 }
 
+/* The handler that was there before, called as the kernel would have: its mask and
+ * SA_NODEFER applied, and SA_RESETHAND honoured (it runs once, then the default action: a
+ * crash reporter that logs and returns dies at the repeated fault, as without us). */
+static void call_prev(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction h = prev;
+	sigset_t mask, old;
+
+	if (h.sa_flags & SA_RESETHAND) {
+		memset(&prev, 0, sizeof(prev));
+		prev.sa_handler = SIG_DFL;
+	}
+	mask = h.sa_mask;
+	if (!(h.sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	if (h.sa_flags & SA_NODEFER) {
+		sigset_t me;
+		sigemptyset(&me);
+		sigaddset(&me, sig);
+		pthread_sigmask(SIG_UNBLOCK, &me, NULL);
+	}
+	if (h.sa_flags & SA_SIGINFO)
+		h.sa_sigaction(sig, si, uc);
+	else
+		h.sa_handler(sig);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
 	struct sigaction dfl;
 
 	if (ff_busguard_handle(si))
 		return;
-	if ((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction) {
-		prev.sa_sigaction(sig, si, uc);
-		return;
-	}
-	if (!(prev.sa_flags & SA_SIGINFO) && prev.sa_handler != SIG_DFL &&
-	    prev.sa_handler != SIG_IGN) {
-		prev.sa_handler(sig);
+	if ((prev.sa_flags & SA_SIGINFO) ? prev.sa_sigaction != NULL :
+	    (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN)) {
+		call_prev(sig, si, uc);
 		return;
 	}
 	/* The default action: a fault repeats when we return, a sent signal is raised again. */
@@ -94,11 +120,16 @@ int ff_busguard_add(void *base, size_t len, bool inst)
 {
 	if (!base || !len || (inst && install() < 0))
 		return -1;
+	for (int pass = 0; pass < 2; pass++)
 	for (int i = 0; i < GUARD_MAX; i++) {
-		uintptr_t none = 0;
+		uintptr_t cur = atomic_load(&guards[i].base);
 
-		if (atomic_load(&guards[i].base) == 0 &&
-		    atomic_compare_exchange_strong(&guards[i].base, &none, (uintptr_t)1)) {
+		/* A free entry; else (second pass) one whose mapping is lost: zero pages of our
+		 * own now, which cannot fault again. */
+		if ((pass == 0 && cur == 0) ||
+		    (pass == 1 && cur > 1 && atomic_load(&guards[i].lost))) {
+			if (!atomic_compare_exchange_strong(&guards[i].base, &cur, (uintptr_t)1))
+				continue;
 			atomic_store(&guards[i].lost, false);
 			atomic_store(&guards[i].len, len);
 			atomic_store_explicit(&guards[i].base, (uintptr_t)base, memory_order_release);

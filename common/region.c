@@ -5,6 +5,7 @@
  *   [4096, pairs_offset)            slot table: slot_count * 64 bytes, rounded up to a page
  *   [pairs_offset, slots_offset)    pair table (pairs.h): pairs_count * 64 bytes, whole pages
  *   [slots_offset, + count * size)  the slots, page aligned
+ *   [size - 4096, size)             the tail page: FF_REGION_TAIL_MAGIC (ff_region_tail_ok)
  *
  * The coordinator sizes the file and reserves all of it with fallocate(2) when it creates or
  * re-attaches it (reserve()): a sparse region on a tmpfs smaller than SHM_SIZE, or on a full
@@ -70,8 +71,9 @@ int ff_region_layout(uint64_t size, uint64_t slot_size, uint64_t *slot_count,
 	uint64_t n, off, pairs;
 
 	pairs = ff_region_pairs(size) * FF_PAIR_SIZE;
-	if (!slot_size || size < PAGE + PAGE + pairs)
+	if (!slot_size || size < 3 * PAGE + pairs)
 		return -1;
+	size -= PAGE;          /* the tail page */
 	n = (size - PAGE - pairs) / (slot_size + FF_SLOT_META_SIZE);
 	if (n > UINT32_MAX)
 		n = UINT32_MAX;    /* slot numbers travel as 32-bit */
@@ -153,7 +155,7 @@ static int check_header(const struct ff_region_header *h, uint64_t file_size, co
 	    h->slot_count > (file_size - h->slots_offset) / h->slot_size)
 		goto bad;
 	slots_bytes = h->slot_count * h->slot_size;
-	if (h->slots_offset + slots_bytes > file_size)
+	if (file_size < PAGE || h->slots_offset + slots_bytes > file_size - PAGE)
 		goto bad;
 	return 0;
 bad:
@@ -240,7 +242,10 @@ int ff_region_open(struct ff_region *r, const char *path, bool writable, char *e
 	if (map_region(r, fd, (uint64_t)st.st_size, writable, path, err, errlen))
 		goto bad;
 	/* the mapping, not the earlier read, is what we use: check it again */
-	if (check_header(r->hdr, (uint64_t)st.st_size, path, err, errlen)) {
+	if (check_header(r->hdr, (uint64_t)st.st_size, path, err, errlen) ||
+	    (!ff_region_tail_ok(r) &&
+	     snprintf(err, errlen, "region %s lost the mark of its last page (shrunk and grown "
+		      "again while in use): faasflowd replaces it within a tick", path))) {
 		munmap(r->base, r->size);
 		memset(r, 0, sizeof(*r));
 		r->fd = -1;
@@ -266,7 +271,8 @@ bool ff_region_still_valid(const struct ff_region *r, const char *path)
 	/* size first: touching a truncated mapping would raise SIGBUS */
 	if ((uint64_t)fst.st_size != r->size)
 		return false;
-	return __atomic_load_n(&r->hdr->magic, __ATOMIC_ACQUIRE) == FF_REGION_MAGIC;
+	return __atomic_load_n(&r->hdr->magic, __ATOMIC_ACQUIRE) == FF_REGION_MAGIC &&
+	       ff_region_tail_ok(r);
 }
 
 void ff_region_close(struct ff_region *r)
@@ -475,6 +481,8 @@ static int init_region(struct ff_region *r, int fd, const char *path, uint64_t s
 	h->pairs_offset = slots - h->pairs_count * FF_PAIR_SIZE;
 	h->created_unix = (uint64_t)time(NULL);
 	atomic_store(&h->enabled, 1);
+	__atomic_store_n((uint64_t *)((uint8_t *)r->base + size - PAGE), FF_REGION_TAIL_MAGIC,
+			 __ATOMIC_RELAXED);
 	snprintf(h->tenant, sizeof(h->tenant), "%s", tenant ? tenant : "");
 	/* magic last: an opener that sees it sees a whole header */
 	__atomic_store_n(&h->magic, FF_REGION_MAGIC, __ATOMIC_RELEASE);
@@ -566,6 +574,13 @@ int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t s
 		if (reserve(fd, path, size, err, errlen) ||
 		    map_region(r, fd, size, true, path, err, errlen))
 			goto out_errno;
+		if (!ff_region_tail_ok(r)) {
+			snprintf(err, errlen, "region %s lost the mark of its last page (it was "
+				 "shrunk, and grown again, while in use): what its slots hold cannot "
+				 "be trusted", path);
+			saved = EPROTO;      /* (the coordinator replaces such a file) */
+			goto out;
+		}
 		(void)fchmod(fd, mode & 0777);   /* best effort: the owner may differ */
 		*reattached = true;
 	}

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 #define FF_REGION_MAGIC    0x31474552574f4c46ULL   /* "FLOWREG1" little-endian */
-#define FF_REGION_VERSION  2u
+#define FF_REGION_VERSION  3u
+#define FF_REGION_TAIL_MAGIC 0x4c494154574f4c46ULL  /* "FLOWTAIL": the region's last page */
 #define FF_REGION_HDR_SIZE 4096u
 #define FF_SLOT_META_SIZE  64u
 #define FF_PAIR_SIZE       64u
@@ -118,6 +119,16 @@ int ff_region_create_or_attach(struct ff_region *r, const char *path, uint64_t s
 
 /* Anyone: map an existing region read-write (or read-only) and verify its header. */
 int ff_region_open(struct ff_region *r, const char *path, bool writable, char *err, size_t errlen);
+/* The region's last page still holds its mark. A file shrunk under a running system (and
+ * perhaps grown back, its lost pages now zeros) always lost its last page: a reader checks this
+ * after copying a payload out (the bytes it copied are then untrustworthy), a writer before it
+ * announces one, the coordinator at every tick. On a shrunk file the load itself faults, and
+ * the SIGBUS guard (busguard.h) makes the page zero. */
+static inline bool ff_region_tail_ok(const struct ff_region *r)
+{
+	return __atomic_load_n((const uint64_t *)((const uint8_t *)r->base + r->size - 4096u),
+			       __ATOMIC_ACQUIRE) == FF_REGION_TAIL_MAGIC;
+}
 /* Is the mapping still the file at path (not deleted, truncated or replaced)? */
 bool ff_region_still_valid(const struct ff_region *r, const char *path);
 void ff_region_close(struct ff_region *r);

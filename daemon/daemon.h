@@ -109,6 +109,7 @@ struct ffd_tenant {
 	struct ffd_rkey *rkeys;
 	uint64_t nrkeys_gone;   /* keys with refs 0, not yet forgotten */
 	uint64_t pairs_swept_ns;/* the last sweep of the pair table by age (leases.c) */
+	uint64_t renew_at_ns;   /* a lost region's replacement failed: try again then (tenant.c) */
 	/* endpoints */
 	struct ffd_endpoint *endpoints;
 	uint64_t nendpoints;

@@ -286,37 +286,58 @@ static int region_setup(struct ffd_server *s, struct ffd_tenant *t, bool *re)
 void ffd_tenant_region_check(struct ffd_server *s, struct ffd_tenant *t)
 {
 	struct ffd_client *c, *tmp;
+	struct ff_region old;
 	char real[PATH_MAX];
 	struct stat st;
 	bool re = false;
 
 	if (!t->have_region)
 		return;
-	if (!ff_busguard_lost(t->r.base) &&
-	    !(fstat(t->r.fd, &st) == 0 && (uint64_t)st.st_size < t->r.size))
+	if (t->renew_at_ns) {
+		if (ffd_now_ns() < t->renew_at_ns)
+			return;
+	} else if (!ff_busguard_lost(t->r.base) &&
+		   !(fstat(t->r.fd, &st) == 0 && (uint64_t)st.st_size < t->r.size) &&
+		   ff_region_tail_ok(&t->r)) {
 		return;
-	log_errx("region %s was truncated while in use (to %lld of %llu bytes): the payloads it "
-		 "held are lost and their connections reset; replacing it with a new region. "
-		 "Never truncate or rewrite the region file of a running faasflowd (stop it first)",
-		 t->region_path, (long long)(fstat(t->r.fd, &st) == 0 ? st.st_size : -1),
-		 (unsigned long long)t->r.size);
-	HASH_ITER(hh_fd, s->by_fd, c, tmp)
-		if (c->t == t)
-			ffd_client_drop(s, c);
+	} else {
+		log_errx("region %s was truncated while in use (%lld of %llu bytes now): the "
+			 "payloads it held are lost and their connections reset; replacing it with "
+			 "a new region. Never truncate or rewrite the region file of a running "
+			 "faasflowd (stop it first)", t->region_path,
+			 (long long)(fstat(t->r.fd, &st) == 0 ? st.st_size : -1),
+			 (unsigned long long)t->r.size);
+		HASH_ITER(hh_fd, s->by_fd, c, tmp)
+			if (c->t == t)
+				ffd_client_drop(s, c);
+		/* (the file itself: the path may be the guide's symbolic link to a tmpfs) */
+		if (!realpath(t->region_path, real) || (unlink(real) < 0 && errno != ENOENT))
+			log_warn("cannot remove the truncated region %s", t->region_path);
+	}
+	old = t->r;
 	ffd_leases_free(t);
-	ff_busguard_remove(t->r.base);
-	ff_region_close(&t->r);
-	t->have_region = false;
-	/* (the file itself: the path may be the guide's symbolic link to a tmpfs) */
-	if (!realpath(t->region_path, real) || (unlink(real) < 0 && errno != ENOENT))
-		log_warn("cannot remove the truncated region %s", t->region_path);
-	if (region_setup(s, t, &re) < 0) {
-		log_errx("tenant %s: no region until faasflowd restarts; every connection stays "
-			 "plain TCP", t->name);
+	if (region_setup(s, t, &re) == 0) {
+		ff_busguard_remove(old.base);
+		ff_region_close(&old);
+		t->renew_at_ns = 0;
+		log_info("tenant %s: new region %s (%llu MiB)", t->name, t->region_path,
+			 (unsigned long long)(t->r.hdr->region_size >> 20));
 		return;
 	}
-	log_info("tenant %s: new region %s (%llu MiB)", t->name, t->region_path,
-		 (unsigned long long)(t->r.hdr->region_size >> 20));
+	/* No new region yet (its filesystem full: processes that still map the old file hold
+	 * its pages until they let go of it). The old mapping stays, its lost pages zero, so
+	 * everything else keeps working; connections stay plain TCP meanwhile. */
+	if (t->r.base && t->r.base != old.base) {
+		ff_busguard_remove(t->r.base);
+		ff_region_close(&t->r);
+	}
+	t->r = old;
+	t->have_region = true;
+	if (ffd_leases_init(t) < 0)
+		log_errx("tenant %s: out of memory for the slot table", t->name);
+	t->renew_at_ns = ffd_now_ns() + 5ull * 1000 * 1000 * 1000;
+	log_errx("tenant %s: no new region yet (see above); connections stay plain TCP, trying "
+		 "again in 5 s", t->name);
 }
 
 static int tenant_open(struct ffd_server *s, struct ffd_tenant *t)

@@ -184,6 +184,8 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 	atomic_thread_fence(memory_order_acquire);
 	if (atomic_load_explicit(word, memory_order_relaxed) != claim)
 		return ff_rx_broken(c, fd, "the slot being read was taken back");
+	if (!ff_region_tail_ok(ff_rg()))
+		return ff_rx_broken(c, fd, "the region file was shrunk under the transfer");
 	if (flags & MSG_PEEK)
 		return (ssize_t)n;
 	c->rx_db_done += n;

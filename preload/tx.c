@@ -241,7 +241,7 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 		return 0;
 	}
 	gather(ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len);
-	if (ff_busguard_lost(rg->base))
+	if (ff_busguard_lost(rg->base) || !ff_region_tail_ok(rg))
 		return 0;        /* the region was truncated under the copy: these bytes go inline */
 	return send_doorbell(c, fd, (uint32_t)slot, gen, 0, len, flags);
 }

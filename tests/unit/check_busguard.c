@@ -111,18 +111,59 @@ START_TEST(test_default_action_kept)
 }
 END_TEST
 
-START_TEST(test_remove_and_table)
+START_TEST(test_table_full_reuses_lost)
 {
-	static uint8_t mem[64][4096];
+	static uint8_t mem[70][4096];
+	int fd;
+	volatile uint8_t *p = map_file("d", &fd);
 
-	for (int i = 0; i < 16; i++)
+	ck_assert_int_eq(ff_busguard_add((void *)p, LEN, true), 0);
+	for (int i = 0; i < 63; i++)
 		ck_assert_int_eq(ff_busguard_add(mem[i], 4096, false), 0);
-	ck_assert_int_eq(ff_busguard_add(mem[16], 4096, false), -1);   /* full */
+	ck_assert_int_eq(ff_busguard_add(mem[63], 4096, false), -1);   /* full */
 	ff_busguard_remove(mem[3]);
-	ck_assert_int_eq(ff_busguard_add(mem[17], 4096, false), 0);
-	ck_assert(!ff_busguard_lost(mem[17]));
-	ck_assert(!ff_busguard_lost(mem[3]));
+	ck_assert_int_eq(ff_busguard_add(mem[64], 4096, false), 0);
+	ck_assert_int_eq(ff_busguard_add(mem[65], 4096, false), -1);
+	/* a lost mapping (zero pages of ours, it cannot fault again) gives its entry up */
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	p[1] = 1;
+	ck_assert(ff_busguard_lost((void *)p));
+	ck_assert_int_eq(ff_busguard_add(mem[66], 4096, false), 0);
+	ck_assert(!ff_busguard_lost(mem[66]));
 	ck_assert_int_eq(ff_busguard_add(NULL, 4096, false), -1);
+	close(fd);
+}
+END_TEST
+
+static void reporter(int sig, siginfo_t *si, void *uc)
+{
+	static const char msg[] = "reporter ran\n";
+
+	(void)sig;
+	(void)si;
+	(void)uc;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	/* returns: the fault repeats, and SA_RESETHAND made the default action kill us */
+}
+
+START_TEST(test_resethand_reporter_dies_not_loops)
+{
+	struct sigaction sa;
+	int fd1, fd2;
+	volatile uint8_t *guarded = map_file("e", &fd1), *other = map_file("f", &fd2);
+	int ignored;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = reporter;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGBUS, &sa, NULL), 0);
+	ck_assert_int_eq(ff_busguard_add((void *)guarded, LEN, true), 0);
+	ck_assert_int_eq(ftruncate(fd2, 0), 0);
+	ignored = other[5];
+	(void)ignored;
+	ck_abort_msg("the repeated fault did not kill the process");
 }
 END_TEST
 
@@ -134,7 +175,8 @@ int main(void)
 	tcase_add_test(tc, test_truncated_mapping_is_lost_not_fatal);
 	tcase_add_test(tc, test_other_faults_reach_their_handler);
 	tcase_add_test_raise_signal(tc, test_default_action_kept, SIGBUS);
-	tcase_add_test(tc, test_remove_and_table);
+	tcase_add_test(tc, test_table_full_reuses_lost);
+	tcase_add_test_raise_signal(tc, test_resethand_reporter_dies_not_loops, SIGBUS);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
