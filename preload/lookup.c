@@ -83,7 +83,12 @@ static int lookup_call(const struct ff_lookup *req, bool *found, uint32_t *ttl)
 	int32_t status;
 	int rc;
 
-	if (pthread_mutex_trylock(&ff_ctl.lock) == 0) {
+	/* Until this process has registered (and mapped the region), every look-up waits for the
+	 * thread that registers: one on a private connection would find a live listener, and its
+	 * connection would still be plain for want of a region. Later, a busy control connection
+	 * (another thread's look-up) is not waited for. */
+	if (ff_mapped() ? pthread_mutex_trylock(&ff_ctl.lock) == 0 :
+	    pthread_mutex_lock(&ff_ctl.lock) == 0) {
 		rc = ff_ctl_call_locked(FF_MSG_LOOKUP, req, sizeof(*req), reply, &rlen, &status,
 				     LOOKUP_TIMEOUT_MS);
 		pthread_mutex_unlock(&ff_ctl.lock);
