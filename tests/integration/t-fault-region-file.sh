@@ -31,6 +31,51 @@ restart_fresh() {
 	it_start_daemon
 }
 
+# damaged_verdict: after the region was damaged under the stream of cli to srv (case $name):
+# no process killed or hung, no wrong byte at the reader (it checks each one); intact or reset.
+damaged_verdict() {
+	local crc
+	it_join "$cli" 120
+	crc=$IT_RC
+	it_join "$srv" 30
+	if [ "$crc" -ge 124 ] || [ "$IT_RC" -ge 124 ]; then
+		it_fail "$name" "killed or hung: client exited $crc, server $IT_RC (SIGBUS is 135)"
+		it_show cli srv
+	elif grep -q "corrupt data" "$T/srv.err"; then
+		it_fail "$name" "the reader got wrong bytes: $(grep -m1 'corrupt data' "$T/srv.err")"
+	elif [ "$crc" = 0 ] && [ "$IT_RC" = 0 ]; then
+		it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" &&
+			it_pass "$name (intact)"
+	else
+		it_pass "$name (reset: client $crc, server $IT_RC: $(tail -1 "$T/srv.err"))"
+	fi
+}
+
+# replaced_verdict N CASE: faasflowd alive, its log names the Nth truncation (the log spans
+# restarts), and a new transfer goes through the region that replaced the damaged one.
+replaced_verdict() {
+	local before after _
+	for _ in $(seq 1 50); do
+		[ "$(grep -c "was truncated while in use" "$T/daemon.log")" -ge "$1" ] && break
+		sleep 0.1
+	done
+	if ! kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
+		it_fail "$name" "faasflowd died: $(tail -3 "$T/daemon.log")"
+		it_start_daemon
+	elif [ "$(grep -c "was truncated while in use" "$T/daemon.log")" -lt "$1" ]; then
+		it_fail "$name" "faasflowd did not say the region was truncated"
+	elif it_wait_file "$T/region" 20; then
+		before=$(it_stat region_bytes)
+		if pair "$2" 1,4M,16M; then
+			after=$(it_stat region_bytes)
+			[ "${after:-0}" -gt "${before:-0}" ] ||
+				it_fail "$2" "did not use the new region ($before -> $after)"
+		fi
+	else
+		it_fail "$name" "faasflowd did not replace the truncated region: $(tail -3 "$T/daemon.log")"
+	fi
+}
+
 # deleted while a stream runs
 name="region file deleted mid-stream"
 it_xfer_server srv shim --timeout 100
@@ -64,34 +109,8 @@ it_bg cli shim "$XFER" client --port "$IT_PORT" --timeout 100 --sizes 2M*60 --ga
 cli=$IT_LAST
 it_wait_stat region_bytes -ge $((before + (8 << 20))) 20 || it_fail "$name" "the stream never used the region"
 truncate -s 0 "$T/region"
-it_join "$cli" 120
-crc=$IT_RC
-it_join "$srv" 30
-if [ "$crc" -ge 124 ] || [ "$IT_RC" -ge 124 ]; then
-	it_fail "$name" "killed or hung: client exited $crc, server $IT_RC (SIGBUS is 135)"
-	it_show cli srv
-elif grep -q "corrupt data" "$T/srv.err"; then
-	it_fail "$name" "the reader got wrong bytes: $(grep -m1 'corrupt data' "$T/srv.err")"
-elif [ "$crc" = 0 ] && [ "$IT_RC" = 0 ]; then
-	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" && it_pass "$name (intact)"
-else
-	it_pass "$name (reset: client $crc, server $IT_RC: $(tail -1 "$T/srv.err"))"
-fi
-if ! kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
-	it_fail "$name" "faasflowd died: $(tail -3 "$T/daemon.log")"
-	it_start_daemon
-elif it_wait_file "$T/region" 20; then
-	grep -q "was truncated while in use" "$T/daemon.log" ||
-		it_fail "$name" "faasflowd did not say the region was truncated"
-	before=$(it_stat region_bytes)
-	if pair "new transfer after a truncation mid-stream" 1,4M,16M; then
-		after=$(it_stat region_bytes)
-		[ "${after:-0}" -gt "${before:-0}" ] ||
-			it_fail "new transfer after a truncation mid-stream" "did not use the new region ($before -> $after)"
-	fi
-else
-	it_fail "$name" "faasflowd did not replace the truncated region: $(tail -3 "$T/daemon.log")"
-fi
+damaged_verdict
+replaced_verdict 1 "new transfer after a truncation mid-stream"
 
 # shrunk and grown back at once, while payloads wait in slots for a stalled reader: no
 # SIGBUS anywhere, and the zeros where the payloads were never reach the reader as data
@@ -104,36 +123,8 @@ it_bg cli shim "$XFER" client --port "$IT_PORT" --timeout 100 --sizes 2M*16
 cli=$IT_LAST
 it_wait_stat slots_filled -ge 2 20 || it_fail "$name" "no payloads waited in slots"
 "$PY" -c 'import os, sys; os.truncate(sys.argv[1], 1 << 20); os.truncate(sys.argv[1], 256 << 20)' "$T/region"
-it_join "$cli" 120
-crc=$IT_RC
-it_join "$srv" 30
-if [ "$crc" -ge 124 ] || [ "$IT_RC" -ge 124 ]; then
-	it_fail "$name" "killed or hung: client exited $crc, server $IT_RC"
-	it_show cli srv
-elif grep -q "corrupt data" "$T/srv.err"; then
-	it_fail "$name" "the reader got wrong bytes: $(grep -m1 'corrupt data' "$T/srv.err")"
-elif [ "$crc" = 0 ] && [ "$IT_RC" = 0 ]; then
-	it_same "$name" "$(it_line "$T/cli.out" SENT)" "$(it_line "$T/srv.out" RECV)" && it_pass "$name (intact)"
-else
-	it_pass "$name (reset: client $crc, server $IT_RC: $(tail -1 "$T/srv.err"))"
-fi
-for _ in $(seq 1 50); do
-	[ "$(grep -c "was truncated while in use" "$T/daemon.log")" -ge 2 ] && break
-	sleep 0.1
-done
-if ! kill -0 "$IT_DAEMON_PID" 2>/dev/null; then
-	it_fail "$name" "faasflowd died: $(tail -3 "$T/daemon.log")"
-	it_start_daemon
-elif [ "$(grep -c "was truncated while in use" "$T/daemon.log")" -lt 2 ]; then
-	it_fail "$name" "faasflowd did not notice the shrink"
-else
-	before=$(it_stat region_bytes)
-	if pair "new transfer after a shrink and regrow" 1,4M,16M; then
-		after=$(it_stat region_bytes)
-		[ "${after:-0}" -gt "${before:-0}" ] ||
-			it_fail "new transfer after a shrink and regrow" "did not use the new region ($before -> $after)"
-	fi
-fi
+damaged_verdict
+replaced_verdict 2 "new transfer after a shrink and regrow"
 
 restart_fresh
 truncate -s 1M "$T/region"
