@@ -43,6 +43,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memcmp(again, data, sizeof(again)))
 			abort();
 		break;
+	case FF_FRAME_URGENT: {
+		/* a valid urgent marker is exactly the encoded one, and carries nothing itself */
+		struct ff_inline_hdr u;
+		ff_urgent_encode(&u);
+		if (hlen != FF_INLINE_HDR || plen != 0 || size < hlen || memcmp(&u, data, sizeof(u)))
+			abort();
+		break;
+	}
 	case 0:
 		if (size >= FF_FRAME_PEEK)
 			abort();
