@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -301,18 +302,29 @@ void ffd_tenant_region_check(struct ffd_server *s, struct ffd_tenant *t)
 		   ff_region_tail_ok(&t->r)) {
 		return;
 	} else {
-		log_errx("region %s was truncated while in use (%lld of %llu bytes now): the "
-			 "payloads it held are lost and their connections reset; replacing it with "
-			 "a new region. Never truncate or rewrite the region file of a running "
-			 "faasflowd (stop it first)", t->region_path,
+		log_errx("region %s was truncated while in use (now %lld bytes of %llu; its last "
+			 "page %s): the payloads it held are lost and their connections reset; "
+			 "replacing it with a new region. Never truncate or rewrite the region file "
+			 "of a running faasflowd (stop it first)", t->region_path,
 			 (long long)(fstat(t->r.fd, &st) == 0 ? st.st_size : -1),
-			 (unsigned long long)t->r.size);
+			 (unsigned long long)t->r.size,
+			 ff_busguard_lost(t->r.base) ? "gone" : "overwritten or gone");
 		HASH_ITER(hh_fd, s->by_fd, c, tmp)
 			if (c->t == t)
 				ffd_client_drop(s, c);
 		/* (the file itself: the path may be the guide's symbolic link to a tmpfs) */
 		if (!realpath(t->region_path, real) || (unlink(real) < 0 && errno != ENOENT))
 			log_warn("cannot remove the truncated region %s", t->region_path);
+	}
+	/* Our own mapping of the old file lets go of its pages (zero pages of ours in their
+	 * place, so the rest of the daemon keeps working on it): else it would hold them, and a
+	 * new region on the same tmpfs might never fit. */
+	if (t->r.fd >= 0) {
+		if (mmap(t->r.base, t->r.size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+			log_warn("cannot let go of the old region's pages");
+		close(t->r.fd);
+		t->r.fd = -1;
 	}
 	old = t->r;
 	ffd_leases_free(t);

@@ -200,8 +200,7 @@ int ioctl(int fd, ff_ioctl_req_t req, ...)
 	ff_init();
 	if ((req != FIONREAD && req != SIOCATMARK) || ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.ioctl(fd, req, arg);
-	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW || !arg ||
-	    (req == SIOCATMARK && atomic_load(&c->rx) != FF_RX_FRAMED))
+	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW || !arg)
 		r = ff_real.ioctl(fd, req, arg);
 	else if (req == SIOCATMARK)
 		r = ff_rx_atmark(c, fd, arg);

@@ -281,6 +281,8 @@ void ff_rx_oob_note(struct ff_conn *c, int fd)
 	atomic_store(&c->rx_oobinline, getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, &l) == 0 && on);
 }
 
+#define AT_MARK (-3)      /* a read that has bytes stops here, as TCP's stops at an urgent mark */
+
 /* SO_OOBINLINE: TCP's urgent byte stays in the stream. The sender puts it between frames
  * (ff_tx_urgent), and a read never goes past it unless it starts there, so at a frame head
  * the byte at the urgent mark is one byte of data, not the start of a header. Returns 1 (or 0
@@ -295,6 +297,8 @@ static ssize_t rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *i
 	if (!atomic_load_explicit(&c->rx_oobinline, memory_order_relaxed) || c->rx_stash_len ||
 	    c->rx_hello_left || ff_real.ioctl(fd, SIOCATMARK, &mark) < 0 || !mark)
 		return -2;
+	if (at)
+		return AT_MARK;
 	do
 		r = ff_real.recv(fd, &b, 1, (flags & MSG_PEEK) | pflags);
 	while (r < 0 && errno == EINTR && (pflags & MSG_DONTWAIT));
@@ -311,7 +315,7 @@ static ssize_t rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *i
  * keeps it for recv(MSG_OOB); with SO_OOBINLINE rx_urgent_inline reads it at the mark); off the
  * mark and queued it is ordinary data by now (a later urgent byte superseded it: TCP leaves it
  * in the stream), one byte; neither, it has not come yet (rx_urg_pending: asked again at the
- * next read). Returns 0, or -1 with errno (EAGAIN: not yet). */
+ * next read). Returns 1 at the mark, 0, or -1 with errno (EAGAIN: not yet). */
 static int urgent_fate(struct ff_conn *c, int fd)
 {
 	int mark = 0, avail = 0;
@@ -321,7 +325,7 @@ static int urgent_fate(struct ff_conn *c, int fd)
 		return -1;
 	c->rx_urg_pending = false;
 	if (mark)
-		return 0;
+		return 1;
 	if (avail > 0) {
 		c->rx_inline_left = 1;
 		return 0;
@@ -336,11 +340,12 @@ static int urgent_fate(struct ff_conn *c, int fd)
 /* An urgent marker at the head (FF_FRAME_URGENT, the stash holding some of it) leaves the
  * socket. A read takes the byte after it in the same call when it can be data: a read stops at
  * an urgent mark, so the byte comes along only if it is ordinary by now. A peek leaves the
- * byte. Returns 1 (the byte, as data), 0, or -1 with errno (EAGAIN: the byte has not come). */
+ * byte. Returns 1 (the byte, as data), 0, AT_MARK (its byte is at the urgent mark), or -1 with
+ * errno (EAGAIN: the byte has not come). */
 static ssize_t rx_urgent_marker(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 				size_t at, int flags)
 {
-	size_t rest = FF_INLINE_HDR - c->rx_stash_len;
+	size_t rest = c->rx_stash_len < FF_INLINE_HDR ? FF_INLINE_HDR - c->rx_stash_len : 0;
 	size_t with = !(flags & MSG_PEEK) && !atomic_load(&c->rx_oobinline) && rest ? 1 : 0;
 	uint8_t b[FF_INLINE_HDR + 1];
 	ssize_t r = 0;
@@ -358,7 +363,8 @@ static ssize_t rx_urgent_marker(struct ff_conn *c, int fd, const struct iovec *i
 			ff_scatter(iov, iovcnt, at, b + rest, 1);
 		return 1;
 	}
-	return urgent_fate(c, fd);
+	r = urgent_fate(c, fd);
+	return r == 1 ? AT_MARK : r;
 }
 
 /* SIOCATMARK on an upgraded connection: a reader right before an urgent marker is at the mark
@@ -372,7 +378,14 @@ int ff_rx_atmark(struct ff_conn *c, int fd, void *arg)
 	int r;
 
 	pthread_mutex_lock(&c->rx_lock);
-	if (!c->rx_db_active && !c->rx_inline_left && !c->rx_hello_left && !c->rx_urg_pending &&
+	/* (a direction not decided yet: its hello, not the application's, goes first) */
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
+		int saved = errno;
+		ff_rx_decide(c, fd, MSG_DONTWAIT);
+		errno = saved;
+	}
+	if (atomic_load(&c->rx) == FF_RX_FRAMED && !c->rx_db_active && !c->rx_inline_left &&
+	    !c->rx_hello_left && !c->rx_urg_pending &&
 	    (n = ff_rx_head_peek(c, fd, hb, MSG_DONTWAIT)) > 0 &&
 	    ff_frame_decode(hb, (size_t)n, UINT64_MAX, UINT32_MAX, &hlen, &plen, NULL) == FF_FRAME_URGENT) {
 		int saved = errno;
@@ -380,6 +393,12 @@ int ff_rx_atmark(struct ff_conn *c, int fd, void *arg)
 		errno = saved;
 	}
 	r = ff_real.ioctl(fd, SIOCATMARK, arg);
+	if (r == 0 && c->rx_db_active && c->rx_db_done) {
+		/* the doorbell after the mark stays in the socket while its payload is read out
+		 * of the slot: the kernel's read position has not moved, the application's has */
+		int none = 0;
+		memcpy(arg, &none, sizeof(none));
+	}
 	pthread_mutex_unlock(&c->rx_lock);
 	return r;
 }
@@ -480,7 +499,8 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		if (r != -3)
 			return r;
 		/* an urgent marker at the head: it leaves the socket, then the peek again */
-		if (rx_urgent_marker(c, fd, NULL, 0, 0, flags) < 0)
+		r = rx_urgent_marker(c, fd, NULL, 0, 0, flags);
+		if (r < 0 && r != AT_MARK)
 			return -1;
 	}
 	while (got < space) {
@@ -508,6 +528,8 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			 * (request/response), takes header and payload in one call; a big read in a
 			 * stream of small frames peeks many at once. */
 			r = c->rx_urg_pending ? urgent_fate(c, fd) : -2;
+			if (r == 1)
+				r = AT_MARK;
 			if (r == -2)
 				r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
 			if (r == -2 && plain && !c->rx_stash_len &&
@@ -522,6 +544,13 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 						    pflags, &eof, &drained);
 			if (r == -2)
 				r = rx_frame(c, fd, iov, iovcnt, got, space - got, flags, pflags, &eof);
+		}
+		if (r == AT_MARK) {
+			if (got) {
+				c->rx_mark_stop = true;    /* (MSG_WAITALL too: ff_rx returns) */
+				break;
+			}
+			r = 0;
 		}
 		if (r < 0)
 			return got ? (ssize_t)got : -1;
@@ -661,8 +690,10 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		r = rx_locked_once(c, fd, v, vcnt, flags);
 		if (r > 0) {
 			got += (size_t)r;
-			if (got >= want)
+			if (got >= want || c->rx_mark_stop) {
+				c->rx_mark_stop = false;
 				return (ssize_t)got;
+			}
 			vcnt = ff_iov_sub(rest, 64, iov, iovcnt, got, space - got);
 			v = rest;
 			idle = 0;

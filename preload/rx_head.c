@@ -46,6 +46,19 @@ ssize_t ff_rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcn
 			ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
 			return out ? (ssize_t)out : -1;
 		}
+		if (t == FF_FRAME_URGENT) {
+			pos += hlen;
+			if (pos < n) {
+				/* the read went on past the marker's byte: not at an urgent mark
+				 * (a read stops there), ordinary data by now */
+				ff_scatter(iov, iovcnt, at + out, b + pos, 1);
+				out++;
+				pos++;
+				continue;
+			}
+			c->rx_urg_pending = true;    /* stopped at its byte: its fate next */
+			break;
+		}
 		if (t != FF_FRAME_INLINE)
 			break;   /* the start of a header (a doorbell never comes whole here) */
 		take = n - pos - hlen < plen ? n - pos - hlen : (size_t)plen;

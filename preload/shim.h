@@ -173,6 +173,7 @@ struct ff_conn {
 	uint8_t rx_stash_len;
 	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
 	bool rx_urg_pending;         /* an urgent marker read, its byte not yet come (rx.c) */
+	bool rx_mark_stop;           /* a read stopped at an urgent mark (MSG_WAITALL too) */
 	_Atomic bool rx_oobinline;   /* the application's SO_OOBINLINE (asked when the direction
 	                              * became framed, kept by setsockopt) */
 	_Atomic bool rx_emptied;     /* the last read got less than it asked for (read unlocked) */

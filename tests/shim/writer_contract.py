@@ -22,6 +22,9 @@ the shim can be compared (one process holds both ends; the peer does not read un
   writer_contract.py oob-twice      a second urgent byte sent before the reader reached the
                                     first (TCP leaves the first in the stream as data), with
                                     and without SO_OOBINLINE: the stream and the urgent byte
+  writer_contract.py oob-marks      reads stop at the urgent mark (small reads with two urgent
+                                    bytes queued, MSG_WAITALL); SIOCATMARK after the mark while
+                                    payloads come from the region, and before a first urgent byte
   writer_contract.py cmsg           sendmsg() with a control message the kernel takes on TCP
                                     (SO_MARK, as root) and with one TCP ignores (SCM_RIGHTS):
                                     return values and the stream as over TCP
@@ -241,6 +244,66 @@ def oob_twice():
     print(" ".join(out))
 
 
+def oob_marks():
+    def nb_oob(s):
+        s.setblocking(False)
+        try:
+            return s.recv(1, socket.MSG_OOB)
+        except OSError as e:
+            return 'E%d' % e.errno
+        finally:
+            s.setblocking(True)
+
+    def mark(s):
+        return int.from_bytes(fcntl.ioctl(s, SIOCATMARK, b'\0\0\0\0'), 'little')
+    out = []
+    # two urgent bytes queued, then small reads: each stops at the mark
+    a, b = pair()
+    a.sendall(b'hi')
+    a.send(b'A', socket.MSG_OOB)
+    a.send(b'B', socket.MSG_OOB)
+    a.sendall(b'tail')
+    time.sleep(0.3)
+    out += [b.recv(100), b.recv(100)]
+    # MSG_WAITALL stops at the mark too; the urgent byte is there for MSG_OOB
+    a, b = pair()
+    a.sendall(b'abc')
+    a.send(b'X', socket.MSG_OOB)
+    a.sendall(b'def')
+    time.sleep(0.2)
+    out += [b.recv(6, socket.MSG_WAITALL), nb_oob(b)]
+    # past the mark the reader is past it, payloads from the region included
+    big = bytes(range(256)) * 8192
+    a, b = pair()
+
+    def write():
+        a.sendall(big)
+        a.send(b'X', socket.MSG_OOB)
+        a.sendall(big)
+    t = threading.Thread(target=write)
+    t.start()
+    got = 0
+    while got < len(big):
+        got += len(b.recv(min(65536, len(big) - got)))
+    time.sleep(0.3)
+    out += [mark(b), nb_oob(b)]
+    for _ in range(3):
+        out += [len(read_exact(b, 65536)), mark(b)]
+    t.join()
+    # an urgent byte as a connection's first byte is at the mark before anything is read
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(1)
+    c = socket.create_connection(ls.getsockname())
+    d, _ = ls.accept()
+    c.send(b'!', socket.MSG_OOB)
+    c.sendall(b'data')
+    c.close()
+    time.sleep(0.3)
+    out += [mark(d), nb_oob(d), d.recv(100), mark(d)]
+    print(" ".join(repr(x) for x in out))
+
+
 def cmsg():
     a, b = pair()
     big = bytes(range(256)) * 4096
@@ -280,7 +343,7 @@ def sndtimeo():
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
      "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "oob-inline": oob_inline,
-     "oob-twice": oob_twice,
+     "oob-twice": oob_twice, "oob-marks": oob_marks,
      "cmsg": cmsg,
      "sndtimeo": sndtimeo,
      "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
