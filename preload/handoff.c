@@ -131,10 +131,8 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 	c->rx_db_done = done;
 	c->tx_key = txk;
 	c->rx_key = rxk;
-	if (rx == FF_RX_FRAMED) {
+	if (rx == FF_RX_FRAMED)
 		ff_reader_name(c, rxk);
-		ff_rx_oob_note(c, fd);
-	}
 	if (rx == FF_RX_UNDECIDED || tx == FF_TX_UNDECIDED) {
 		uint32_t out_key, in_key;
 		if (ff_conn_tuple_keys(c, fd, NULL, &out_key, &in_key)) {

@@ -102,7 +102,6 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 			else
 				hello_consume(fd, FF_HELLO_SIZE);
 			c->rx_region_ok = match && ff_mapped();
-			ff_rx_oob_note(c, fd);
 			atomic_store(&c->rx, FF_RX_FRAMED);
 			if (ff_mapped())
 				ff_counter_add(&ff_rg()->hdr->c.upgrade_success, 1);
@@ -273,7 +272,7 @@ static void stash_partial(struct ff_conn *c, int fd, size_t have)
 		c->rx_stash_len = (uint8_t)(c->rx_stash_len + r);
 }
 
-void ff_rx_oob_note(struct ff_conn *c, int fd)
+static void rx_oob_note(struct ff_conn *c, int fd)
 {
 	int on = 0;
 	socklen_t l = sizeof(on);
@@ -346,9 +345,14 @@ static ssize_t rx_urgent_marker(struct ff_conn *c, int fd, const struct iovec *i
 				size_t at, int flags)
 {
 	size_t rest = c->rx_stash_len < FF_INLINE_HDR ? FF_INLINE_HDR - c->rx_stash_len : 0;
-	size_t with = !(flags & MSG_PEEK) && !atomic_load(&c->rx_oobinline) && rest ? 1 : 0;
+	size_t with;
 	uint8_t b[FF_INLINE_HDR + 1];
 	ssize_t r = 0;
+
+	/* Asked here, where urgent data first matters, not of every connection (a system call
+	 * per direction); setsockopt keeps it from then on. */
+	rx_oob_note(c, fd);
+	with = !(flags & MSG_PEEK) && !atomic_load(&c->rx_oobinline) && rest ? 1 : 0;
 
 	if (rest) {
 		do

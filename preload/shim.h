@@ -174,8 +174,8 @@ struct ff_conn {
 	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
 	bool rx_urg_pending;         /* an urgent marker read, its byte not yet come (rx.c) */
 	bool rx_mark_stop;           /* a read stopped at an urgent mark (MSG_WAITALL too) */
-	_Atomic bool rx_oobinline;   /* the application's SO_OOBINLINE (asked when the direction
-	                              * became framed, kept by setsockopt) */
+	_Atomic bool rx_oobinline;   /* the application's SO_OOBINLINE (asked at the first urgent
+	                              * marker, kept by setsockopt) */
 	_Atomic bool rx_emptied;     /* the last read got less than it asked for (read unlocked) */
 	/* The application's SO_RCVLOWAT (0: none). The kernel's would count frame bytes (a
 	 * 128-byte doorbell for a MiB of payload never reaches 4096): while the direction may be
@@ -467,7 +467,6 @@ FF_HIDDEN void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 FF_HIDDEN void ff_handoff_send(const struct msghdr *msg);   /* SCM_RIGHTS out */
 FF_HIDDEN void ff_handoff_recv(const struct msghdr *msg);   /* SCM_RIGHTS in */
 FF_HIDDEN bool ff_handoff_carried(const struct msghdr *msg); /* any SCM_RIGHTS in msg */
-FF_HIDDEN void ff_rx_oob_note(struct ff_conn *c, int fd);  /* SO_OOBINLINE, asked (rx.c) */
 FF_HIDDEN int ff_rx_atmark(struct ff_conn *c, int fd, void *arg);  /* SIOCATMARK (rx.c) */
 
 #endif
