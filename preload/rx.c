@@ -2,7 +2,8 @@
  * A doorbell stays in the socket until its whole payload has been copied out, so the fd stays
  * readable (level and edge) while slot bytes remain; it is consumed and the slot given back
  * only then. No application byte is ever read ahead into the shim. FIONREAD and borrowing in
- * place are in rx_side.c, reads at a frame head in one call in rx_head.c, MSG_PEEK in rx_peek.c. */
+ * place are in rx_side.c, reads at a frame head in one call in rx_head.c, MSG_PEEK in rx_peek.c,
+ * urgent data in rx_urgent.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -272,141 +273,6 @@ static void stash_partial(struct ff_conn *c, int fd, size_t have)
 		c->rx_stash_len = (uint8_t)(c->rx_stash_len + r);
 }
 
-static void rx_oob_note(struct ff_conn *c, int fd)
-{
-	int on = 0;
-	socklen_t l = sizeof(on);
-
-	atomic_store(&c->rx_oobinline, getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, &l) == 0 && on);
-}
-
-#define AT_MARK (-3)      /* a read that has bytes stops here, as TCP's stops at an urgent mark */
-
-/* SO_OOBINLINE: TCP's urgent byte stays in the stream. The sender puts it between frames
- * (ff_tx_urgent), and a read never goes past it unless it starts there, so at a frame head
- * the byte at the urgent mark is one byte of data, not the start of a header. Returns 1 (or 0
- * and *eof, -1), or -2 when the head is not at the mark. */
-static ssize_t rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-				size_t at, int flags, int pflags, bool *eof)
-{
-	int mark = 0;
-	uint8_t b;
-	ssize_t r;
-
-	if (!atomic_load_explicit(&c->rx_oobinline, memory_order_relaxed) || c->rx_stash_len ||
-	    c->rx_hello_left || ff_real.ioctl(fd, SIOCATMARK, &mark) < 0 || !mark)
-		return -2;
-	if (at)
-		return AT_MARK;
-	do
-		r = ff_real.recv(fd, &b, 1, (flags & MSG_PEEK) | pflags);
-	while (r < 0 && errno == EINTR && (pflags & MSG_DONTWAIT));
-	if (r <= 0) {
-		*eof = r == 0;
-		return r;
-	}
-	if (!(flags & MSG_TRUNC))
-		ff_scatter(iov, iovcnt, at, &b, 1);
-	return 1;
-}
-
-/* After an urgent marker, at its byte: on the urgent mark it is TCP's urgent byte (the kernel
- * keeps it for recv(MSG_OOB); with SO_OOBINLINE rx_urgent_inline reads it at the mark); off the
- * mark and queued it is ordinary data by now (a later urgent byte superseded it: TCP leaves it
- * in the stream), one byte; neither, it has not come yet (rx_urg_pending: asked again at the
- * next read). Returns 1 at the mark, 0, or -1 with errno (EAGAIN: not yet). */
-static int urgent_fate(struct ff_conn *c, int fd)
-{
-	int mark = 0, avail = 0;
-	uint8_t b;
-
-	if (ff_real.ioctl(fd, SIOCATMARK, &mark) < 0 || (!mark && ff_real.ioctl(fd, FIONREAD, &avail) < 0))
-		return -1;
-	c->rx_urg_pending = false;
-	if (mark)
-		return 1;
-	if (avail > 0) {
-		c->rx_inline_left = 1;
-		return 0;
-	}
-	if (ff_real.recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
-		return 0;                /* end of stream: the writer died before its byte */
-	c->rx_urg_pending = true;
-	errno = EAGAIN;
-	return -1;
-}
-
-/* An urgent marker at the head (FF_FRAME_URGENT, the stash holding some of it) leaves the
- * socket. A read takes the byte after it in the same call when it can be data: a read stops at
- * an urgent mark, so the byte comes along only if it is ordinary by now. A peek leaves the
- * byte. Returns 1 (the byte, as data), 0, AT_MARK (its byte is at the urgent mark), or -1 with
- * errno (EAGAIN: the byte has not come). */
-static ssize_t rx_urgent_marker(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-				size_t at, int flags)
-{
-	size_t rest = c->rx_stash_len < FF_INLINE_HDR ? FF_INLINE_HDR - c->rx_stash_len : 0;
-	size_t with;
-	uint8_t b[FF_INLINE_HDR + 1];
-	ssize_t r = 0;
-
-	/* Asked here, where urgent data first matters, not of every connection (a system call
-	 * per direction); setsockopt keeps it from then on. */
-	rx_oob_note(c, fd);
-	with = !(flags & MSG_PEEK) && !atomic_load(&c->rx_oobinline) && rest ? 1 : 0;
-
-	if (rest) {
-		do
-			r = ff_real.recv(fd, b, rest + with, MSG_DONTWAIT);
-		while (r < 0 && errno == EINTR);
-		if (r < (ssize_t)rest)
-			return ff_rx_broken(c, fd, "an urgent marker cut short");
-	}
-	c->rx_stash_len = 0;
-	if (with && r == (ssize_t)(rest + 1)) {
-		if (!(flags & MSG_TRUNC))
-			ff_scatter(iov, iovcnt, at, b + rest, 1);
-		return 1;
-	}
-	r = urgent_fate(c, fd);
-	return r == 1 ? AT_MARK : r;
-}
-
-/* SIOCATMARK on an upgraded connection: a reader right before an urgent marker is at the mark
- * as far as the application can tell (the marker is not its bytes): the marker goes first. */
-int ff_rx_atmark(struct ff_conn *c, int fd, void *arg)
-{
-	uint8_t hb[FF_FRAME_PEEK];
-	size_t hlen;
-	uint64_t plen;
-	ssize_t n;
-	int r;
-
-	pthread_mutex_lock(&c->rx_lock);
-	/* (a direction not decided yet: its hello, not the application's, goes first) */
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
-		int saved = errno;
-		ff_rx_decide(c, fd, MSG_DONTWAIT);
-		errno = saved;
-	}
-	if (atomic_load(&c->rx) == FF_RX_FRAMED && !c->rx_db_active && !c->rx_inline_left &&
-	    !c->rx_hello_left && !c->rx_urg_pending &&
-	    (n = ff_rx_head_peek(c, fd, hb, MSG_DONTWAIT)) > 0 &&
-	    ff_frame_decode(hb, (size_t)n, UINT64_MAX, UINT32_MAX, &hlen, &plen, NULL) == FF_FRAME_URGENT) {
-		int saved = errno;
-		rx_urgent_marker(c, fd, NULL, 0, 0, MSG_PEEK);
-		errno = saved;
-	}
-	r = ff_real.ioctl(fd, SIOCATMARK, arg);
-	if (r == 0 && c->rx_db_active && c->rx_db_done) {
-		/* the doorbell after the mark stays in the socket while its payload is read out
-		 * of the slot: the kernel's read position has not moved, the application's has */
-		int none = 0;
-		memcpy(arg, &none, sizeof(none));
-	}
-	pthread_mutex_unlock(&c->rx_lock);
-	return r;
-}
-
 /* Next frame at the head: start it. Returns payload bytes delivered (maybe 0), or -1. */
 static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			size_t at, size_t space, int flags, int pflags, bool *eof)
@@ -446,7 +312,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 	}
 	k = c->rx_stash_len;      /* header bytes already out of the socket */
 	if (t == FF_FRAME_URGENT)
-		return rx_urgent_marker(c, fd, iov, iovcnt, at, flags);
+		return ff_rx_urgent_marker(c, fd, iov, iovcnt, at, flags);
 	if (t == FF_FRAME_INLINE) {
 		size_t n = plen < space ? (size_t)plen : space;
 		if (flags & MSG_PEEK)
@@ -491,10 +357,10 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 	while (flags & MSG_PEEK) {
 		ssize_t r;
 
-		if (c->rx_urg_pending && urgent_fate(c, fd) < 0)
+		if (c->rx_urg_pending && ff_rx_urgent_fate(c, fd) < 0)
 			return -1;
 		if (!c->rx_db_active && !c->rx_inline_left) {
-			r = rx_urgent_inline(c, fd, iov, iovcnt, 0, flags, flags & MSG_DONTWAIT, &eof);
+			r = ff_rx_urgent_inline(c, fd, iov, iovcnt, 0, flags, flags & MSG_DONTWAIT, &eof);
 			if (r != -2)
 				return r;   /* (a peek at the urgent mark: the urgent byte alone) */
 		}
@@ -503,8 +369,8 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 		if (r != -3)
 			return r;
 		/* an urgent marker at the head: it leaves the socket, then the peek again */
-		r = rx_urgent_marker(c, fd, NULL, 0, 0, flags);
-		if (r < 0 && r != AT_MARK)
+		r = ff_rx_urgent_marker(c, fd, NULL, 0, 0, flags);
+		if (r < 0 && r != FF_AT_MARK)
 			return -1;
 	}
 	while (got < space) {
@@ -531,17 +397,17 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			/* At a frame head. A small read, or one after the reader emptied the socket
 			 * (request/response), takes header and payload in one call; a big read in a
 			 * stream of small frames peeks many at once. */
-			r = c->rx_urg_pending ? urgent_fate(c, fd) : -2;
+			r = c->rx_urg_pending ? ff_rx_urgent_fate(c, fd) : -2;
 			if (r == 1)
-				r = AT_MARK;
+				r = FF_AT_MARK;
 			if (r == -2)
-				r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
+				r = ff_rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
 			if (r == -2 && plain && !c->rx_stash_len &&
 			    (space - got <= FF_SPEC_MAX || (!got && c->rx_emptied)))
 				r = ff_rx_spec(c, fd, iov, iovcnt, got, space - got, pflags, &eof, &drained);
 			else if (r == -2 && c->rx_hello_left) {
 				hello_take(c, fd);
-				r = rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
+				r = ff_rx_urgent_inline(c, fd, iov, iovcnt, got, flags, pflags, &eof);
 			}
 			if (r == -2 && plain && iovcnt == 1 && !c->rx_stash_len && space - got > 2 * FF_INLINE_HDR)
 				r = ff_rx_inline_batch(c, fd, (uint8_t *)iov[0].iov_base + got, space - got,
@@ -549,7 +415,7 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			if (r == -2)
 				r = rx_frame(c, fd, iov, iovcnt, got, space - got, flags, pflags, &eof);
 		}
-		if (r == AT_MARK) {
+		if (r == FF_AT_MARK) {
 			if (got) {
 				c->rx_mark_stop = true;    /* (MSG_WAITALL too: ff_rx returns) */
 				break;

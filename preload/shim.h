@@ -467,6 +467,16 @@ FF_HIDDEN void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 FF_HIDDEN void ff_handoff_send(const struct msghdr *msg);   /* SCM_RIGHTS out */
 FF_HIDDEN void ff_handoff_recv(const struct msghdr *msg);   /* SCM_RIGHTS in */
 FF_HIDDEN bool ff_handoff_carried(const struct msghdr *msg); /* any SCM_RIGHTS in msg */
-FF_HIDDEN int ff_rx_atmark(struct ff_conn *c, int fd, void *arg);  /* SIOCATMARK (rx.c) */
+FF_HIDDEN int ff_rx_atmark(struct ff_conn *c, int fd, void *arg);  /* SIOCATMARK (rx_urgent.c) */
+/* Urgent data (rx_urgent.c). FF_AT_MARK: a read that has bytes stops here, as TCP's stops at an
+ * urgent mark. At a frame head with SO_OOBINLINE: the byte at the mark (1), FF_AT_MARK, or -2
+ * (not at the mark); the fate of the byte after a marker already read (1 at the mark, 0, -1);
+ * a marker at the head (1 the byte as data, 0, FF_AT_MARK, -1). */
+#define FF_AT_MARK (-3)
+FF_HIDDEN ssize_t ff_rx_urgent_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+				      size_t at, int flags, int pflags, bool *eof);
+FF_HIDDEN int ff_rx_urgent_fate(struct ff_conn *c, int fd);
+FF_HIDDEN ssize_t ff_rx_urgent_marker(struct ff_conn *c, int fd, const struct iovec *iov,
+				      int iovcnt, size_t at, int flags);
 
 #endif
