@@ -135,7 +135,7 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 		ff_reader_name(c, rxk);
 	if (rx == FF_RX_UNDECIDED || tx == FF_TX_UNDECIDED) {
 		uint32_t out_key, in_key;
-		if (ff_conn_tuple_keys(c, fd, NULL, &out_key, &in_key)) {
+		if (ff_conn_tuple_keys(c, fd, NULL, NULL, &out_key, &in_key)) {
 			if (rx == FF_RX_UNDECIDED)
 				ff_reader_name(c, in_key);
 			ff_pair_mine(c);      /* an undecided end is ours now */

@@ -45,6 +45,14 @@ long syscall(long nr, ...)
 	if (nr == SYS_seccomp && (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
 		ff_sandbox_enter();
 #endif
+	if (nr == SYS_rt_sigaction) {
+		long r = ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (r == 0 && a[1])
+			ff_sig_changed((int)a[0]);
+		return r;
+	}
+	if (nr == SYS_setsockopt && a[1] == SOL_SOCKET && ff_sockopt_is_timeout((int)a[2]))
+		ff_sig_timeouts();     /* (before: the call may not come back to say) */
 	if (!routed(nr))
 		return ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	ff_init();

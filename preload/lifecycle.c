@@ -66,7 +66,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 		if (r == 0 || errno == EINPROGRESS || errno == EINTR) {
 			uint32_t in_key = 0;
 			c->is_client = true;
-			if (ff_conn_tuple_keys(c, fd, sa, &c->tx_key, &in_key)) {
+			if (ff_conn_tuple_keys(c, fd, sa, NULL, &c->tx_key, &in_key)) {
 				ff_pair_mine(c);   /* first: a server that speaks first looks */
 				ff_reader_name(c, in_key);
 			}
@@ -114,7 +114,22 @@ out:
 	return r;
 }
 
-static int track_accepted(int lfd, int r)
+/* The local address every connection a listener accepts has: its own, unless it listens on
+ * the wildcard address (NULL: ask the connection). */
+static const struct sockaddr *accepted_local(const struct ff_conn *l)
+{
+	static const uint8_t any6[16];
+	const struct sockaddr *sa = (const struct sockaddr *)&l->laddr;
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY) ? NULL : sa;
+	if (sa->sa_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr, any6, 16) ? sa : NULL;
+	return NULL;
+}
+
+/* peer: the address accept() returned (NULL: not known, ask the connection). */
+static int track_accepted(int lfd, int r, const struct sockaddr *peer)
 {
 	struct ff_conn *l, *c;
 
@@ -132,7 +147,7 @@ static int track_accepted(int lfd, int r)
 		c->tx_sndbuf = ff_fd_sndbuf(lfd);     /* accepted sockets inherit the listener's */
 		ff_fd_sndbuf_note(r, c->tx_sndbuf);
 		ff_fd_attach(r, c);
-		if (ff_conn_tuple_keys(c, r, NULL, &c->tx_key, &in_key)) {
+		if (ff_conn_tuple_keys(c, r, peer, accepted_local(l), &c->tx_key, &in_key)) {
 			ff_pair_mine(c);     /* first: the client's first write waits for it */
 			ff_reader_name(c, in_key);
 		}
@@ -165,12 +180,23 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 	}
 	if (ready < 0)
 		return -1;
+	/* The peer's address comes with the connection: asked for here when the caller does not
+	 * want it, taken from the caller's buffer when it fits whole (no getpeername). */
+	struct sockaddr_storage own;
+	socklen_t ownl = sizeof(own), want = len ? *len : 0;
+	bool mine = !sa && !len;
+	if (mine) {
+		sa = (struct sockaddr *)&own;
+		len = &ownl;
+	}
 	r = four ? ff_real.accept4(fd, sa, len, flags) : ff_real.accept(fd, sa, len);
 	saved = errno;
 	if (!ready)
 		ff_spin_slept(&accept_spin, t0);
+	const struct sockaddr *peer = r >= 0 && sa && (mine || *len <= want) ? sa : NULL;
+	r = track_accepted(fd, r, peer);
 	errno = saved;
-	return track_accepted(fd, r);
+	return r;
 }
 
 int accept(int fd, struct sockaddr *sa, socklen_t *len)
@@ -378,6 +404,8 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			ff_conn_put(c);
 		}
 	}
+	if (r == 0 && level == SOL_SOCKET && ff_sockopt_is_timeout(name))
+		ff_sig_timeouts();
 	if (r == 0 && level == SOL_SOCKET && name == SO_RCVLOWAT && !ff_passthrough() &&
 	    (c = ff_conn_get(fd))) {
 		ff_rx_lowat_set(c, fd);

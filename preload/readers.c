@@ -45,15 +45,18 @@ static uint32_t tuple_key(const uint8_t from[16], uint16_t fport, const uint8_t 
 	return (uint32_t)h ? (uint32_t)h : 1;
 }
 
-bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer, uint32_t *out_key,
-			uint32_t *in_key)
+bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer,
+			const struct sockaddr *local, uint32_t *out_key, uint32_t *in_key)
 {
 	struct sockaddr_storage l, p;
 	socklen_t ll = sizeof(l), pl = sizeof(p);
 	uint8_t la[16], pa[16];
 	uint16_t lport, pport;
 
-	if (getsockname(fd, (struct sockaddr *)&l, &ll) < 0)
+	if (local)
+		memcpy(&l, local, local->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							       : sizeof(struct sockaddr_in));
+	else if (getsockname(fd, (struct sockaddr *)&l, &ll) < 0)
 		return false;
 	if (!peer) {
 		if (getpeername(fd, (struct sockaddr *)&p, &pl) < 0)

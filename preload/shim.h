@@ -210,10 +210,10 @@ FF_HIDDEN uint32_t ff_fd_sndbuf(int fd);
 
 /* ---- readers named to the coordinator (readers.c) ------------------------ */
 /* The keys of a connection's two directions from its addresses: out = ours (we write),
- * in = the peer's; and c->tup (c->is_client says which end we are). peer NULL: getpeername.
- * False when the socket has no inet addresses. */
+ * in = the peer's; and c->tup (c->is_client says which end we are). peer NULL: getpeername;
+ * local NULL: getsockname. False when the socket has no inet addresses. */
 FF_HIDDEN bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer,
-				  uint32_t *out_key, uint32_t *in_key);
+				  const struct sockaddr *local, uint32_t *out_key, uint32_t *in_key);
 
 /* ---- the upgrade decision: both ends proven before any framing byte (upgrade.c) ---- */
 extern _Atomic uint32_t ff_forks FF_HIDDEN;   /* forks of this process (and its parents) */
@@ -332,10 +332,27 @@ FF_HIDDEN void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim);
  * sleeps as it would have, then reports with ff_spin_slept(s, *t0); -1 with errno EINTR: a
  * signal handler ran that interrupts calls (the caller fails as its blocking call would). */
 FF_HIDDEN int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0);
+/* sigwatch.c: could a signal end a blocking call of this process (a handler without
+ * SA_RESTART, or any handler once a socket has a timeout)? The installing calls report. */
+FF_HIDDEN bool ff_sig_may_interrupt(void);
+FF_HIDDEN void ff_sig_changed(int sig);
+FF_HIDDEN void ff_sig_timeouts(void);
+static inline bool ff_sockopt_is_timeout(int name)
+{
+	return name == SO_RCVTIMEO || name == SO_SNDTIMEO
+#ifdef SO_RCVTIMEO_NEW
+	       || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW
+#endif
+#ifdef SO_RCVTIMEO_OLD
+	       || name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD
+#endif
+		;
+}
 /* Busy waits run with the asynchronous signals held; release says whether one that came has
- * a handler without SA_RESTART (the waiting call then fails with EINTR, as a blocking one). */
+ * a handler without SA_RESTART (the waiting call then fails with EINTR, as a blocking one;
+ * any handler when timeo_fd, the socket waited on, has a receive timeout). */
 FF_HIDDEN void ff_signals_hold(sigset_t *old);
-FF_HIDDEN bool ff_signals_release(const sigset_t *old);
+FF_HIDDEN bool ff_signals_release(const sigset_t *old, int timeo_fd);
 /* Around a blocking send through the region: signals held from begin to end. Between wait
  * slices, poll: true when a pending signal's handler interrupts calls (it has run; the call
  * ends with EINTR); pending ones that restart run and stay held afterwards. */

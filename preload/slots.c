@@ -268,7 +268,7 @@ static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadlin
 		if (!held)
 			ff_signals_hold(&old);
 		done = spin_slot(m, &seen, t0, lim < slice ? lim : slice);
-		if (!held && ff_signals_release(&old)) {
+		if (!held && ff_signals_release(&old, -1)) {
 			errno = EINTR;
 			return -1;
 		}

@@ -143,10 +143,20 @@ void ff_signals_hold(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-bool ff_signals_release(const sigset_t *old)
+static int has_rcvtimeo(int fd)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t l = sizeof(tv);
+
+	return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0 &&
+	       (tv.tv_sec || tv.tv_usec);
+}
+
+bool ff_signals_release(const sigset_t *old, int timeo_fd)
 {
 	sigset_t pend;
 	bool intr = false;
+	int timeo = -1;     /* does timeo_fd have a receive timeout (-1: not asked yet)? */
 
 	if (sigpending(&pend) == 0) {
 		for (int sig = 1; sig < NSIG; sig++) {
@@ -154,8 +164,11 @@ bool ff_signals_release(const sigset_t *old)
 
 			if (sigismember(&pend, sig) != 1 || sigismember(old, sig) == 1)
 				continue;      /* not pending, or blocked by the program itself */
-			if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
-			    sa.sa_handler != SIG_IGN && !(sa.sa_flags & SA_RESTART))
+			if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_DFL ||
+			    sa.sa_handler == SIG_IGN)
+				continue;
+			/* the kernel restarts no wait of a socket with a receive timeout */
+			if (!(sa.sa_flags & SA_RESTART) || (timeo < 0 && (timeo = has_rcvtimeo(timeo_fd))))
 				intr = true;
 		}
 	}
@@ -205,7 +218,7 @@ bool ff_signals_poll(void)
 	if (!any)
 		return false;
 	call_held = false;
-	intr = ff_signals_release(&call_old);       /* their handlers run now */
+	intr = ff_signals_release(&call_old, -1);       /* their handlers run now */
 	if (!intr)
 		ff_signals_call_begin();             /* all restart: the call goes on */
 	return intr;
@@ -247,9 +260,11 @@ int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
 	*t0 = ff_now_ns();
 	if (!lim)
 		return 0;
+	if (!ff_sig_may_interrupt())
+		return spin_poll(fd, s, *t0, lim);   /* no signal can end the call: nothing to hold */
 	ff_signals_hold(&old);
 	r = spin_poll(fd, s, *t0, lim);
-	if (ff_signals_release(&old)) {
+	if (ff_signals_release(&old, fd)) {
 		errno = EINTR;
 		return -1;
 	}

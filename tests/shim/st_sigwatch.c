@@ -1,0 +1,241 @@
+/* st_sigwatch MODE: a signal while a blocking recv() or accept() waits ends it (EINTR) or not,
+ * exactly as over plain TCP, however the handler was installed and whenever.
+ *
+ * The shim's waits poll a while before they sleep (preload/spin.c) and hold the signals only
+ * when one could end the call (preload/sigwatch.c). This program starts with no handler, so
+ * its first waits hold nothing; a peer process (forked, same environment) answers quickly
+ * until both ends' waits poll for some hundreds of microseconds. Then the handler comes,
+ * installed by MODE:
+ *   before          sigaction without SA_RESTART before the first connection
+ *   sigaction       sigaction without SA_RESTART
+ *   siginterrupt    signal(), then siginterrupt(sig, 1)
+ *   sysv_signal     sysv_signal()
+ *   sigset          sigset()
+ *   raw             syscall(SYS_rt_sigaction) without SA_RESTART
+ *   restart         sigaction with SA_RESTART (calls go on)
+ *   restart-timeout sigaction with SA_RESTART, sockets with SO_RCVTIMEO (the kernel does not
+ *                   restart those)
+ * and the peer sends SIGUSR1 some tens of microseconds into each of TRIALS blocking recv()
+ * and accept() calls (where the shim polls), answering 100 ms later.
+ * Prints "RESULT mode=M recv_eintr=N/T accept_eintr=N/T framed=F". */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "st.h"
+
+/* siginterrupt() and sigset() are deprecated, and still what some programs call */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+
+#define TRIALS 10
+#define WARM   150
+
+static volatile sig_atomic_t handled;
+static int sysv;
+
+static void on_usr1(int sig)
+{
+	handled++;
+	if (sysv)
+		sysv_signal(sig, on_usr1);     /* (reset to the default at each delivery) */
+}
+
+static void on_other(int sig)
+{
+	(void)sig;
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+struct cmd {
+	char op;             /* E: echo; K: signal, then echo; A: connect; S: signal, then connect */
+	char pad[3];
+	int32_t delay_us;
+};
+
+static void peer(int port)
+{
+	int c = st_connect(port);
+	struct cmd m;
+	pid_t parent = getppid();
+
+	while (st_read_full(c, &m, sizeof(m)) == (ssize_t)sizeof(m)) {
+		char b = 'x';
+		if (m.op == 'Q')
+			break;
+		sleep_us(m.delay_us);
+		if (m.op == 'K' || m.op == 'S') {
+			kill(parent, SIGUSR1);
+			sleep_us(100 * 1000);
+		}
+		if (m.op == 'E' || m.op == 'K') {
+			if (st_write_all(c, &b, 1) < 0)
+				st_die_errno("peer write");
+		} else {
+			int n = st_connect(port);
+			close(n);
+		}
+	}
+	_exit(0);
+}
+
+static void install(const char *mode)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&sa.sa_mask);
+	if (!strcmp(mode, "before") || !strcmp(mode, "sigaction")) {
+		if (sigaction(SIGUSR1, &sa, NULL) < 0)
+			st_die_errno("sigaction");
+	} else if (!strncmp(mode, "restart", 7)) {
+		sa.sa_flags = SA_RESTART;
+		if (sigaction(SIGUSR1, &sa, NULL) < 0)
+			st_die_errno("sigaction");
+	} else if (!strcmp(mode, "siginterrupt")) {
+		if (signal(SIGUSR1, on_usr1) == SIG_ERR || siginterrupt(SIGUSR1, 1) < 0)
+			st_die_errno("signal");
+	} else if (!strcmp(mode, "sysv_signal")) {
+		sysv = 1;
+		if (sysv_signal(SIGUSR1, on_usr1) == SIG_ERR)
+			st_die_errno("sysv_signal");
+	} else if (!strcmp(mode, "sigset")) {
+		if (sigset(SIGUSR1, on_usr1) == SIG_ERR)
+			st_die_errno("sigset");
+	} else if (!strcmp(mode, "raw")) {
+		/* The kernel's own structure, restorer included, copied from a handler the C
+		 * library installed (with SA_RESTART) for another signal. */
+		struct { void *handler; unsigned long flags; void *restorer; uint64_t mask; } k;
+		sa.sa_handler = on_other;
+		sa.sa_flags = SA_RESTART;
+		if (sigaction(SIGUSR2, &sa, NULL) < 0 ||
+		    syscall(SYS_rt_sigaction, SIGUSR2, NULL, &k, sizeof(k.mask)) < 0)
+			st_die_errno("rt_sigaction (read)");
+		k.handler = (void *)on_usr1;
+		k.flags &= ~(unsigned long)SA_RESTART;
+		if (syscall(SYS_rt_sigaction, SIGUSR1, &k, NULL, sizeof(k.mask)) < 0)
+			st_die_errno("rt_sigaction");
+	} else {
+		st_die("unknown mode '%s' (before, sigaction, siginterrupt, sysv_signal, sigset, "
+		       "raw, restart, restart-timeout)", mode);
+	}
+}
+
+static void send_cmd(int c, char op, int delay_us)
+{
+	struct cmd m = { .op = op, .delay_us = delay_us };
+
+	if (st_write_all(c, &m, sizeof(m)) < 0)
+		st_die_errno("write command");
+}
+
+/* A blocking recv of one byte: 1 when a signal ended it (the byte is then read after). */
+static int recv_trial(int c)
+{
+	char b;
+	ssize_t r = recv(c, &b, 1, 0);
+
+	if (r == 1)
+		return 0;
+	if (r < 0 && errno == EINTR) {
+		do
+			r = recv(c, &b, 1, 0);
+		while (r < 0 && errno == EINTR);
+		if (r == 1)
+			return 1;
+	}
+	st_die_errno("recv returned %zd", r);
+}
+
+static int accept_trial(int ls)
+{
+	int n = accept(ls, NULL, NULL);
+
+	if (n >= 0) {
+		close(n);
+		return 0;
+	}
+	if (errno != EINTR)
+		st_die_errno("accept");
+	do
+		n = accept(ls, NULL, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		st_die_errno("accept");
+	close(n);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	int port, ls, c, st, rin = 0, ain = 0;
+	pid_t pid;
+
+	st_prog = "st_sigwatch";
+	if (argc != 2)
+		st_die("usage: st_sigwatch MODE");
+	if (!strcmp(mode, "before"))
+		install(mode);
+	ls = st_listen(NULL, &port, 0);
+	pid = fork();
+	if (pid < 0)
+		st_die_errno("fork");
+	if (pid == 0) {
+		close(ls);
+		peer(port);
+	}
+	c = accept(ls, NULL, NULL);
+	if (c < 0)
+		st_die_errno("accept");
+	/* quick answers: both ends' waits learn to poll */
+	for (int i = 0; i < WARM; i++) {
+		send_cmd(c, 'E', 100);
+		if (recv_trial(c))
+			st_die("warm-up recv interrupted");
+	}
+	for (int i = 0; i < WARM / 3; i++) {
+		send_cmd(c, 'A', 100);
+		if (accept_trial(ls))
+			st_die("warm-up accept interrupted");
+	}
+	if (strcmp(mode, "before"))
+		install(mode);
+	if (!strcmp(mode, "restart-timeout")) {
+		struct timeval tv = { 5, 0 };
+		if (setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+		    setsockopt(ls, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+			st_die_errno("SO_RCVTIMEO");
+	}
+	for (int i = 0; i < TRIALS; i++) {
+		send_cmd(c, 'E', 100);        /* (keeps the wait's estimate where it was) */
+		recv_trial(c);
+		send_cmd(c, 'K', 40);
+		rin += recv_trial(c);
+	}
+	for (int i = 0; i < TRIALS; i++) {
+		send_cmd(c, 'S', 40);
+		ain += accept_trial(ls);
+	}
+	printf("RESULT mode=%s recv_eintr=%d/%d accept_eintr=%d/%d framed=%d\n", mode, rin, TRIALS,
+	       ain, TRIALS, st_fd_status(c) >= 0 && (st_fd_status(c) & 2) ? 1 : 0);
+	send_cmd(c, 'Q', 0);
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		st_die("the peer failed");
+	return 0;
+}
