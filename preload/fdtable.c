@@ -271,6 +271,34 @@ void ff_fdtab_after_fork(void)
 	}
 }
 
+static _Atomic uint32_t nb_gen = 1;
+
+void ff_nb_changed(void)
+{
+	uint32_t g = atomic_fetch_add(&nb_gen, 1) + 1;
+
+	if (!g)
+		atomic_store(&nb_gen, 1);     /* (0 means "never seen blocking") */
+}
+
+int ff_conn_blocking(struct ff_conn *c, int fd, int flags)
+{
+	uint32_t g = atomic_load(&nb_gen);
+	int fl;
+
+	if (flags & MSG_DONTWAIT)
+		return 0;
+	if (atomic_load_explicit(&c->blk_gen, memory_order_relaxed) == g)
+		return 1;
+	fl = ff_real.fcntl(fd, F_GETFL);
+	if (fl < 0)
+		return -1;
+	if (fl & O_NONBLOCK)
+		return 0;
+	atomic_store_explicit(&c->blk_gen, g, memory_order_relaxed);
+	return 1;
+}
+
 bool ff_fd_blocking(int fd, int flags)
 {
 	int fl;

@@ -198,6 +198,8 @@ int ioctl(int fd, ff_ioctl_req_t req, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	ff_init();
+	if (req == FIONBIO)
+		ff_nb_changed();
 	if ((req != FIONREAD && req != SIOCATMARK) || ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.ioctl(fd, req, arg);
 	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW || !arg)

@@ -4,8 +4,10 @@
  * Go's runtime, static binaries and io_uring, never passes through libc: connections it
  * creates are never upgraded; see the README's limits.) */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -51,6 +53,8 @@ long syscall(long nr, ...)
 			ff_sig_changed((int)a[0]);
 		return r;
 	}
+	if ((nr == SYS_fcntl && a[1] == F_SETFL) || (nr == SYS_ioctl && a[1] == FIONBIO))
+		ff_nb_changed();
 	if (nr == SYS_setsockopt && a[1] == SOL_SOCKET && ff_sockopt_is_timeout((int)a[2]))
 		ff_sig_timeouts();     /* (before: the call may not come back to say) */
 	if (!routed(nr))

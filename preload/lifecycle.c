@@ -173,7 +173,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 
 	ff_init();     /* a listener the shim tracks was seen after start-up */
 	if (!ff_passthrough() && (l = ff_conn_get(fd)) != NULL) {
-		if (l->kind == FF_KIND_LISTENER && ff_may_spin() && ff_fd_blocking(fd, 0) &&
+		if (l->kind == FF_KIND_LISTENER && ff_may_spin() && ff_conn_blocking(l, fd, 0) > 0 &&
 		    !ff_spin_skip(&accept_spin))
 			ready = ff_spin_readable(fd, &accept_spin, &t0);
 		ff_conn_put(l);
@@ -361,6 +361,8 @@ int fcntl(int fd, int cmd, ...)
 	arg = va_arg(ap, void *);
 	va_end(ap);
 	ff_init();
+	if (cmd == F_SETFL)
+		ff_nb_changed();
 	r = ff_real.fcntl(fd, cmd, arg);
 	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && r >= 0 && ff_in_vfork_child())
 		ff_vfork_note(r, r, ff_vfork_peek(fd));

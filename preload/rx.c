@@ -573,10 +573,10 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		if (!checked) {
 			/* (a failing fcntl: the fd was closed by another thread meanwhile; say
 			 * so, as the next call on it would, not EAGAIN) */
-			int fl = (flags & MSG_DONTWAIT) ? O_NONBLOCK : ff_real.fcntl(fd, F_GETFL);
-			if (fl < 0)
+			int b = ff_conn_blocking(c, fd, flags);
+			if (b < 0)
 				return got ? (ssize_t)got : -1;
-			blocking = !(fl & O_NONBLOCK);
+			blocking = b > 0;
 			checked = true;
 		}
 		if (!blocking) {

@@ -134,6 +134,7 @@ struct ff_conn {
 	_Atomic uint32_t rd_keys[2]; /* keys this process named as the connection's reader */
 	uint64_t rd_named;           /* the registration they were last named to (control.c) */
 	bool rd_clean;               /* closed with nothing unread: its unname may wait (readers.c) */
+	_Atomic uint32_t blk_gen;    /* seen blocking at this ff_nb_gen (fdtable.c) */
 	/* Our entry in the region's pair table (pairs.h, upgrade.c), and the connection's
 	 * addresses that name it. */
 	struct ff_tuple tup;
@@ -201,6 +202,12 @@ FF_HIDDEN int ff_fd_close(int fd, void (*before)(int, struct ff_conn *));
 FF_HIDDEN bool ff_fd_tracked(int fd);
 /* Would a call on fd with these flags wait (no MSG_DONTWAIT, fd not O_NONBLOCK)? */
 FF_HIDDEN bool ff_fd_blocking(int fd, int flags);
+/* The same for a connection or listener before a wait that a real call with the fd's own mode
+ * ends (a bounded poll, then the call): 1 blocking, 0 not, -1 fcntl failed. Blocking is
+ * remembered until this process changes any fd's mode (ff_nb_changed): a change made by
+ * another process sharing the file only costs such a wait its poll. */
+FF_HIDDEN int ff_conn_blocking(struct ff_conn *c, int fd, int flags);
+FF_HIDDEN void ff_nb_changed(void);
 FF_HIDDEN void ff_fdtab_after_fork(void);
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */

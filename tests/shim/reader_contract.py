@@ -17,8 +17,13 @@ plain TCP and a run under the shim can be compared line by line.
   reader_contract.py rcvlowat PORT     server sends 1 MiB; the client sets SO_RCVLOWAT 4096,
                                        waits in poll() until readable (5 s at most), then reads
                                        with blocking recv()s: each returns at least 4096 bytes
+  reader_contract.py nb-switch PORT    a blocking reader waits for 1 MiB, then its socket turns
+                                       non-blocking (ioctl FIONBIO, fcntl F_SETFL, and a forked
+                                       child's fcntl on the shared file): each read says EAGAIN
+                                       at once; blocking again, it reads a second 1 MiB
 A server started with PORT 0 takes a free port and says which ("listening PORT").
 Each client prints "bytes=N sha=HEX ..." and the server "sent=N sent_sha=HEX"."""
+import fcntl
 import hashlib
 import os
 import select
@@ -220,11 +225,69 @@ def rcvlowat(port):
     print("bytes=%d sha=%s readable=%d short_reads=%d" % (got, h.hexdigest(), readable, short))
 
 
+def serve_twice(port):
+    c = accept_request(port)
+    one, two = payload(MIB, "nb-one"), payload(MIB, "nb-two")
+    time.sleep(0.05)                 # the client waits in a blocking read meanwhile
+    c.sendall(one)
+    c.recv(1)                        # the client's three non-blocking reads are done
+    c.sendall(two)
+    sent_and_linger(c, one + two, 10)
+
+
+def nb_switch(port):
+    c = socket.create_connection(('127.0.0.1', port))
+    c.sendall(b'go')
+    h = hashlib.sha256()
+    got = 0
+
+    def take(n):
+        nonlocal got
+        while got < n:
+            d = c.recv(n - got)
+            if not d:
+                break
+            h.update(d)
+            got += len(d)
+
+    def try_read():
+        t0 = time.monotonic()
+        try:
+            d = c.recv(1)
+            return "data:%d" % len(d)
+        except BlockingIOError:
+            return "EAGAIN" if time.monotonic() - t0 < 0.5 else "EAGAIN-late"
+
+    take(MIB)
+    c.setblocking(False)             # ioctl(FIONBIO)
+    nb_ioctl = try_read()
+    c.setblocking(True)
+    fl = fcntl.fcntl(c.fileno(), fcntl.F_GETFL)
+    take(MIB)                        # (nothing more yet: returns at once)
+    fcntl.fcntl(c.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    nb_fcntl = try_read()
+    fcntl.fcntl(c.fileno(), fcntl.F_SETFL, fl)
+    pid = os.fork()
+    if pid == 0:
+        fcntl.fcntl(c.fileno(), fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    nb_fork = try_read()
+    fcntl.fcntl(c.fileno(), fcntl.F_SETFL, fl)
+    c.send(b'n')
+    take(2 * MIB)
+    c.send(b'x')
+    print("bytes=%d sha=%s nb_ioctl=%s nb_fcntl=%s nb_fork=%s" % (
+        got, h.hexdigest(), nb_ioctl, nb_fcntl, nb_fork))
+
+
 def main():
     mode, port = sys.argv[1], int(sys.argv[2])
     role = sys.argv[3] if len(sys.argv) > 3 else "client"
     if role == "server" and mode == "peek":
         serve_pieces(port)
+    elif role == "server" and mode == "nb-switch":
+        serve_twice(port)
     elif role == "server":
         size = {"et-big": (16 * MIB, MIB), "fionread-et": (16 * MIB, 60000)}.get(mode, (MIB, MIB))
         serve(port, size[0], size[1], 10)
@@ -238,6 +301,8 @@ def main():
         splice_nb(port)
     elif mode == "rcvlowat":
         rcvlowat(port)
+    elif mode == "nb-switch":
+        nb_switch(port)
     else:
         sys.exit("unknown mode " + mode)
 

@@ -4,7 +4,8 @@
 # queued), one that stops after the bytes FIONREAD promised (nginx) too, even when the queue
 # closed the window, MSG_PEEK shows the bytes of several frames at once, and splice() into a
 # pipe honours SPLICE_F_NONBLOCK and the pipe's capacity, SO_RCVLOWAT counts payload bytes
-# (readiness comes, each blocking read returns at least the mark). Each
+# (readiness comes, each blocking read returns at least the mark), a blocking reader turned
+# non-blocking (by ioctl, fcntl, or another process sharing the socket) gets EAGAIN at once. Each
 # case runs plain and under the shim; the outputs must be equal and the shimmed run must have
 # gone through the region. A program whose configuration names a user its system lacks
 # (OWNER, read only by the coordinator) is still accelerated.
@@ -30,7 +31,7 @@ run_case() {
 
 # Every case twice under the shim: at the default THRESHOLD and at 1.
 for thr in default 1; do
-for mode in et-big fionread-et peek splice-nb rcvlowat; do
+for mode in et-big fionread-et peek splice-nb rcvlowat nb-switch; do
 	name=$mode
 	if [ "$thr" = 1 ]; then
 		export FAASFLOW_THRESHOLD=1
