@@ -281,6 +281,11 @@ void ff_nb_changed(void)
 		atomic_store(&nb_gen, 1);     /* (0 means "never seen blocking") */
 }
 
+void ff_conn_is_blocking(struct ff_conn *c)
+{
+	atomic_store_explicit(&c->blk_gen, atomic_load(&nb_gen), memory_order_relaxed);
+}
+
 int ff_conn_blocking(struct ff_conn *c, int fd, int flags)
 {
 	uint32_t g = atomic_load(&nb_gen);

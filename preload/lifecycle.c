@@ -128,8 +128,9 @@ static const struct sockaddr *accepted_local(const struct ff_conn *l)
 	return NULL;
 }
 
-/* peer: the address accept() returned (NULL: not known, ask the connection). */
-static int track_accepted(int lfd, int r, const struct sockaddr *peer)
+/* peer: the address accept() returned (NULL: not known, ask the connection); nonblock: it was
+ * asked for (SOCK_NONBLOCK; else the new socket blocks, whatever the listener's mode). */
+static int track_accepted(int lfd, int r, const struct sockaddr *peer, bool nonblock)
 {
 	struct ff_conn *l, *c;
 
@@ -143,6 +144,8 @@ static int track_accepted(int lfd, int r, const struct sockaddr *peer)
 	if (l->kind == FF_KIND_LISTENER && (c = ff_conn_new(FF_KIND_CONN)) != NULL) {
 		atomic_store(&c->tx, FF_TX_UNDECIDED);
 		atomic_store(&c->rx, FF_RX_UNDECIDED);
+		if (!nonblock)
+			ff_conn_is_blocking(c);
 		uint32_t in_key = 0;
 		c->tx_sndbuf = ff_fd_sndbuf(lfd);     /* accepted sockets inherit the listener's */
 		ff_fd_sndbuf_note(r, c->tx_sndbuf);
@@ -194,7 +197,7 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 	if (!ready)
 		ff_spin_slept(&accept_spin, t0);
 	const struct sockaddr *peer = r >= 0 && sa && (mine || *len <= want) ? sa : NULL;
-	r = track_accepted(fd, r, peer);
+	r = track_accepted(fd, r, peer, four && (flags & SOCK_NONBLOCK));
 	errno = saved;
 	return r;
 }

@@ -509,15 +509,40 @@ static int peek_wait(int fd, int flags)
 	return ff_real.recv(fd, &b, 1, MSG_PEEK | (flags & MSG_DONTWAIT)) < 0 ? -1 : 0;
 }
 
-static int rx_wait(struct ff_conn *c, int fd, int flags)
+/* While the wait polls, the poll is the read itself (no poll that says "readable" before it). */
+struct rx_try {
+	struct ff_conn *c;
+	int fd, iovcnt, flags, err;
+	const struct iovec *iov;
+	ssize_t r;
+};
+
+static int rx_try(void *arg)
+{
+	struct rx_try *t = arg;
+
+	t->r = rx_locked_once(t->c, t->fd, t->iov, t->iovcnt, t->flags);
+	t->err = errno;
+	return t->r >= 0 || t->err != EAGAIN;
+}
+
+/* -1: fail (errno); 0: go and read; 1: the wait read already, *out (errno set as it left it). */
+static int rx_wait(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags,
+		   ssize_t *out)
 {
 	uint64_t t0 = 0;
 	int ready, r;
 
-	if (rx_spin_ok(c, flags) && !ff_spin_skip(&reader_spin)) {
-		ready = ff_spin_readable(fd, &reader_spin, &t0);
-		if (ready != 0)
-			return ready > 0 ? 0 : -1;
+	if (rx_spin_ok(c, flags & ~MSG_WAITALL) && !ff_spin_skip(&reader_spin)) {
+		struct rx_try t = { .c = c, .fd = fd, .iovcnt = iovcnt, .flags = flags, .iov = iov };
+		ready = ff_spin_until(rx_try, &t, true, &reader_spin, &t0, fd);
+		if (ready > 0) {
+			*out = t.r;
+			errno = t.err;
+			return 1;
+		}
+		if (ready < 0)
+			return -1;
 	}
 	r = peek_wait(fd, flags);
 	if (t0) {
@@ -556,8 +581,10 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 		want = space;
 	else if (lowat > 1 && !(flags & MSG_PEEK))
 		want = (size_t)lowat < space ? (size_t)lowat : space;
-	for (;;) {
-		r = rx_locked_once(c, fd, v, vcnt, flags);
+	for (bool have = false;; ) {
+		if (!have)
+			r = rx_locked_once(c, fd, v, vcnt, flags);
+		have = false;
 		if (r > 0) {
 			got += (size_t)r;
 			if (got >= want || c->rx_mark_stop) {
@@ -591,7 +618,14 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 			struct timespec ts = { 0, 50 * 1000 };
 			nanosleep(&ts, NULL);
 		}
-		if (rx_wait(c, fd, flags & ~MSG_WAITALL) < 0)
+		switch (rx_wait(c, fd, v, vcnt, flags, &r)) {
+		case -1:
 			return got ? (ssize_t)got : -1;
+		case 1:
+			have = true;
+			break;
+		default:
+			break;
+		}
 	}
 }

@@ -208,6 +208,7 @@ FF_HIDDEN bool ff_fd_blocking(int fd, int flags);
  * another process sharing the file only costs such a wait its poll. */
 FF_HIDDEN int ff_conn_blocking(struct ff_conn *c, int fd, int flags);
 FF_HIDDEN void ff_nb_changed(void);
+FF_HIDDEN void ff_conn_is_blocking(struct ff_conn *c);    /* known so (accepted without SOCK_NONBLOCK) */
 FF_HIDDEN void ff_fdtab_after_fork(void);
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */
@@ -339,6 +340,12 @@ FF_HIDDEN void ff_spin_learn(struct ff_spin *s, uint64_t waited, uint64_t lim);
  * sleeps as it would have, then reports with ff_spin_slept(s, *t0); -1 with errno EINTR: a
  * signal handler ran that interrupts calls (the caller fails as its blocking call would). */
 FF_HIDDEN int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0);
+/* The same with the caller's own probe (nonzero: done; it never waits), such as the read
+ * itself: one system call fewer than a poll that says "readable" and the read after it.
+ * done_wins: a probe that did its work (took bytes) is not undone by a signal that came
+ * meanwhile (the call returns its bytes, the handler runs). */
+FF_HIDDEN int ff_spin_until(int (*probe)(void *), void *arg, bool done_wins, struct ff_spin *s,
+			    uint64_t *t0, int timeo_fd);
 /* sigwatch.c: could a signal end a blocking call of this process (a handler without
  * SA_RESTART, or any handler once a socket has a timeout)? The installing calls report. */
 FF_HIDDEN bool ff_sig_may_interrupt(void);

@@ -224,17 +224,15 @@ bool ff_signals_poll(void)
 	return intr;
 }
 
-/* 1: readable (or failing) now; 0: not within the limit, or the CPU is wanted elsewhere. */
-static int spin_poll(int fd, struct ff_spin *s, uint64_t t0, uint64_t lim)
+/* 1: the probe says done; 0: not within the limit, or the CPU is wanted elsewhere. */
+static int spin_loop(int (*probe)(void *), void *arg, struct ff_spin *s, uint64_t t0, uint64_t lim)
 {
 	uint64_t now = t0;
 
 	do {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int r = poll(&p, 1, 0);
 		uint64_t y0;
 
-		if (r > 0 || (r < 0 && errno != EINTR)) {   /* readable, an error, or poll failing */
+		if (probe(arg)) {
 			ff_spin_learn(s, ff_now_ns() - t0, lim);
 			atomic_store_explicit(&s->backoff, 0, memory_order_relaxed);
 			atomic_store_explicit(&s->streak, 0, memory_order_relaxed);
@@ -251,7 +249,8 @@ static int spin_poll(int fd, struct ff_spin *s, uint64_t t0, uint64_t lim)
 	return 0;
 }
 
-int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
+int ff_spin_until(int (*probe)(void *), void *arg, bool done_wins, struct ff_spin *s,
+		  uint64_t *t0, int timeo_fd)
 {
 	uint64_t lim = ff_spin_limit(s);
 	sigset_t old;
@@ -261,14 +260,28 @@ int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
 	if (!lim)
 		return 0;
 	if (!ff_sig_may_interrupt())
-		return spin_poll(fd, s, *t0, lim);   /* no signal can end the call: nothing to hold */
+		return spin_loop(probe, arg, s, *t0, lim);   /* no signal can end the call */
 	ff_signals_hold(&old);
-	r = spin_poll(fd, s, *t0, lim);
-	if (ff_signals_release(&old, fd)) {
+	r = spin_loop(probe, arg, s, *t0, lim);
+	if (ff_signals_release(&old, timeo_fd) && !(r > 0 && done_wins)) {
 		errno = EINTR;
 		return -1;
 	}
 	return r;
+}
+
+/* readable, an error, or poll failing */
+static int poll_probe(void *arg)
+{
+	struct pollfd p = { .fd = *(int *)arg, .events = POLLIN };
+	int r = poll(&p, 1, 0);
+
+	return r > 0 || (r < 0 && errno != EINTR);
+}
+
+int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0)
+{
+	return ff_spin_until(poll_probe, &fd, false, s, t0, fd);
 }
 
 void ff_spin_slept(struct ff_spin *s, uint64_t t0)
