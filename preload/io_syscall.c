@@ -47,16 +47,15 @@ long syscall(long nr, ...)
 	if (nr == SYS_seccomp && (a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER))
 		ff_sandbox_enter();
 #endif
-	if (nr == SYS_rt_sigaction) {
-		long r = ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
-		if (r == 0 && a[1])
-			ff_sig_changed((int)a[0]);
+	if (nr == SYS_rt_sigaction && a[1]) {
+		long r;
+		ff_sig_before((int)a[0]);
+		r = ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		ff_sig_after((int)a[0]);
 		return r;
 	}
 	if ((nr == SYS_fcntl && a[1] == F_SETFL) || (nr == SYS_ioctl && a[1] == FIONBIO))
 		ff_nb_changed();
-	if (nr == SYS_setsockopt && a[1] == SOL_SOCKET && ff_sockopt_is_timeout((int)a[2]))
-		ff_sig_timeouts();     /* (before: the call may not come back to say) */
 	if (!routed(nr))
 		return ff_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	ff_init();

@@ -183,20 +183,19 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 	}
 	if (ready < 0)
 		return -1;
-	/* The peer's address comes with the connection: asked for here when the caller does not
-	 * want it, taken from the caller's buffer when it fits whole (no getpeername). */
+	/* The peer's address comes with the connection when the caller does not want it (the
+	 * kernel then ignores addrlen): asked for here, no getpeername. (A caller's own buffer is
+	 * not read: its size is known only through a pointer the kernel may find bad.) */
 	struct sockaddr_storage own;
-	socklen_t ownl = sizeof(own), want = len ? *len : 0;
-	bool mine = !sa && !len;
-	if (mine) {
-		sa = (struct sockaddr *)&own;
-		len = &ownl;
-	}
-	r = four ? ff_real.accept4(fd, sa, len, flags) : ff_real.accept(fd, sa, len);
+	socklen_t ownl = sizeof(own);
+	bool mine = !sa;
+	r = mine ? (four ? ff_real.accept4(fd, (struct sockaddr *)&own, &ownl, flags)
+			 : ff_real.accept(fd, (struct sockaddr *)&own, &ownl))
+		 : (four ? ff_real.accept4(fd, sa, len, flags) : ff_real.accept(fd, sa, len));
 	saved = errno;
 	if (!ready)
 		ff_spin_slept(&accept_spin, t0);
-	const struct sockaddr *peer = r >= 0 && sa && (mine || *len <= want) ? sa : NULL;
+	const struct sockaddr *peer = r >= 0 && mine ? (const struct sockaddr *)&own : NULL;
 	r = track_accepted(fd, r, peer, four && (flags & SOCK_NONBLOCK));
 	errno = saved;
 	return r;
@@ -409,8 +408,6 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 			ff_conn_put(c);
 		}
 	}
-	if (r == 0 && level == SOL_SOCKET && ff_sockopt_is_timeout(name))
-		ff_sig_timeouts();
 	if (r == 0 && level == SOL_SOCKET && name == SO_RCVLOWAT && !ff_passthrough() &&
 	    (c = ff_conn_get(fd))) {
 		ff_rx_lowat_set(c, fd);

@@ -347,21 +347,17 @@ FF_HIDDEN int ff_spin_readable(int fd, struct ff_spin *s, uint64_t *t0);
 FF_HIDDEN int ff_spin_until(int (*probe)(void *), void *arg, bool done_wins, struct ff_spin *s,
 			    uint64_t *t0, int timeo_fd);
 /* sigwatch.c: could a signal end a blocking call of this process (a handler without
- * SA_RESTART, or any handler once a socket has a timeout)? The installing calls report. */
-FF_HIDDEN bool ff_sig_may_interrupt(void);
-FF_HIDDEN void ff_sig_changed(int sig);
-FF_HIDDEN void ff_sig_timeouts(void);
-static inline bool ff_sockopt_is_timeout(int name)
-{
-	return name == SO_RCVTIMEO || name == SO_SNDTIMEO
-#ifdef SO_RCVTIMEO_NEW
-	       || name == SO_RCVTIMEO_NEW || name == SO_SNDTIMEO_NEW
-#endif
-#ifdef SO_RCVTIMEO_OLD
-	       || name == SO_RCVTIMEO_OLD || name == SO_SNDTIMEO_OLD
-#endif
-		;
-}
+ * SA_RESTART, or any handler when fd has a receive timeout)? The installing calls report. */
+FF_HIDDEN bool ff_sig_may_interrupt(int fd);
+FF_HIDDEN void ff_sig_learn_due(void);      /* with the signals held: look again when due */
+/* Around a call that changes sig's handler (sigwatch.c's wrappers, syscall()). */
+FF_HIDDEN void ff_sig_before(int sig);
+FF_HIDDEN void ff_sig_after(int sig);
+/* A poll that holds nothing (begin false: hold instead): it ends at the round when still
+ * says a handler is about to change. */
+FF_HIDDEN bool ff_sig_unheld_begin(int fd, uint32_t *gen);
+FF_HIDDEN bool ff_sig_unheld_still(uint32_t gen);
+FF_HIDDEN void ff_sig_unheld_end(void);
 /* Busy waits run with the asynchronous signals held; release says whether one that came has
  * a handler without SA_RESTART (the waiting call then fails with EINTR, as a blocking one;
  * any handler when timeo_fd, the socket waited on, has a receive timeout). */

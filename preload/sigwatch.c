@@ -12,28 +12,43 @@
  * signal with its default action either kills it, is ignored, or stops and continues it, as
  * during the kernel's own wait.
  *
- * What is installed is learnt once, at the first wait (the handlers installed before: the
- * caught signals in /proc/self/status, each asked), and then followed through the calls that
- * install handlers (sigaction, signal and its variants, siginterrupt, syscall). The first
- * look only adds to what is known, so a handler installed meanwhile is never forgotten; a
- * stale mark only costs the hold. Setting a socket timeout (SO_RCVTIMEO, SO_SNDTIMEO) marks
- * the process for good. */
+ * What is installed is learnt at the first wait (the caught signals in /proc/self/status, each
+ * asked), again every LEARN_NS (a handler installed where no wrapper sees it: a library loaded
+ * with RTLD_DEEPBIND, a raw system call instruction), and followed through the calls that
+ * install handlers (sigaction, signal and its variants, siginterrupt, syscall). A look only
+ * adds to what is known; a wrapper sets the signal's state exactly. A stale mark only costs a
+ * wait its hold.
+ *
+ * A handler installed by another thread while a thread polls without holding: the installing
+ * call first marks the signal (a wait that starts now holds), then waits until no thread polls
+ * without holding (such a poll ends at its next round once it sees the change), and only then
+ * installs; so no handler that could end a call ever runs in the middle of an unheld poll. A
+ * vfork child's handlers are its own: its calls change nothing here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "shim.h"
 #include "sys.h"
 
+#define LEARN_NS       (10ull * 1000 * 1000)
+#define UNHELD_WAIT_NS (20ull * 1000 * 1000)     /* above the longest poll (SPIN_WAIT_US) */
+
 static _Atomic uint64_t sig_intr;       /* a handler without SA_RESTART */
 static _Atomic uint64_t sig_caught;     /* any handler */
-static _Atomic bool sock_timeouts;      /* a socket got a send or receive timeout */
-static _Atomic int learnt;              /* 0: not yet; 1: learning; 2: done */
+static _Atomic int learning;            /* a thread is looking */
+static _Atomic uint64_t learnt_at;      /* CLOCK_MONOTONIC of the last look; 0: never */
+static _Atomic uint32_t change_gen;     /* bumped by each installing call, before it installs */
+static _Atomic int unheld;              /* threads in a poll that holds nothing */
+static __thread bool in_unheld __attribute__((tls_model("initial-exec")));
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 
@@ -49,14 +64,19 @@ static sigaction_fn real_sigaction(void)
 	return f;
 }
 
+/* faults are never held and cannot end a call (the shim's own SIGBUS guard is one) */
+static bool watched(int sig)
+{
+	return sig >= 1 && sig <= 64 && sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE &&
+	       sig != SIGILL && sig != SIGTRAP && sig != SIGSYS;
+}
+
 static void mark(int sig, const struct sigaction *sa, bool only_add)
 {
 	uint64_t bit;
 	bool handler;
 
-	/* (faults are never held and cannot end a call; the shim's own SIGBUS guard is one) */
-	if (sig < 1 || sig > 64 || sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE ||
-	    sig == SIGILL || sig == SIGTRAP || sig == SIGSYS)
+	if (!watched(sig))
 		return;
 	bit = 1ull << (sig - 1);
 	handler = sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
@@ -78,21 +98,36 @@ static void ask(int sig, bool only_add)
 	struct sigaction sa;
 	sigaction_fn f = real_sigaction();
 
-	if (f && f(sig, NULL, &sa) == 0)
+	if (!watched(sig))
+		return;
+	if (f && f(sig, NULL, &sa) == 0) {
 		mark(sig, &sa, only_add);
-	else if (sig >= 1 && sig <= 64)
-		atomic_fetch_or(&sig_intr, 1ull << (sig - 1));     /* not known: assume the worst */
+	} else {
+		atomic_fetch_or(&sig_caught, 1ull << (sig - 1));     /* not known: the worst */
+		atomic_fetch_or(&sig_intr, 1ull << (sig - 1));
+	}
 }
 
-void ff_sig_changed(int sig)
+/* An installing call, before it installs: sig counts as interrupting from now on, and no
+ * thread polls unheld when the handler comes (see above). */
+static void before_change(int sig)
 {
-	if (sig >= 1 && sig <= 64)
-		ask(sig, false);
+	if (watched(sig)) {
+		atomic_fetch_or(&sig_caught, 1ull << (sig - 1));
+		atomic_fetch_or(&sig_intr, 1ull << (sig - 1));
+	}
+	atomic_fetch_add(&change_gen, 1);
+	/* (a handler running in this thread's own unheld poll: the others still end theirs; the
+	 * bound: a poll stuck behind a lock this thread's interrupted code holds) */
+	for (uint64_t t0 = ff_now_ns(); atomic_load(&unheld) > (in_unheld ? 1 : 0) &&
+					ff_now_ns() - t0 < UNHELD_WAIT_NS;)
+		sched_yield();
 }
 
-void ff_sig_timeouts(void)
+/* And after it: the signal's state as it is now. */
+static void after_change(int sig)
 {
-	atomic_store(&sock_timeouts, true);
+	ask(sig, false);
 }
 
 /* The caught signals, from the SigCgt line of /proc/self/status; all of them when it cannot
@@ -126,34 +161,92 @@ static uint64_t caught_now(void)
 	return v;
 }
 
-static void learn(void)
+/* false: another thread is looking right now (hold meanwhile) */
+static bool learn(uint64_t now)
 {
 	int expect = 0;
 	uint64_t caught;
 
-	if (!atomic_compare_exchange_strong(&learnt, &expect, 1))
-		return;        /* another thread learns: until it is done, hold */
+	if (!atomic_compare_exchange_strong(&learning, &expect, 1))
+		return false;
 	caught = caught_now();
 	for (int sig = 1; sig <= 64; sig++)
 		if (caught & (1ull << (sig - 1)))
 			ask(sig, true);
-	atomic_store(&learnt, 2);
+	atomic_store(&learnt_at, now ? now : 1);
+	atomic_store(&learning, 0);
+	return true;
 }
 
-bool ff_sig_may_interrupt(void)
+static int has_rcvtimeo(int fd)
 {
-	if (atomic_load_explicit(&learnt, memory_order_acquire) != 2) {
-		if (ff_is_sandboxed())
-			return true;     /* (the look at /proc may not be allowed) */
-		learn();
-		if (atomic_load_explicit(&learnt, memory_order_acquire) != 2)
-			return true;
+	struct timeval tv = { 0, 0 };
+	socklen_t l = sizeof(tv);
+
+	return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0 &&
+	       (tv.tv_sec || tv.tv_usec);
+}
+
+static bool learn_due(void)
+{
+	uint64_t at = atomic_load(&learnt_at);
+
+	return !at || ff_now_ns() - at > LEARN_NS;
+}
+
+/* Called with the signals held (the look takes some microseconds: a signal meanwhile would
+ * have its handler run before the wait has begun to hold). */
+void ff_sig_learn_due(void)
+{
+	if (!ff_is_sandboxed() && learn_due())   /* (a sandbox may not allow the look at /proc) */
+		learn(ff_now_ns());
+}
+
+bool ff_sig_may_interrupt(int fd)
+{
+	if (learn_due())
+		return true;     /* this wait holds, and looks (ff_sig_learn_due) */
+	if (atomic_load(&sig_intr))
+		return true;
+	return atomic_load(&sig_caught) && has_rcvtimeo(fd);
+}
+
+bool ff_sig_unheld_begin(int fd, uint32_t *gen)
+{
+	atomic_fetch_add(&unheld, 1);
+	*gen = atomic_load(&change_gen);
+	if (ff_sig_may_interrupt(fd)) {
+		atomic_fetch_sub(&unheld, 1);
+		return false;
 	}
-	return atomic_load(&sig_intr) != 0 ||
-	       (atomic_load(&sig_caught) != 0 && atomic_load(&sock_timeouts));
+	in_unheld = true;
+	return true;
+}
+
+bool ff_sig_unheld_still(uint32_t gen)
+{
+	return atomic_load(&change_gen) == gen;
+}
+
+void ff_sig_unheld_end(void)
+{
+	in_unheld = false;
+	atomic_fetch_sub(&unheld, 1);
 }
 
 /* ---- the calls that install handlers ---------------------------------------------------- */
+void ff_sig_before(int sig)
+{
+	if (watched(sig) && !ff_in_vfork_child())
+		before_change(sig);
+}
+
+void ff_sig_after(int sig)
+{
+	if (watched(sig) && !ff_in_vfork_child())
+		after_change(sig);
+}
+
 int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	sigaction_fn f = real_sigaction();
@@ -163,9 +256,11 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 		errno = ENOSYS;
 		return -1;
 	}
+	if (act)
+		ff_sig_before(sig);
 	r = f(sig, act, old);
-	if (r == 0 && act)
-		ff_sig_changed(sig);
+	if (act)
+		ff_sig_after(sig);
 	return r;
 }
 
@@ -177,7 +272,7 @@ int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 
 typedef void (*handler_t)(int);
 
-/* signal(), bsd_signal(), sysv_signal(), sigset(): the C library's own, then a look. */
+/* signal(), bsd_signal(), sysv_signal(), sigset(), ssignal(): the C library's own. */
 #define HANDLER_SETTER(name)                                                          \
 	handler_t name(int sig, handler_t h);                                          \
 	handler_t name(int sig, handler_t h)                                           \
@@ -193,9 +288,9 @@ typedef void (*handler_t)(int);
 			errno = EINVAL;                                                \
 			return SIG_ERR;                                                \
 		}                                                                      \
+		ff_sig_before(sig);                                                    \
 		r = f(sig, h);                                                         \
-		if (r != SIG_ERR)                                                      \
-			ff_sig_changed(sig);                                           \
+		ff_sig_after(sig);                                                     \
 		return r;                                                              \
 	}
 
@@ -204,6 +299,7 @@ HANDLER_SETTER(bsd_signal)
 HANDLER_SETTER(sysv_signal)
 HANDLER_SETTER(__sysv_signal)
 HANDLER_SETTER(sigset)
+HANDLER_SETTER(ssignal)
 
 int siginterrupt(int sig, int flag)
 {
@@ -219,8 +315,8 @@ int siginterrupt(int sig, int flag)
 		errno = EINVAL;
 		return -1;
 	}
+	ff_sig_before(sig);
 	r = f(sig, flag);
-	if (r == 0)
-		ff_sig_changed(sig);
+	ff_sig_after(sig);
 	return r;
 }

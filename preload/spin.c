@@ -225,13 +225,16 @@ bool ff_signals_poll(void)
 }
 
 /* 1: the probe says done; 0: not within the limit, or the CPU is wanted elsewhere. */
-static int spin_loop(int (*probe)(void *), void *arg, struct ff_spin *s, uint64_t t0, uint64_t lim)
+static int spin_loop(int (*probe)(void *), void *arg, struct ff_spin *s, uint64_t t0, uint64_t lim,
+		     const uint32_t *unheld)
 {
 	uint64_t now = t0;
 
 	do {
 		uint64_t y0;
 
+		if (unheld && !ff_sig_unheld_still(*unheld))
+			return 0;     /* a handler is about to change: wait in the kernel instead */
 		if (probe(arg)) {
 			ff_spin_learn(s, ff_now_ns() - t0, lim);
 			atomic_store_explicit(&s->backoff, 0, memory_order_relaxed);
@@ -253,16 +256,21 @@ int ff_spin_until(int (*probe)(void *), void *arg, bool done_wins, struct ff_spi
 		  uint64_t *t0, int timeo_fd)
 {
 	uint64_t lim = ff_spin_limit(s);
+	uint32_t gen;
 	sigset_t old;
 	int r;
 
 	*t0 = ff_now_ns();
 	if (!lim)
 		return 0;
-	if (!ff_sig_may_interrupt())
-		return spin_loop(probe, arg, s, *t0, lim);   /* no signal can end the call */
+	if (ff_sig_unheld_begin(timeo_fd, &gen)) {
+		r = spin_loop(probe, arg, s, *t0, lim, &gen);   /* no signal can end the call */
+		ff_sig_unheld_end();
+		return r;
+	}
 	ff_signals_hold(&old);
-	r = spin_loop(probe, arg, s, *t0, lim);
+	ff_sig_learn_due();
+	r = spin_loop(probe, arg, s, *t0, lim, NULL);
 	if (ff_signals_release(&old, timeo_fd) && !(r > 0 && done_wins)) {
 		errno = EINTR;
 		return -1;

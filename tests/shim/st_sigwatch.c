@@ -12,13 +12,26 @@
  *   sysv_signal     sysv_signal()
  *   sigset          sigset()
  *   raw             syscall(SYS_rt_sigaction) without SA_RESTART
+ *   ssignal         ssignal()
+ *   vfork           sigaction without SA_RESTART, then a vfork child resets it before exec
+ *                   (its handlers are its own: the parent's stays)
+ *   thread          another thread installs it (sigaction without SA_RESTART) some tens of
+ *                   microseconds into each wait, then signals the waiting thread; it is
+ *                   ignored again between waits
  *   restart         sigaction with SA_RESTART (calls go on)
  *   restart-timeout sigaction with SA_RESTART, sockets with SO_RCVTIMEO (the kernel does not
  *                   restart those)
  * and the peer sends SIGUSR1 some tens of microseconds into each of TRIALS blocking recv()
  * and accept() calls (where the shim polls), answering 100 ms later.
- * Prints "RESULT mode=M recv_eintr=N/T accept_eintr=N/T framed=F". */
+ * Prints "RESULT mode=M recv_eintr=N/T accept_eintr=N/T framed=F".
+ *
+ * st_sigwatch accept-addrlen: accept() with no address buffer and a bad length pointer (the
+ * kernel ignores it: a connection), and with a buffer and a bad length pointer (EFAULT).
+ * Prints "RESULT null_buffer=R errno=E with_buffer=R errno=E". */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +53,8 @@
 
 static volatile sig_atomic_t handled;
 static int sysv;
+static pthread_t waiter;
+static sem_t go, done, again;    /* mode thread: a wait begins; it ended; ignored again */
 
 static void on_usr1(int sig)
 {
@@ -67,6 +82,8 @@ struct cmd {
 	int32_t delay_us;
 };
 
+static void pin(bool waiter_cpu);
+
 static void peer(int port)
 {
 	int c = st_connect(port);
@@ -93,6 +110,56 @@ static void peer(int port)
 	_exit(0);
 }
 
+/* mode thread: install the handler while the waiter waits, then signal it */
+/* The waiter alone on the first CPU, the others on the second (with two or more): the
+ * waiter's polls then never yield its CPU to the thread that installs the handler. */
+static void pin(bool waiter_cpu)
+{
+	cpu_set_t set;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(waiter_cpu ? 0 : 1, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *installer(void *arg)
+{
+	sigset_t s;
+
+	(void)arg;
+	pin(false);
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);       /* (only the waiter takes it) */
+	for (;;) {
+		struct sigaction sa;
+
+		/* (awake, so the handler comes some microseconds into the wait, not after the
+		 * wake-up of a sleeping thread) */
+		while (sem_trywait(&go) < 0)
+			;
+		for (struct timespec a, b = { 0, 0 }, *t = (clock_gettime(CLOCK_MONOTONIC, &a), &b);
+		     clock_gettime(CLOCK_MONOTONIC, t), (b.tv_sec - a.tv_sec) * 1000000000L +
+							(b.tv_nsec - a.tv_nsec) < 60000;)
+			;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr1;
+		if (sigaction(SIGUSR1, &sa, NULL) < 0)
+			st_die_errno("sigaction");
+		pthread_kill(waiter, SIGUSR1);
+		while (sem_wait(&done) < 0)
+			;
+		sa.sa_handler = SIG_IGN;
+		if (sigaction(SIGUSR1, &sa, NULL) < 0)
+			st_die_errno("sigaction");
+		sem_post(&again);
+	}
+	return NULL;
+}
+
 static void install(const char *mode)
 {
 	struct sigaction sa;
@@ -117,6 +184,31 @@ static void install(const char *mode)
 	} else if (!strcmp(mode, "sigset")) {
 		if (sigset(SIGUSR1, on_usr1) == SIG_ERR)
 			st_die_errno("sigset");
+	} else if (!strcmp(mode, "ssignal")) {
+		if (ssignal(SIGUSR1, on_usr1) == SIG_ERR)
+			st_die_errno("ssignal");
+	} else if (!strcmp(mode, "vfork")) {
+		pid_t ch;
+		int st;
+		if (sigaction(SIGUSR1, &sa, NULL) < 0)
+			st_die_errno("sigaction");
+		ch = vfork();
+		if (ch == 0) {
+			signal(SIGUSR1, SIG_DFL);     /* the usual reset before exec */
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		if (ch < 0 || waitpid(ch, &st, 0) < 0)
+			st_die_errno("vfork");
+	} else if (!strcmp(mode, "thread")) {
+		pthread_t t;
+		pin(true);
+		waiter = pthread_self();
+		sem_init(&go, 0, 0);
+		sem_init(&done, 0, 0);
+		sem_init(&again, 0, 0);
+		if (pthread_create(&t, NULL, installer, NULL))
+			st_die("pthread_create failed");
 	} else if (!strcmp(mode, "raw")) {
 		/* The kernel's own structure, restorer included, copied from a handler the C
 		 * library installed (with SA_RESTART) for another signal. */
@@ -132,7 +224,7 @@ static void install(const char *mode)
 			st_die_errno("rt_sigaction");
 	} else {
 		st_die("unknown mode '%s' (before, sigaction, siginterrupt, sysv_signal, sigset, "
-		       "raw, restart, restart-timeout)", mode);
+		       "ssignal, vfork, thread, raw, restart, restart-timeout, accept-addrlen)", mode);
 	}
 }
 
@@ -181,15 +273,38 @@ static int accept_trial(int ls)
 	return 1;
 }
 
+static int accept_addrlen(void)
+{
+	struct sockaddr_storage sa;
+	int port, ls = st_listen(NULL, &port, 0), a, b, ea, eb;
+
+	if (fork() == 0) {
+		close(st_connect(port));
+		close(st_connect(port));
+		_exit(0);
+	}
+	a = accept(ls, NULL, (socklen_t *)16);
+	ea = a < 0 ? errno : 0;
+	b = accept(ls, (struct sockaddr *)&sa, (socklen_t *)16);
+	eb = b < 0 ? errno : 0;
+	wait(NULL);
+	printf("RESULT null_buffer=%s errno=%d with_buffer=%s errno=%d\n", a >= 0 ? "fd" : "-1", ea,
+	       b >= 0 ? "fd" : "-1", eb);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	int port, ls, c, st, rin = 0, ain = 0;
+	bool thread = !strcmp(mode, "thread");
 	pid_t pid;
 
 	st_prog = "st_sigwatch";
 	if (argc != 2)
 		st_die("usage: st_sigwatch MODE");
+	if (!strcmp(mode, "accept-addrlen"))
+		return accept_addrlen();
 	if (!strcmp(mode, "before"))
 		install(mode);
 	ls = st_listen(NULL, &port, 0);
@@ -198,6 +313,8 @@ int main(int argc, char **argv)
 		st_die_errno("fork");
 	if (pid == 0) {
 		close(ls);
+		if (thread)
+			pin(false);
 		peer(port);
 	}
 	c = accept(ls, NULL, NULL);
@@ -225,10 +342,28 @@ int main(int argc, char **argv)
 	for (int i = 0; i < TRIALS; i++) {
 		send_cmd(c, 'E', 100);        /* (keeps the wait's estimate where it was) */
 		recv_trial(c);
+		if (thread) {
+			sem_post(&go);
+			send_cmd(c, 'E', 100 * 1000);
+			rin += recv_trial(c);
+			sem_post(&done);
+			while (sem_wait(&again) < 0)
+				;
+			continue;
+		}
 		send_cmd(c, 'K', 40);
 		rin += recv_trial(c);
 	}
 	for (int i = 0; i < TRIALS; i++) {
+		if (thread) {
+			sem_post(&go);
+			send_cmd(c, 'A', 100 * 1000);
+			ain += accept_trial(ls);
+			sem_post(&done);
+			while (sem_wait(&again) < 0)
+				;
+			continue;
+		}
 		send_cmd(c, 'S', 40);
 		ain += accept_trial(ls);
 	}
