@@ -43,6 +43,7 @@ int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uin
 		p->role = (uint32_t)role;
 		atomic_store_explicit(&p->since_ns, now_ns, memory_order_relaxed);
 		p->t = *t;
+		atomic_store_explicit(&p->tx, 0, memory_order_relaxed);
 		atomic_store_explicit(&p->key, key, memory_order_release);
 		*keyp = key;
 		return (int64_t)((at + k) & (n - 1));
@@ -50,7 +51,13 @@ int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uin
 	return -1;
 }
 
-bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role)
+static uint32_t tx_tag(uint64_t key)
+{
+	return (uint32_t)(key >> 2) & ~3u;
+}
+
+/* The entry for t by role, and (tx) what it says about its direction's start. */
+static bool find(const struct ff_region *r, const struct ff_tuple *t, int role, uint32_t *tx)
 {
 	struct ff_pair *tab = table(r);
 	uint64_t key = pair_key(t, role), n = r->hdr->pairs_count, at = first(r, key);
@@ -58,16 +65,40 @@ bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role)
 	for (unsigned k = 0; k < FF_PAIR_WINDOW && k < n; k++) {
 		struct ff_pair *p = &tab[(at + k) & (n - 1)];
 		struct ff_tuple seen;
+		uint32_t v;
 
 		if (atomic_load_explicit(&p->key, memory_order_acquire) != key)
 			continue;
 		seen = p->t;
+		v = atomic_load_explicit(&p->tx, memory_order_acquire);
 		if (p->role == (uint32_t)role &&
 		    atomic_load_explicit(&p->key, memory_order_acquire) == key &&
-		    memcmp(&seen, t, sizeof(seen)) == 0)
+		    memcmp(&seen, t, sizeof(seen)) == 0) {
+			*tx = (v & ~3u) == tx_tag(key) ? v & 3u : FF_PAIR_TX_UNKNOWN;
 			return true;
+		}
 	}
 	return false;
+}
+
+bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role)
+{
+	uint32_t tx;
+
+	return find(r, t, role, &tx);
+}
+
+uint32_t ff_pair_tx_of(const struct ff_region *r, const struct ff_tuple *t, int role)
+{
+	uint32_t tx = FF_PAIR_TX_UNKNOWN;
+
+	return find(r, t, role, &tx) ? tx : FF_PAIR_TX_UNKNOWN;
+}
+
+void ff_pair_set_tx(struct ff_region *r, int64_t i, uint64_t key, uint32_t tx)
+{
+	if (i >= 0 && (uint64_t)i < r->hdr->pairs_count)
+		atomic_store_explicit(&table(r)[i].tx, tx_tag(key) | (tx & 3u), memory_order_release);
 }
 
 void ff_pair_drop(struct ff_region *r, int64_t i, uint64_t key)

@@ -27,6 +27,9 @@
 #define FF_PAIR_BUSY   1u          /* key of a place being written */
 
 enum ff_pair_role { FF_PAIR_SERVER = 1, FF_PAIR_CLIENT = 2 };
+/* How an end's outgoing direction begins (said before its first byte): unknown, with a hello,
+ * or raw for good. */
+enum ff_pair_tx { FF_PAIR_TX_UNKNOWN = 0, FF_PAIR_TX_HELLO = 1, FF_PAIR_TX_RAW = 2 };
 
 /* A connection's addresses, the server's end first (IPv4 as v4-mapped IPv6). */
 struct ff_tuple {
@@ -42,7 +45,8 @@ struct ff_pair {
 	uint32_t role;
 	_Atomic uint64_t since_ns;   /* CLOCK_MONOTONIC when put (or left) */
 	struct ff_tuple t;
-	uint8_t pad[FF_PAIR_SIZE - 60];
+	_Atomic uint32_t tx;         /* a tag of the key | enum ff_pair_tx (tagged: a late write
+				      * for an entry gone meanwhile never speaks for a new one) */
 };
 _Static_assert(sizeof(struct ff_pair) == FF_PAIR_SIZE, "a pair entry is a cache line");
 
@@ -61,6 +65,12 @@ int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uin
 		    uint64_t now_ns, uint64_t *key);
 /* Is there an entry for t by role? */
 bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role);
+/* The end whose entry is at place i (key) says how its direction begins (enum ff_pair_tx),
+ * before its first byte. */
+void ff_pair_set_tx(struct ff_region *r, int64_t i, uint64_t key, uint32_t tx);
+/* How the direction of the end with t's entry by role begins: FF_PAIR_TX_UNKNOWN when there is
+ * no such entry or it did not say. */
+uint32_t ff_pair_tx_of(const struct ff_region *r, const struct ff_tuple *t, int role);
 /* Remove the entry at place i if it still is key. */
 void ff_pair_drop(struct ff_region *r, int64_t i, uint64_t key);
 /* Leave the entry at place i to whoever else holds the connection (after fork): it stays

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define FF_REGION_MAGIC    0x31474552574f4c46ULL   /* "FLOWREG1" little-endian */
-#define FF_REGION_VERSION  3u
+#define FF_REGION_VERSION  4u
 #define FF_REGION_TAIL_MAGIC 0x4c494154574f4c46ULL  /* "FLOWTAIL": the region's last page */
 #define FF_REGION_HDR_SIZE 4096u
 #define FF_SLOT_META_SIZE  64u

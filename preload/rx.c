@@ -435,11 +435,81 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 	return (ssize_t)got;
 }
 
+/* The writer said (in its pair entry) how its direction begins. Raw: it is plain for good, no
+ * look needed. A hello: a plain read takes it with the first frame (ff_rx_spec checks it), one
+ * system call where a peek and a read were two. 1: decided so; 0: look as before. */
+static int rx_said(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	size_t space = ff_iov_len(iov, iovcnt);
+	uint32_t said;
+
+	if (!c->tup_ok || !ff_mapped() || (flags & (MSG_PEEK | MSG_TRUNC | MSG_OOB)))
+		return 0;
+	said = ff_pair_tx_of(ff_rg(), &c->tup, c->is_client ? FF_PAIR_SERVER : FF_PAIR_CLIENT);
+	if (said == FF_PAIR_TX_RAW) {
+		set_raw(c, fd);
+		return 1;
+	}
+	if (said != FF_PAIR_TX_HELLO || !space || c->rx_stash_len)
+		return 0;
+	/* (a first read, of any size, starts as one after an emptied socket: one call at the
+	 * frame head, which takes the hello too; rx_framed reads on from there) */
+	atomic_store(&c->rx_emptied, true);
+	c->rx_hello_left = FF_HELLO_SIZE;
+	c->rx_first = FF_RX_FIRST_TRUSTED;
+	atomic_store(&c->rx, FF_RX_FRAMED);
+	return 1;
+}
+
+/* After the read that was to take a said hello: none of it came (undecided again, as before
+ * the read), part of it (the rest is on its way: wait for it), or all of it (upgraded). */
+static ssize_t rx_said_end(struct ff_conn *c, int fd, ssize_t r)
+{
+	int saved = errno;
+
+	if (c->rx_first == FF_RX_FIRST_TRUSTED && c->rx_hello_left == FF_HELLO_SIZE) {
+		c->rx_hello_left = 0;
+		c->rx_first = FF_RX_FIRST_NONE;
+		atomic_store(&c->rx, FF_RX_UNDECIDED);
+		errno = saved;
+		return r;
+	}
+	if (c->rx_first == FF_RX_FIRST_TRUSTED && c->rx_hello_left) {
+		uint8_t b[FF_HELLO_SIZE];
+		uint64_t until = ff_now_ns() + HELLO_WAIT_MS * 1000000ull;
+
+		while (c->rx_hello_left && ff_now_ns() < until) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+			ssize_t k = ff_real.recv(fd, b, c->rx_hello_left, MSG_DONTWAIT);
+
+			if (k > 0)
+				c->rx_hello_left = (uint8_t)(c->rx_hello_left - k);
+			else if (k == 0 || (errno != EAGAIN && errno != EINTR))
+				break;
+			else
+				poll(&p, 1, 1);
+		}
+		if (c->rx_hello_left)
+			return ff_rx_broken(c, fd, "the peer's hello stopped half-way");
+		c->rx_key = atomic_load(&c->rd_keys[0]);
+		c->rx_region_ok = ff_mapped();
+		c->rx_first = FF_RX_FIRST_TAKEN;
+	}
+	if (c->rx_first == FF_RX_FIRST_TAKEN) {
+		c->rx_first = FF_RX_FIRST_NONE;
+		ff_reader_name(c, c->rx_key);
+		if (ff_mapped())
+			ff_counter_add(&ff_rg()->hdr->c.upgrade_success, 1);
+	}
+	errno = saved;
+	return r;
+}
+
 static ssize_t rx_once(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags)
 {
 	ssize_t r;
 
-	if (atomic_load(&c->rx) == FF_RX_UNDECIDED &&
+	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && !rx_said(c, fd, iov, iovcnt, flags) &&
 	    rx_decide(c, fd, flags, !(flags & (MSG_PEEK | MSG_TRUNC))) < 0)
 		return -1;
 	if (atomic_load(&c->rx) == FF_RX_RAW) {
@@ -452,6 +522,8 @@ static ssize_t rx_once(struct ff_conn *c, int fd, const struct iovec *iov, int i
 		r = 0;
 	else
 		r = rx_framed(c, fd, iov, iovcnt, flags);
+	if (c->rx_first)
+		r = rx_said_end(c, fd, r);
 	/* the hello is never left behind a call: only this one read may take it with it */
 	if (c->rx_hello_left)
 		hello_take(c, fd);

@@ -32,6 +32,21 @@ ssize_t ff_rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcn
 		return r;
 	}
 	n = (size_t)r;
+	if (c->rx_first == FF_RX_FIRST_TRUSTED && skip == FF_HELLO_SIZE) {
+		int match = 0, h = ff_hello_check(b, n < skip ? n : skip, ff_region_id(), &match);
+
+		if (h != (n >= skip ? FF_HELLO_YES : FF_HELLO_PARTIAL)) {
+			c->rx_hello_left = 0;
+			c->rx_first = FF_RX_FIRST_NONE;
+			ff_rx_broken(c, fd, "the peer said its first bytes were a hello; they are not");
+			return -1;
+		}
+		if (n >= skip) {
+			c->rx_key = ff_hello_conn_key(b);
+			c->rx_region_ok = match && ff_mapped();
+			c->rx_first = FF_RX_FIRST_TAKEN;
+		}
+	}
 	*drained = n < want;
 	c->rx_hello_left = n < skip ? (uint8_t)(skip - n) : 0;
 	if (n <= skip)

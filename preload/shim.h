@@ -173,6 +173,7 @@ struct ff_conn {
 	uint8_t rx_stash[FF_FRAME_PEEK];
 	uint8_t rx_stash_len;
 	uint8_t rx_hello_left;       /* hello bytes still in front, within one read call only */
+	uint8_t rx_first;            /* enum ff_rx_first: the hello taken unpeeked (rx.c) */
 	bool rx_urg_pending;         /* an urgent marker read, its byte not yet come (rx.c) */
 	bool rx_mark_stop;           /* a read stopped at an urgent mark (MSG_WAITALL too) */
 	_Atomic bool rx_oobinline;   /* the application's SO_OOBINLINE (asked at the first urgent
@@ -409,6 +410,10 @@ FF_HIDDEN ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags);
 FF_HIDDEN int ff_rx_decide(struct ff_conn *c, int fd, int flags);
 FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags);
 FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
+/* A direction whose writer said in its pair entry that it begins with a hello: the first small
+ * read takes the hello with the first frame without a peek (TRUSTED until ff_rx_spec has the
+ * whole hello and found it valid: TAKEN). */
+enum ff_rx_first { FF_RX_FIRST_NONE = 0, FF_RX_FIRST_TRUSTED, FF_RX_FIRST_TAKEN };
 /* Copy n bytes of src into iov from byte at on (rx.c). */
 FF_HIDDEN void ff_scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n);
 /* At a frame head, in one call (rx_head.c): header and up to FF_SPEC_MAX payload bytes; or

@@ -212,5 +212,11 @@ void ff_tx_decide(struct ff_conn *c, int fd)
 		want = FF_TX_HELLO;
 decided:
 	atomic_compare_exchange_strong(&c->tx, &expect, want);
+	/* Said in our entry before the first byte goes: the reader then takes the hello with the
+	 * first frame, or reads raw, without a peek. (What is said is what was decided, whichever
+	 * thread decided it; a reader that looks before it is said peeks.) */
+	if (c->pair_at >= 0 && ff_mapped())
+		ff_pair_set_tx(ff_rg(), c->pair_at, c->pair_key,
+			       atomic_load(&c->tx) == FF_TX_RAW ? FF_PAIR_TX_RAW : FF_PAIR_TX_HELLO);
 	errno = saved;
 }

@@ -3,6 +3,7 @@
 
 #include <sys/mman.h>
 
+#include "pairs.h"
 #include "region.h"
 
 #define MIB (1ULL << 20)
@@ -359,6 +360,45 @@ START_TEST(test_mem_available)
 }
 END_TEST
 
+/* An end says how its direction begins; a late word for an entry that went (and whose place
+ * another connection took) never speaks for the new one. */
+START_TEST(test_pair_tx)
+{
+	struct ff_region r;
+	struct ff_tuple a = { .srv_port = 80, .cli_port = 40000 }, b = a;
+	uint64_t ka, kb;
+	int64_t ia, ib;
+	bool re;
+
+	a.srv[15] = 1;
+	a.cli[15] = 2;
+	b = a;
+	b.cli_port = 40001;
+	create(&r, tu_path("pairs"), 4 * MIB, 64 << 10, &re);
+	ia = ff_pair_put(&r, &a, FF_PAIR_CLIENT, 7, 1, &ka);
+	ck_assert_int_ge(ia, 0);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_SERVER), FF_PAIR_TX_UNKNOWN);
+	ff_pair_set_tx(&r, ia, ka, FF_PAIR_TX_HELLO);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_HELLO);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &b, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+	ff_pair_drop(&r, ia, ka);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+
+	/* the place is taken again (another connection, or the same one put anew): it says
+	 * nothing until its own end does, whatever the gone entry's end writes late */
+	ia = ff_pair_put(&r, &a, FF_PAIR_CLIENT, 7, 2, &ka);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+	ib = ff_pair_put(&r, &b, FF_PAIR_CLIENT, 8, 2, &kb);
+	ff_pair_set_tx(&r, ib, kb ^ 0x40, FF_PAIR_TX_RAW);      /* a stale key's word */
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &b, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+	ff_pair_set_tx(&r, ib, kb, FF_PAIR_TX_RAW);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &b, FF_PAIR_CLIENT), FF_PAIR_TX_RAW);
+	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+	ff_region_close(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("region");
@@ -375,6 +415,7 @@ int main(void)
 	tcase_add_test(tc, test_open_verifies);
 	tcase_add_test(tc, test_still_valid);
 	tcase_add_test(tc, test_mem_available);
+	tcase_add_test(tc, test_pair_tx);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
