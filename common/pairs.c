@@ -51,34 +51,49 @@ int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uin
 	return -1;
 }
 
-static uint32_t tx_tag(uint64_t key)
+/* The word's tag: this very entry (its key and the time it was put), so a word written late
+ * for an entry that went never speaks for one put since at the same place, even for the same
+ * addresses (an entry left after a fork, swept, the addresses used again). */
+static uint32_t tx_tag(uint64_t key, uint64_t since_ns)
 {
-	return (uint32_t)(key >> 2) & ~3u;
+	return (uint32_t)ff_hash_mix(key, since_ns) & ~3u;
 }
 
-/* The entry for t by role, and (tx) what it says about its direction's start. */
+/* Is there an entry for t by role, and (tx) what does it say about its direction's start?
+ * Said only by the one entry for t held by a live process: an entry left after a fork (owner
+ * 0) may be an earlier connection's with the same addresses, and two held ones (the same
+ * addresses in two network namespaces) cannot be told apart; then nothing is said (the
+ * reader looks at the stream). */
 static bool find(const struct ff_region *r, const struct ff_tuple *t, int role, uint32_t *tx)
 {
 	struct ff_pair *tab = table(r);
 	uint64_t key = pair_key(t, role), n = r->hdr->pairs_count, at = first(r, key);
+	unsigned held = 0, found = 0;
 
+	*tx = FF_PAIR_TX_UNKNOWN;
 	for (unsigned k = 0; k < FF_PAIR_WINDOW && k < n; k++) {
 		struct ff_pair *p = &tab[(at + k) & (n - 1)];
 		struct ff_tuple seen;
-		uint32_t v;
+		uint64_t since;
+		uint32_t v, owner;
 
 		if (atomic_load_explicit(&p->key, memory_order_acquire) != key)
 			continue;
 		seen = p->t;
 		v = atomic_load_explicit(&p->tx, memory_order_acquire);
-		if (p->role == (uint32_t)role &&
-		    atomic_load_explicit(&p->key, memory_order_acquire) == key &&
-		    memcmp(&seen, t, sizeof(seen)) == 0) {
-			*tx = (v & ~3u) == tx_tag(key) ? v & 3u : FF_PAIR_TX_UNKNOWN;
-			return true;
-		}
+		since = atomic_load_explicit(&p->since_ns, memory_order_relaxed);
+		owner = atomic_load_explicit(&p->owner, memory_order_relaxed);
+		if (p->role != (uint32_t)role ||
+		    atomic_load_explicit(&p->key, memory_order_acquire) != key ||
+		    memcmp(&seen, t, sizeof(seen)) != 0)
+			continue;
+		found++;
+		if (owner && ++held == 1)
+			*tx = (v & ~3u) == tx_tag(key, since) ? v & 3u : FF_PAIR_TX_UNKNOWN;
 	}
-	return false;
+	if (held != 1)
+		*tx = FF_PAIR_TX_UNKNOWN;
+	return found > 0;
 }
 
 bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role)
@@ -95,10 +110,11 @@ uint32_t ff_pair_tx_of(const struct ff_region *r, const struct ff_tuple *t, int 
 	return find(r, t, role, &tx) ? tx : FF_PAIR_TX_UNKNOWN;
 }
 
-void ff_pair_set_tx(struct ff_region *r, int64_t i, uint64_t key, uint32_t tx)
+void ff_pair_set_tx(struct ff_region *r, int64_t i, uint64_t key, uint64_t since_ns, uint32_t tx)
 {
 	if (i >= 0 && (uint64_t)i < r->hdr->pairs_count)
-		atomic_store_explicit(&table(r)[i].tx, tx_tag(key) | (tx & 3u), memory_order_release);
+		atomic_store_explicit(&table(r)[i].tx, tx_tag(key, since_ns) | (tx & 3u),
+				      memory_order_release);
 }
 
 void ff_pair_drop(struct ff_region *r, int64_t i, uint64_t key)

@@ -45,8 +45,8 @@ struct ff_pair {
 	uint32_t role;
 	_Atomic uint64_t since_ns;   /* CLOCK_MONOTONIC when put (or left) */
 	struct ff_tuple t;
-	_Atomic uint32_t tx;         /* a tag of the key | enum ff_pair_tx (tagged: a late write
-				      * for an entry gone meanwhile never speaks for a new one) */
+	_Atomic uint32_t tx;         /* a tag of key and since_ns | enum ff_pair_tx (tagged: a late
+				      * write for an entry gone meanwhile never speaks for a new one) */
 };
 _Static_assert(sizeof(struct ff_pair) == FF_PAIR_SIZE, "a pair entry is a cache line");
 
@@ -65,11 +65,11 @@ int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uin
 		    uint64_t now_ns, uint64_t *key);
 /* Is there an entry for t by role? */
 bool ff_pair_seen(const struct ff_region *r, const struct ff_tuple *t, int role);
-/* The end whose entry is at place i (key) says how its direction begins (enum ff_pair_tx),
- * before its first byte. */
-void ff_pair_set_tx(struct ff_region *r, int64_t i, uint64_t key, uint32_t tx);
+/* The end whose entry is at place i (key, put at since_ns) says how its direction begins (enum
+ * ff_pair_tx), before its first byte. */
+void ff_pair_set_tx(struct ff_region *r, int64_t i, uint64_t key, uint64_t since_ns, uint32_t tx);
 /* How the direction of the end with t's entry by role begins: FF_PAIR_TX_UNKNOWN when there is
- * no such entry or it did not say. */
+ * no such entry held by a live process, more than one, or it did not say. */
 uint32_t ff_pair_tx_of(const struct ff_region *r, const struct ff_tuple *t, int role);
 /* Remove the entry at place i if it still is key. */
 void ff_pair_drop(struct ff_region *r, int64_t i, uint64_t key);

@@ -142,6 +142,7 @@ struct ff_conn {
 	int64_t pair_at;             /* -1: none */
 	uint64_t pair_key;
 	uint32_t pair_forks;         /* ff_forks when it was put */
+	uint64_t pair_since;         /* when it was put (its word's tag, pairs.h) */
 	pthread_mutex_t tx_lock;
 	pthread_mutex_t rx_lock;
 	/* tx */

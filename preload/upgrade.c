@@ -105,8 +105,9 @@ void ff_pair_mine(struct ff_conn *c)
 	if (!rg || !id)
 		return;
 	c->pair_forks = atomic_load(&ff_forks);
+	c->pair_since = ff_now_ns();
 	c->pair_at = ff_pair_put(rg, &c->tup, c->is_client ? FF_PAIR_CLIENT : FF_PAIR_SERVER, id,
-				 ff_now_ns(), &c->pair_key);
+				 c->pair_since, &c->pair_key);
 	if (c->pair_at < 0)
 		ff_note_fallback(FF_FB_NOT_PEER, "the region's pair table is full here: "
 				 "a connection stays plain TCP");
@@ -216,7 +217,7 @@ decided:
 	 * first frame, or reads raw, without a peek. (What is said is what was decided, whichever
 	 * thread decided it; a reader that looks before it is said peeks.) */
 	if (c->pair_at >= 0 && ff_mapped())
-		ff_pair_set_tx(ff_rg(), c->pair_at, c->pair_key,
+		ff_pair_set_tx(ff_rg(), c->pair_at, c->pair_key, c->pair_since,
 			       atomic_load(&c->tx) == FF_TX_RAW ? FF_PAIR_TX_RAW : FF_PAIR_TX_HELLO);
 	errno = saved;
 }

@@ -8,7 +8,9 @@
 # - a SO_REUSEPORT group of a shim process and a plain one: every connection intact, those
 #   that land on the shim process can still go through the region;
 # - an accepted connection handed across exec to a program without the shim (static);
-# - a server that speaks first (a 10-byte greeting, then three 8 MiB replies) is upgraded.
+# - a server that speaks first (a 10-byte greeting, then three 8 MiB replies) is upgraded;
+# - the same four addresses again while an earlier connection's entry is still in the table
+#   (left there by a fork): the later connection is read as itself.
 # shellcheck source=lib.sh
 . "${abs_srcdir:-$(dirname "$0")}/lib.sh"
 it_config
@@ -123,5 +125,40 @@ greet() { # CASE DELAY MIN-REGION-BYTES
 }
 greet "server speaks first (greeting, then 3 x 8 MiB) after 0.3 s: upgraded" 0.3 $((24 * MIB))
 greet "server speaks first at once: intact" 0 0
+
+# --- the same four addresses again -------------------------------------------------------------
+# A connection's entry stays in the table after a fork (the other process may still answer on
+# it) until the coordinator's sweep: a later connection from the same source port must be
+# read as itself, never as the earlier one said. Each run plain and with the shim as named;
+# the clients' lines (bytes, hash) must be equal.
+REUSE_PY=$IT_SRC/pair_reuse.py
+reuse_run() { # SERVER-MODE SERVER-HOW CLIENT1-HOW CLIENT1-FORK CLIENT2-HOW: both client lines
+	local sport out
+	rm -f "$T/r.port"
+	it_bg r "$2" "$PY" "$REUSE_PY" "$1" "$T/r.port" 2
+	it_wait_file "$T/r.port" 20 || { echo "server did not start"; return; }
+	sport=$(it_free_port)
+	out=$("it_$3" "$PY" "$REUSE_PY" client "$(cat "$T/r.port")" "$sport" first ${4:+"$4"})
+	sleep 0.2
+	out="$out / $("it_$5" "$PY" "$REUSE_PY" client "$(cat "$T/r.port")" "$sport" second)"
+	it_join "$IT_LAST" 20
+	echo "$out $(cat "$T/r.out")"
+}
+name="same addresses again: a forking server's earlier connection (client without the shim), then a shim client"
+p=$(reuse_run fork-server plain plain "" plain)
+s=$(reuse_run fork-server shim plain "" shim)
+if [ "$p" = "$s" ] && [ "${p#*/ got 34 }" != "$p" ]; then
+	it_pass "$name: $s"
+else
+	it_fail "$name" "plain: $p; with the shim: $s"
+fi
+name="same addresses again: a shim client that forked, then a client without the shim"
+p=$(reuse_run server plain plain fork plain)
+s=$(reuse_run server shim shim fork plain)
+if [ "$p" = "$s" ] && [ "${p#*/ got 22 }" != "$p" ]; then
+	it_pass "$name: $s"
+else
+	it_fail "$name" "plain: $p; with the shim: $s"
+fi
 
 it_done

@@ -379,7 +379,7 @@ START_TEST(test_pair_tx)
 	ck_assert_int_ge(ia, 0);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_SERVER), FF_PAIR_TX_UNKNOWN);
-	ff_pair_set_tx(&r, ia, ka, FF_PAIR_TX_HELLO);
+	ff_pair_set_tx(&r, ia, ka, 1, FF_PAIR_TX_HELLO);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_HELLO);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &b, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
 	ff_pair_drop(&r, ia, ka);
@@ -390,11 +390,33 @@ START_TEST(test_pair_tx)
 	ia = ff_pair_put(&r, &a, FF_PAIR_CLIENT, 7, 2, &ka);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
 	ib = ff_pair_put(&r, &b, FF_PAIR_CLIENT, 8, 2, &kb);
-	ff_pair_set_tx(&r, ib, kb ^ 0x40, FF_PAIR_TX_RAW);      /* a stale key's word */
+	ff_pair_set_tx(&r, ib, kb, 1, FF_PAIR_TX_RAW);     /* an earlier entry's word */
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &b, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
-	ff_pair_set_tx(&r, ib, kb, FF_PAIR_TX_RAW);
+	ff_pair_set_tx(&r, ib, kb, 2, FF_PAIR_TX_RAW);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &b, FF_PAIR_CLIENT), FF_PAIR_TX_RAW);
 	ck_assert_uint_eq(ff_pair_tx_of(&r, &a, FF_PAIR_CLIENT), FF_PAIR_TX_UNKNOWN);
+
+	/* an earlier connection's entry for the same addresses, left after a fork, says nothing
+	 * for a new one; nor do two held entries (the same addresses in two namespaces) */
+	{
+		struct ff_tuple c3 = a;
+		uint64_t kc, kd, ke;
+		int64_t ic, id;
+
+		c3.srv_port = 8080;
+		ic = ff_pair_put(&r, &c3, FF_PAIR_SERVER, 9, 3, &kc);
+		ff_pair_set_tx(&r, ic, kc, 3, FF_PAIR_TX_RAW);
+		ck_assert_uint_eq(ff_pair_tx_of(&r, &c3, FF_PAIR_SERVER), FF_PAIR_TX_RAW);
+		ff_pair_leave(&r, ic, kc, 4);
+		ck_assert(ff_pair_seen(&r, &c3, FF_PAIR_SERVER));
+		ck_assert_uint_eq(ff_pair_tx_of(&r, &c3, FF_PAIR_SERVER), FF_PAIR_TX_UNKNOWN);
+		id = ff_pair_put(&r, &c3, FF_PAIR_SERVER, 10, 5, &kd);
+		ck_assert_uint_eq(ff_pair_tx_of(&r, &c3, FF_PAIR_SERVER), FF_PAIR_TX_UNKNOWN);
+		ff_pair_set_tx(&r, id, kd, 5, FF_PAIR_TX_HELLO);
+		ck_assert_uint_eq(ff_pair_tx_of(&r, &c3, FF_PAIR_SERVER), FF_PAIR_TX_HELLO);
+		ck_assert_int_ge(ff_pair_put(&r, &c3, FF_PAIR_SERVER, 11, 6, &ke), 0);
+		ck_assert_uint_eq(ff_pair_tx_of(&r, &c3, FF_PAIR_SERVER), FF_PAIR_TX_UNKNOWN);
+	}
 	ff_region_close(&r);
 }
 END_TEST
