@@ -71,6 +71,9 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 				ff_reader_name(c, in_key);
 			}
 			c->tx_sndbuf = ff_fd_sndbuf(fd);
+			/* (a non-blocking TCP connect never returns 0: it says EINPROGRESS) */
+			if (r == 0)
+				ff_conn_is_blocking(c);
 			/* the first write waits for the server's entry (upgrade.c) */
 			atomic_store(&c->tx, FF_TX_UNDECIDED);
 			atomic_store(&c->rx, FF_RX_UNDECIDED);
