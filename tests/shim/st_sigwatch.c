@@ -273,6 +273,25 @@ static int accept_trial(int ls)
 	return 1;
 }
 
+/* One wait of recv() (or accept()) with a signal in its middle: from the peer, or (thread)
+ * from the thread that installs the handler then. 1: the signal ended it (EINTR). */
+static int trial(int c, int ls, bool thread, bool acc)
+{
+	int r;
+
+	if (!thread) {
+		send_cmd(c, acc ? 'S' : 'K', 40);
+		return acc ? accept_trial(ls) : recv_trial(c);
+	}
+	sem_post(&go);
+	send_cmd(c, acc ? 'A' : 'E', 100 * 1000);
+	r = acc ? accept_trial(ls) : recv_trial(c);
+	sem_post(&done);
+	while (sem_wait(&again) < 0)
+		;
+	return r;
+}
+
 static int accept_addrlen(void)
 {
 	struct sockaddr_storage sa;
@@ -342,31 +361,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < TRIALS; i++) {
 		send_cmd(c, 'E', 100);        /* (keeps the wait's estimate where it was) */
 		recv_trial(c);
-		if (thread) {
-			sem_post(&go);
-			send_cmd(c, 'E', 100 * 1000);
-			rin += recv_trial(c);
-			sem_post(&done);
-			while (sem_wait(&again) < 0)
-				;
-			continue;
-		}
-		send_cmd(c, 'K', 40);
-		rin += recv_trial(c);
+		rin += trial(c, ls, thread, false);
 	}
-	for (int i = 0; i < TRIALS; i++) {
-		if (thread) {
-			sem_post(&go);
-			send_cmd(c, 'A', 100 * 1000);
-			ain += accept_trial(ls);
-			sem_post(&done);
-			while (sem_wait(&again) < 0)
-				;
-			continue;
-		}
-		send_cmd(c, 'S', 40);
-		ain += accept_trial(ls);
-	}
+	for (int i = 0; i < TRIALS; i++)
+		ain += trial(c, ls, thread, true);
 	printf("RESULT mode=%s recv_eintr=%d/%d accept_eintr=%d/%d framed=%d\n", mode, rin, TRIALS,
 	       ain, TRIALS, st_fd_status(c) >= 0 && (st_fd_status(c) & 2) ? 1 : 0);
 	send_cmd(c, 'Q', 0);
