@@ -28,6 +28,7 @@
  * st_sigwatch accept-addrlen: accept() with no address buffer and a bad length pointer (the
  * kernel ignores it: a connection), and with a buffer and a bad length pointer (EFAULT).
  * Prints "RESULT null_buffer=R errno=E with_buffer=R errno=E". */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -292,19 +293,40 @@ static int trial(int c, int ls, bool thread, bool acc)
 	return r;
 }
 
+typedef int (*accept_fn)(int, struct sockaddr *, socklen_t *);
+
+/* The shim's accept() when it is preloaded, else the C library's: called through a pointer, so
+ * that a sanitizer's own accept() (which reads the length itself) is not in the way. */
+static accept_fn first_accept(void)
+{
+	char pre[4096], *save = NULL;
+	void *h = NULL;
+
+	snprintf(pre, sizeof(pre), "%s", getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+	for (char *t = strtok_r(pre, ": ", &save); t && !h; t = strtok_r(NULL, ": ", &save))
+		if (strstr(t, "faasflow_intercept"))
+			h = dlopen(t, RTLD_NOW | RTLD_NOLOAD);
+	if (!h)
+		h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	if (!h)
+		st_die("no accept() found");
+	return (accept_fn)dlsym(h, "accept");
+}
+
 static int accept_addrlen(void)
 {
 	struct sockaddr_storage sa;
 	int port, ls = st_listen(NULL, &port, 0), a, b, ea, eb;
+	accept_fn acc = first_accept();
 
 	if (fork() == 0) {
 		close(st_connect(port));
 		close(st_connect(port));
 		_exit(0);
 	}
-	a = accept(ls, NULL, (socklen_t *)16);
+	a = acc(ls, NULL, (socklen_t *)16);
 	ea = a < 0 ? errno : 0;
-	b = accept(ls, (struct sockaddr *)&sa, (socklen_t *)16);
+	b = acc(ls, (struct sockaddr *)&sa, (socklen_t *)16);
 	eb = b < 0 ? errno : 0;
 	wait(NULL);
 	printf("RESULT null_buffer=%s errno=%d with_buffer=%s errno=%d\n", a >= 0 ? "fd" : "-1", ea,
