@@ -24,6 +24,7 @@
  * without holding (such a poll ends at its next round once it sees the change), and only then
  * installs; so no handler that could end a call ever runs in the middle of an unheld poll. A
  * vfork child's handlers are its own: its calls change nothing here. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -34,10 +35,23 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
 #include "sys.h"
+
+/* The calls that install handlers run inside a sanitizer's own start-up too (ThreadSanitizer
+ * installs its handlers before it can record anything): that path is not instrumented. */
+#if defined(__clang__)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define UNINSTRUMENTED __attribute__((disable_sanitizer_instrumentation))
+#else
+#define UNINSTRUMENTED __attribute__((no_sanitize("thread")))
+#endif
+#else
+#define UNINSTRUMENTED __attribute__((no_sanitize("thread")))
+#endif
 
 #define LEARN_NS       (10ull * 1000 * 1000)
 #define UNHELD_WAIT_NS (20ull * 1000 * 1000)     /* above the longest poll (SPIN_WAIT_US) */
@@ -52,26 +66,44 @@ static __thread bool in_unheld __attribute__((tls_model("initial-exec")));
 
 typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 
-static sigaction_fn real_sigaction(void)
+UNINSTRUMENTED static void *next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+UNINSTRUMENTED static bool in_vfork_child(void)
+{
+	return ff_vfork_state && ff_vfork_child_slow();
+}
+
+UNINSTRUMENTED static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+UNINSTRUMENTED static sigaction_fn real_sigaction(void)
 {
 	static _Atomic(sigaction_fn) fn;
 	sigaction_fn f = atomic_load_explicit(&fn, memory_order_acquire);
 
 	if (!f) {
-		f = (sigaction_fn)ff_next_sym("sigaction");
+		f = (sigaction_fn)next_sym("sigaction");
 		atomic_store_explicit(&fn, f, memory_order_release);
 	}
 	return f;
 }
 
 /* faults are never held and cannot end a call (the shim's own SIGBUS guard is one) */
-static bool watched(int sig)
+UNINSTRUMENTED static bool watched(int sig)
 {
 	return sig >= 1 && sig <= 64 && sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE &&
 	       sig != SIGILL && sig != SIGTRAP && sig != SIGSYS;
 }
 
-static void mark(int sig, const struct sigaction *sa, bool only_add)
+UNINSTRUMENTED static void mark(int sig, const struct sigaction *sa, bool only_add)
 {
 	uint64_t bit;
 	bool handler;
@@ -93,7 +125,7 @@ static void mark(int sig, const struct sigaction *sa, bool only_add)
 }
 
 /* Ask what sig's disposition is now. */
-static void ask(int sig, bool only_add)
+UNINSTRUMENTED static void ask(int sig, bool only_add)
 {
 	struct sigaction sa;
 	sigaction_fn f = real_sigaction();
@@ -110,7 +142,7 @@ static void ask(int sig, bool only_add)
 
 /* An installing call, before it installs: sig counts as interrupting from now on, and no
  * thread polls unheld when the handler comes (see above). */
-static void before_change(int sig)
+UNINSTRUMENTED static void before_change(int sig)
 {
 	if (watched(sig)) {
 		atomic_fetch_or(&sig_caught, 1ull << (sig - 1));
@@ -119,13 +151,13 @@ static void before_change(int sig)
 	atomic_fetch_add(&change_gen, 1);
 	/* (a handler running in this thread's own unheld poll: the others still end theirs; the
 	 * bound: a poll stuck behind a lock this thread's interrupted code holds) */
-	for (uint64_t t0 = ff_now_ns(); atomic_load(&unheld) > (in_unheld ? 1 : 0) &&
-					ff_now_ns() - t0 < UNHELD_WAIT_NS;)
+	for (uint64_t t0 = now_ns(); atomic_load(&unheld) > (in_unheld ? 1 : 0) &&
+					now_ns() - t0 < UNHELD_WAIT_NS;)
 		sched_yield();
 }
 
 /* And after it: the signal's state as it is now. */
-static void after_change(int sig)
+UNINSTRUMENTED static void after_change(int sig)
 {
 	ask(sig, false);
 }
@@ -191,7 +223,7 @@ static bool learn_due(void)
 {
 	uint64_t at = atomic_load(&learnt_at);
 
-	return !at || ff_now_ns() - at > LEARN_NS;
+	return !at || now_ns() - at > LEARN_NS;
 }
 
 /* Called with the signals held (the look takes some microseconds: a signal meanwhile would
@@ -199,7 +231,7 @@ static bool learn_due(void)
 void ff_sig_learn_due(void)
 {
 	if (!ff_is_sandboxed() && learn_due())   /* (a sandbox may not allow the look at /proc) */
-		learn(ff_now_ns());
+		learn(now_ns());
 }
 
 bool ff_sig_may_interrupt(int fd)
@@ -235,19 +267,19 @@ void ff_sig_unheld_end(void)
 }
 
 /* ---- the calls that install handlers ---------------------------------------------------- */
-void ff_sig_before(int sig)
+UNINSTRUMENTED void ff_sig_before(int sig)
 {
-	if (watched(sig) && !ff_in_vfork_child())
+	if (watched(sig) && !in_vfork_child())
 		before_change(sig);
 }
 
-void ff_sig_after(int sig)
+UNINSTRUMENTED void ff_sig_after(int sig)
 {
-	if (watched(sig) && !ff_in_vfork_child())
+	if (watched(sig) && !in_vfork_child())
 		after_change(sig);
 }
 
-int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+UNINSTRUMENTED int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	sigaction_fn f = real_sigaction();
 	int r;
@@ -265,7 +297,7 @@ int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 }
 
 int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+UNINSTRUMENTED int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	return sigaction(sig, act, old);
 }
@@ -275,13 +307,13 @@ typedef void (*handler_t)(int);
 /* signal(), bsd_signal(), sysv_signal(), sigset(), ssignal(): the C library's own. */
 #define HANDLER_SETTER(name)                                                          \
 	handler_t name(int sig, handler_t h);                                          \
-	handler_t name(int sig, handler_t h)                                           \
+	UNINSTRUMENTED handler_t name(int sig, handler_t h)                            \
 	{                                                                              \
 		static _Atomic(handler_t (*)(int, handler_t)) fn;                      \
 		handler_t (*f)(int, handler_t) = atomic_load(&fn);                     \
 		handler_t r;                                                           \
 		if (!f) {                                                              \
-			f = (handler_t (*)(int, handler_t))ff_next_sym(#name);         \
+			f = (handler_t (*)(int, handler_t))next_sym(#name);         \
 			atomic_store(&fn, f);                                          \
 		}                                                                      \
 		if (!f) {                                                              \
@@ -301,14 +333,14 @@ HANDLER_SETTER(__sysv_signal)
 HANDLER_SETTER(sigset)
 HANDLER_SETTER(ssignal)
 
-int siginterrupt(int sig, int flag)
+UNINSTRUMENTED int siginterrupt(int sig, int flag)
 {
 	static _Atomic(int (*)(int, int)) fn;
 	int (*f)(int, int) = atomic_load(&fn);
 	int r;
 
 	if (!f) {
-		f = (int (*)(int, int))ff_next_sym("siginterrupt");
+		f = (int (*)(int, int))next_sym("siginterrupt");
 		atomic_store(&fn, f);
 	}
 	if (!f) {
