@@ -191,14 +191,13 @@ static int do_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags, boo
 	 * not read: its size is known only through a pointer the kernel may find bad.) */
 	struct sockaddr_storage own;
 	socklen_t ownl = sizeof(own);
-	bool mine = !sa;
-	r = mine ? (four ? ff_real.accept4(fd, (struct sockaddr *)&own, &ownl, flags)
-			 : ff_real.accept(fd, (struct sockaddr *)&own, &ownl))
-		 : (four ? ff_real.accept4(fd, sa, len, flags) : ff_real.accept(fd, sa, len));
+	struct sockaddr *asa = sa ? sa : (struct sockaddr *)&own;
+	socklen_t *alen = sa ? len : &ownl;
+	r = four ? ff_real.accept4(fd, asa, alen, flags) : ff_real.accept(fd, asa, alen);
 	saved = errno;
 	if (!ready)
 		ff_spin_slept(&accept_spin, t0);
-	const struct sockaddr *peer = r >= 0 && mine ? (const struct sockaddr *)&own : NULL;
+	const struct sockaddr *peer = r >= 0 && !sa ? (const struct sockaddr *)&own : NULL;
 	r = track_accepted(fd, r, peer, four && (flags & SOCK_NONBLOCK));
 	errno = saved;
 	return r;

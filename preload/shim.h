@@ -210,7 +210,8 @@ FF_HIDDEN bool ff_fd_blocking(int fd, int flags);
  * another process sharing the file only costs such a wait its poll. */
 FF_HIDDEN int ff_conn_blocking(struct ff_conn *c, int fd, int flags);
 FF_HIDDEN void ff_nb_changed(void);
-FF_HIDDEN void ff_conn_is_blocking(struct ff_conn *c);    /* known so (accepted without SOCK_NONBLOCK) */
+/* known to block: accepted without SOCK_NONBLOCK, or connect() returned 0 */
+FF_HIDDEN void ff_conn_is_blocking(struct ff_conn *c);
 FF_HIDDEN void ff_fdtab_after_fork(void);
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */
@@ -351,6 +352,7 @@ FF_HIDDEN int ff_spin_until(int (*probe)(void *), void *arg, bool done_wins, str
 /* sigwatch.c: could a signal end a blocking call of this process (a handler without
  * SA_RESTART, or any handler when fd has a receive timeout)? The installing calls report. */
 FF_HIDDEN bool ff_sig_may_interrupt(int fd);
+FF_HIDDEN bool ff_sock_has_rcvtimeo(int fd);   /* fd has a receive timeout */
 FF_HIDDEN void ff_sig_learn_due(void);      /* with the signals held: look again when due */
 /* Around a call that changes sig's handler (sigwatch.c's wrappers, syscall()). */
 FF_HIDDEN void ff_sig_before(int sig);
@@ -409,6 +411,12 @@ FF_HIDDEN int ff_rx_fionread(struct ff_conn *c, int fd, void *arg);
 /* rx.c's pieces that rx_side.c uses too */
 FF_HIDDEN ssize_t ff_rx_peek(int fd, void *buf, size_t n, int flags);
 FF_HIDDEN int ff_rx_decide(struct ff_conn *c, int fd, int flags);
+/* rx_start.c: an undecided direction's start, before a read (0 decided, -1 errno), and after
+ * it (the read's result, as the start leaves it); the hello left in front taken out */
+FF_HIDDEN int ff_rx_start(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+			  int flags);
+FF_HIDDEN ssize_t ff_rx_start_end(struct ff_conn *c, int fd, ssize_t r);
+FF_HIDDEN void ff_rx_hello_take(struct ff_conn *c, int fd);
 FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags);
 FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
 /* A direction whose writer said in its pair entry that it begins with a hello: the first small

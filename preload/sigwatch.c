@@ -210,7 +210,7 @@ static bool learn(uint64_t now)
 	return true;
 }
 
-static int has_rcvtimeo(int fd)
+bool ff_sock_has_rcvtimeo(int fd)
 {
 	struct timeval tv = { 0, 0 };
 	socklen_t l = sizeof(tv);
@@ -240,7 +240,7 @@ bool ff_sig_may_interrupt(int fd)
 		return true;     /* this wait holds, and looks (ff_sig_learn_due) */
 	if (atomic_load(&sig_intr))
 		return true;
-	return atomic_load(&sig_caught) && has_rcvtimeo(fd);
+	return atomic_load(&sig_caught) && ff_sock_has_rcvtimeo(fd);
 }
 
 bool ff_sig_unheld_begin(int fd, uint32_t *gen)

@@ -143,15 +143,6 @@ void ff_signals_hold(sigset_t *old)
 	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-static int has_rcvtimeo(int fd)
-{
-	struct timeval tv = { 0, 0 };
-	socklen_t l = sizeof(tv);
-
-	return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) == 0 &&
-	       (tv.tv_sec || tv.tv_usec);
-}
-
 bool ff_signals_release(const sigset_t *old, int timeo_fd)
 {
 	sigset_t pend;
@@ -168,7 +159,9 @@ bool ff_signals_release(const sigset_t *old, int timeo_fd)
 			    sa.sa_handler == SIG_IGN)
 				continue;
 			/* the kernel restarts no wait of a socket with a receive timeout */
-			if (!(sa.sa_flags & SA_RESTART) || (timeo < 0 && (timeo = has_rcvtimeo(timeo_fd))))
+			if (timeo < 0 && (sa.sa_flags & SA_RESTART))
+				timeo = ff_sock_has_rcvtimeo(timeo_fd);
+			if (!(sa.sa_flags & SA_RESTART) || timeo > 0)
 				intr = true;
 		}
 	}
