@@ -20,10 +20,8 @@ static ssize_t conn_recv(struct ff_conn *c, int fd, const struct iovec *iov, int
 	ssize_t r;
 	int saved;
 
-	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW) {
-		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
-		return ff_real.recvmsg(fd, &mh, flags);
-	}
+	if (c->kind != FF_KIND_CONN || atomic_load(&c->rx) == FF_RX_RAW)
+		return ff_rx_plain(fd, iov, iovcnt, flags);
 	r = ff_rx(c, fd, iov, iovcnt, flags);
 	if (ff_conn_all_raw(c)) {
 		saved = errno;

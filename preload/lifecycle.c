@@ -228,7 +228,11 @@ static void before_close(int fd, struct ff_conn *c)
 	int err = 0, unread = 1;
 	socklen_t l = sizeof(err);
 
-	/* Asked only of a connection named as ours to read: the others send no unname. */
+	/* Asked only of a connection named as ours to read: the others send no unname. A
+	 * sandboxed process (sandbox.c) asks nothing: its filter may not allow the calls, and it
+	 * sends no unname either. */
+	if (ff_is_sandboxed())
+		return;
 	if (c && c->kind == FF_KIND_CONN && atomic_load(&c->fdrefs) == 1 &&
 	    (atomic_load(&c->rd_keys[0]) || atomic_load(&c->rd_keys[1])))
 		c->rd_clean = !c->rx_db_active && !c->rx_stash_len && !c->rx_inline_left &&

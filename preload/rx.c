@@ -47,6 +47,20 @@ void ff_scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *s
 	}
 }
 
+/* A plain direction's read, with the system call the application's own would make when it
+ * can tell (read or readv for no flags): a process sandboxed with seccomp allows only the calls
+ * it makes itself (sshd's pre-authentication child was killed by the recvmsg this made of its
+ * read(), when its client's direction stayed plain). */
+ssize_t ff_rx_plain(int fd, const struct iovec *iov, int iovcnt, int flags)
+{
+	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+
+	if (!flags)
+		return iovcnt == 1 ? ff_real.read(fd, iov[0].iov_base, iov[0].iov_len)
+				   : ff_real.readv(fd, iov, iovcnt);
+	return ff_real.recvmsg(fd, &mh, flags);
+}
+
 ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why)
 {
 	if (!c->rx_broken) {
@@ -338,10 +352,8 @@ static ssize_t rx_once(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && ff_rx_start(c, fd, iov, iovcnt, flags) < 0)
 		return -1;
-	if (atomic_load(&c->rx) == FF_RX_RAW) {
-		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
-		return ff_real.recvmsg(fd, &mh, flags);
-	}
+	if (atomic_load(&c->rx) == FF_RX_RAW)
+		return ff_rx_plain(fd, iov, iovcnt, flags);
 	if (c->rx_db_active)
 		ff_ctl_fresh();
 	if (ff_iov_len(iov, iovcnt) == 0)

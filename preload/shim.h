@@ -419,6 +419,7 @@ FF_HIDDEN ssize_t ff_rx_start_end(struct ff_conn *c, int fd, ssize_t r);
 FF_HIDDEN void ff_rx_hello_take(struct ff_conn *c, int fd);
 FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags);
 FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
+FF_HIDDEN ssize_t ff_rx_plain(int fd, const struct iovec *iov, int iovcnt, int flags);
 /* A direction whose writer said in its pair entry that it begins with a hello: the first small
  * read takes the hello with the first frame without a peek (TRUSTED until ff_rx_spec has the
  * whole hello and found it valid: TAKEN). */

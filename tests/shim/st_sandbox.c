@@ -1,0 +1,126 @@
+/* st_sandbox: a process that sandboxes itself with seccomp (as sshd's pre-authentication child
+ * does) keeps working on a connection with one direction upgraded and the other plain.
+ *
+ * The client connects and writes at once; the server accepts only 300 ms later, so the
+ * client's wait for the server's pair entry runs out and its direction stays plain TCP. The
+ * server then speaks (its direction upgrades: the client's entry is there), installs a seccomp
+ * filter that kills the process on the system calls a read()/write() program never makes
+ * (recvfrom, recvmsg, sendto, sendmsg, fcntl, ioctl, getsockopt, setsockopt, sched_yield), and
+ * reads the client's bytes with read() and answers with write(). Under the shim the server's
+ * read() of the plain direction was a recvmsg(): SIGSYS.
+ *
+ * Prints "RESULT got=SHA sent=SHA tx=T rx=R" (tx/rx: the server's directions, upgraded 1 or
+ * not 0 under the shim; -1 without it); the client checks what it reads back. */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faasflow.h"
+#include "st.h"
+
+#define REQ      (96 * 1024)
+#define GREETING "220 hello from the server\r\n"
+#define REPLY    (64 * 1024)
+
+static void sandbox(void)
+{
+	static const int deny[] = {
+		SYS_recvfrom, SYS_recvmsg, SYS_sendto, SYS_sendmsg, SYS_fcntl, SYS_ioctl,
+		SYS_getsockopt, SYS_setsockopt, SYS_sched_yield,
+	};
+	struct sock_filter f[2 + 2 * (sizeof(deny) / sizeof(deny[0])) + 1];
+	struct sock_fprog prog = { .filter = f };
+	size_t n = 0;
+
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+					      offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)deny[i], 0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	prog.len = (unsigned short)n;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		st_die_errno("installing the seccomp filter");
+}
+
+static void client(int port)
+{
+	static unsigned char req[REQ], reply[REPLY], want[REPLY];
+	char greet[sizeof(GREETING) - 1];
+	int fd = st_connect(port);
+
+	st_pattern(req, sizeof(req), 7, 0);
+	st_pattern(want, sizeof(want), 9, 0);
+	if (st_write_all(fd, req, sizeof(req)) < 0)
+		st_die_errno("client write");
+	if (st_read_full(fd, greet, sizeof(greet)) != (ssize_t)sizeof(greet) ||
+	    memcmp(greet, GREETING, sizeof(greet)))
+		st_die("client: the greeting did not come whole");
+	if (st_read_full(fd, reply, sizeof(reply)) != (ssize_t)sizeof(reply) ||
+	    memcmp(reply, want, sizeof(reply)))
+		st_die("client: the reply did not come whole");
+	close(fd);
+	_exit(0);
+}
+
+int main(void)
+{
+	static unsigned char buf[REQ], reply[REPLY];
+	struct timespec late = { 0, 300 * 1000 * 1000 };
+	int port, lfd = st_listen(NULL, &port, 0), fd, st, status;
+	char got[SHA256_HEX_LEN], sent[65];
+	struct sha256 h;
+	ssize_t k, have = 0;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		st_die_errno("fork");
+	if (pid == 0) {
+		close(lfd);
+		client(port);
+	}
+	nanosleep(&late, NULL);
+	fd = accept(lfd, NULL, NULL);
+	if (fd < 0)
+		st_die_errno("accept");
+	if (st_write_all(fd, GREETING, sizeof(GREETING) - 1) < 0)
+		st_die_errno("greeting");
+	st = st_fd_status(fd);
+	sandbox();
+	while (have < REQ && (k = read(fd, buf + have, sizeof(buf) - (size_t)have)) > 0)
+		have += k;
+	st_pattern(reply, sizeof(reply), 9, 0);
+	for (size_t off = 0; off < sizeof(reply); ) {
+		k = write(fd, reply + off, sizeof(reply) - off);
+		if (k <= 0) {
+			perror("server write");
+			return 1;
+		}
+		off += (size_t)k;
+	}
+	sha256_init(&h);
+	sha256_update(&h, buf, (size_t)have);
+	st_sha_final(&h, got);
+	st_pattern_sha(7, REQ, sent);
+	close(fd);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		fprintf(stderr, "the client failed (status %d)\n", status);
+		return 1;
+	}
+	printf("RESULT got=%.16s sent=%.16s tx=%d rx=%d\n", got, sent,
+	       st < 0 ? -1 : !!(st & FAASFLOW_TX_REGION), st < 0 ? -1 : !!(st & FAASFLOW_RX_REGION));
+	return 0;
+}
