@@ -17,6 +17,23 @@ static uint64_t pair_key(const struct ff_tuple *t, int role)
 	return (h & ~3ull) | (uint64_t)role;     /* never 0 nor FF_PAIR_BUSY: role is 1 or 2 */
 }
 
+uint32_t ff_dir_key(const uint8_t id[16], const uint8_t from[16], uint16_t fport,
+		    const uint8_t to[16], uint16_t tport)
+{
+	uint64_t h = 0x66617361666c6f77ull, w;
+
+	for (int i = 0; i < 16; i += 8) {
+		memcpy(&w, from + i, 8);
+		h = ff_hash_mix(h, w);
+		memcpy(&w, to + i, 8);
+		h = ff_hash_mix(h, w);
+		memcpy(&w, id + i, 8);
+		h = ff_hash_mix(h, w);
+	}
+	h = ff_hash_mix(h, (uint64_t)fport << 16 | tport);
+	return (uint32_t)h ? (uint32_t)h : 1;
+}
+
 static struct ff_pair *table(const struct ff_region *r)
 {
 	return (struct ff_pair *)(void *)((uint8_t *)r->base + r->hdr->pairs_offset);
@@ -160,4 +177,29 @@ uint64_t ff_pair_sweep(struct ff_region *r, bool (*gone)(uint32_t owner, void *a
 		}
 	}
 	return dropped;
+}
+
+size_t ff_pair_reader_keys(const struct ff_region *r, bool (*live)(uint32_t owner, void *arg),
+			   void *arg, uint32_t *out, size_t max)
+{
+	const struct ff_pair *tab = table(r);
+	uint64_t n = r->hdr->pairs_count;
+	size_t got = 0;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t key = atomic_load_explicit(&tab[i].key, memory_order_acquire);
+		struct ff_tuple t;
+
+		if (key == 0 || key == FF_PAIR_BUSY || !live(atomic_load(&tab[i].owner), arg))
+			continue;
+		/* (an entry taken and put again meanwhile gives another live connection's key:
+		 * a slot is then kept longer, never freed early) */
+		memcpy(&t, &tab[i].t, sizeof(t));
+		if (got < max)
+			out[got] = (key & 3u) == FF_PAIR_SERVER
+				? ff_dir_key(r->hdr->region_id, t.cli, t.cli_port, t.srv, t.srv_port)
+				: ff_dir_key(r->hdr->region_id, t.srv, t.srv_port, t.cli, t.cli_port);
+		got++;
+	}
+	return got;
 }

@@ -60,6 +60,16 @@ static inline uint64_t ff_hash_mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 31);
 }
 
+/* The key of one direction of a connection (its writer's address and port first) on the region
+ * with id `id`: what the writer puts in every slot it announces on it, and what a reader names
+ * to the coordinator (preload/readers.c, daemon/readers.c). Never 0. */
+uint32_t ff_dir_key(const uint8_t id[16], const uint8_t from[16], uint16_t fport,
+		    const uint8_t to[16], uint16_t tport);
+/* Coordinator: the keys of the directions read by the ends whose entries a live process holds
+ * (live(owner)), into out (at most max); returns how many there are (may exceed max). An entry
+ * stands for its end's reader name for as long as its owner holds it (preload/readers.c). */
+size_t ff_pair_reader_keys(const struct ff_region *r, bool (*live)(uint32_t owner, void *arg),
+			   void *arg, uint32_t *out, size_t max);
 /* Put an entry for t by role; returns its place, or -1 (table full here: stay plain). */
 int64_t ff_pair_put(struct ff_region *r, const struct ff_tuple *t, int role, uint32_t owner,
 		    uint64_t now_ns, uint64_t *key);

@@ -97,10 +97,12 @@ struct ff_lookup_reply {
 /* A process that may read a connection's payloads says so, by the key its writer puts in the
  * slots it announces on it (struct ff_hello's conn_key): slots in flight on a key that a live
  * process reads are never taken back by a timer. Sent without waiting: nothing answers. */
-enum { FF_READER_DEL = 0, FF_READER_ADD = 1 };
+/* GONE: the end that an entry of the pair table named (no ADD was sent) closed with bytes
+ * unread: its writer's slots on the key come back as after a DEL. */
+enum { FF_READER_DEL = 0, FF_READER_ADD = 1, FF_READER_GONE = 2 };
 struct ff_reader {
 	uint32_t key;
-	uint32_t op;          /* FF_READER_ADD / FF_READER_DEL */
+	uint32_t op;          /* FF_READER_ADD / FF_READER_DEL / FF_READER_GONE */
 } __attribute__((packed));
 
 struct ff_lease {

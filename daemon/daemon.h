@@ -109,6 +109,9 @@ struct ffd_tenant {
 	struct ffd_rkey *rkeys;
 	uint64_t nrkeys_gone;   /* keys with refs 0, not yet forgotten */
 	uint64_t pairs_swept_ns;/* the last sweep of the pair table by age (leases.c) */
+	uint32_t *pkeys;        /* keys read by the ends of live entries, sorted (leases.c) */
+	size_t npkeys, pkeys_cap;
+	uint64_t pkeys_ns;      /* the tick they were taken at (0: not yet) */
 	uint64_t renew_at_ns;   /* a lost region's replacement failed: try again then (tenant.c) */
 	/* endpoints */
 	struct ffd_endpoint *endpoints;

@@ -257,8 +257,9 @@ static int reader_gone(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 
 /* The pair table (common/pairs.h): a dead process's entries go with it; entries whose owner
  * this run does not know (put before a restart, or left by a process that forked) go once
- * they are older than PAIR_OLD_NS, looked at every PAIR_SWEEP_NS. An entry matters only until
- * the other end's first write, within moments of connect(). */
+ * they are older than PAIR_OLD_NS, looked at every PAIR_SWEEP_NS. An entry proves its end to the
+ * other end's first write, within moments of connect(), and names its end as the reader of
+ * the direction towards it for as long as its owner holds the connection. */
 #define PAIR_OLD_NS   (60ull * 1000 * 1000 * 1000)
 #define PAIR_SWEEP_NS (10ull * 1000 * 1000 * 1000)
 
@@ -294,6 +295,53 @@ static void pairs_sweep(struct ffd_server *s, struct ffd_tenant *t, uint32_t dea
 	}
 	if (ff_pair_sweep(&t->r, pair_owner_gone, pair_owner_known, &p, now, old))
 		log_debug("tenant %s: pair entries of gone processes removed", t->name);
+}
+
+/* The pair table's live entries name their ends as readers (preload/readers.c): taken once
+ * per tick, when a slot's reader is asked for. */
+static bool pair_owner_live(uint32_t owner, void *arg)
+{
+	return owner != 0 && owner != FF_READER_HANDOVER && client_alive(arg, owner);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool pair_reads(struct ffd_server *s, struct ffd_tenant *t, uint32_t key, uint64_t now)
+{
+	if (t->pkeys_ns != now) {
+		size_t n = ff_pair_reader_keys(&t->r, pair_owner_live, s, t->pkeys, t->pkeys_cap);
+
+		if (n > t->pkeys_cap) {
+			uint32_t *p = realloc(t->pkeys, n * 2 * sizeof(*p));
+			if (p) {
+				t->pkeys = p;
+				t->pkeys_cap = n * 2;
+				n = ff_pair_reader_keys(&t->r, pair_owner_live, s, p, t->pkeys_cap);
+			}
+		}
+		t->npkeys = n < t->pkeys_cap ? n : t->pkeys_cap;
+		qsort(t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp);
+		t->pkeys_ns = now;
+	}
+	return key && t->npkeys &&
+	       bsearch(&key, t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp) != NULL;
+}
+
+/* Whether a key's reader lives: named by a live process, or by a live entry of the pair table
+ * (which wins over a GONE from another end: a slot is kept longer, never freed early). */
+static enum ffd_reader_state reader_state(struct ffd_server *s, struct ffd_tenant *t,
+					  uint32_t key, uint64_t now)
+{
+	enum ffd_reader_state st = ffd_readers_state(t, key, now);
+
+	if (st != FFD_RK_LIVE && pair_reads(s, t, key, now))
+		return FFD_RK_LIVE;
+	return st;
 }
 
 void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c)
@@ -399,7 +447,7 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 			now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS);
 		break;
 	default: /* FILLED */
-		switch (ffd_readers_state(t, atomic_load(&m->conn_key), now)) {
+		switch (reader_state(s, t, atomic_load(&m->conn_key), now)) {
 		case FFD_RK_LIVE:     /* its reader lives: it stays as long as the connection */
 			take = false;
 			break;
@@ -425,13 +473,13 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 /* Owner alive, slot FILLED, every reader of its connection gone: nobody will read it, so it
  * goes back to its owner (the owner's next fill finds it idle), as a reset connection's
  * unread bytes leave TCP's send buffer. */
-static void unread_back(struct ffd_tenant *t, uint32_t i, uint64_t now)
+static void unread_back(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, uint64_t now)
 {
 	struct ff_slot_meta *m = &t->r.meta[i];
 	uint32_t w = atomic_load(&m->word);
 
 	if (FF_SLOT_STATE(w) != FF_SLOT_FILLED ||
-	    ffd_readers_state(t, atomic_load(&m->conn_key), now) != FFD_RK_GONE)
+	    reader_state(s, t, atomic_load(&m->conn_key), now) != FFD_RK_GONE)
 		return;
 	if (atomic_compare_exchange_strong(&m->word, &w,
 	                                   FF_SLOT_WORD(gen_next(FF_SLOT_GEN(w)), FF_SLOT_LEASED))) {
@@ -461,7 +509,7 @@ void ffd_leases_tick(struct ffd_server *s, struct ffd_tenant *t)
 		if (sl->where != FFD_OUT)
 			continue;
 		if (unread)
-			unread_back(t, (uint32_t)i, now);
+			unread_back(s, t, (uint32_t)i, now);
 		if (!s->scan_ticks)
 			continue;
 		/* Owner alive, but a reader died in the middle of copying out. */

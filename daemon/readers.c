@@ -1,8 +1,11 @@
 /* Who may still read which connection. A process that reads (or may read) a connection
  * names it by the key its writer puts in every slot it announces on it (struct ff_hello's
- * conn_key); the shim says so when it accepts or connects, when a hello shows a key it did
- * not predict, when it inherits a connection, and again after a coordinator restart; it
- * takes the name back when its last descriptor of the connection closes.
+ * conn_key); the shim says so when a hello shows a key it did not predict, when it inherits a
+ * connection, and again after a coordinator restart; it takes the name back when its last
+ * descriptor of the connection closes. At accept() and connect() it says nothing: its entry in
+ * the pair table (common/pairs.h), held for as long as it holds the connection, names it
+ * (leases.c derives the keys from the entries of live processes); such an end that closes
+ * with bytes unread says GONE.
  *
  * A slot in flight on a key that a live process reads is never taken back by a timer (TCP
  * keeps unread bytes for as long as the connection exists). When every reader of a key is
@@ -109,6 +112,27 @@ static void del(struct ffd_client *c, uint32_t key, uint64_t now)
 	}
 }
 
+/* The end an entry of the pair table named closed with bytes unread (no ADD came): the key is
+ * gone unless a process reads it by name. */
+static void gone(struct ffd_tenant *t, uint32_t key, uint64_t now)
+{
+	struct ffd_rkey *k = rkey_find(t, key);
+
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return;
+		k->key = key;
+		HASH_ADD(hh, t->rkeys, key, sizeof(k->key), k);
+	} else if (k->refs) {
+		return;
+	} else {
+		t->nrkeys_gone--;
+	}
+	k->gone_ns = now;
+	t->nrkeys_gone++;
+}
+
 void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t n)
 {
 	uint64_t now = ffd_now_ns();
@@ -123,6 +147,8 @@ void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t 
 			add(c, r.key);
 		else if (r.op == FF_READER_DEL)
 			del(c, r.key, now);
+		else if (r.op == FF_READER_GONE)
+			gone(c->t, r.key, now);
 	}
 }
 
@@ -175,6 +201,10 @@ void ffd_readers_free(struct ffd_tenant *t)
 		free(k);
 	}
 	t->nrkeys_gone = 0;
+	free(t->pkeys);
+	t->pkeys = NULL;
+	t->npkeys = t->pkeys_cap = 0;
+	t->pkeys_ns = 0;
 }
 
 /* A descriptor passed with REGISTER becomes the client's readers channel if it is what the

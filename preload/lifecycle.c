@@ -68,7 +68,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 			c->is_client = true;
 			if (ff_conn_tuple_keys(c, fd, sa, NULL, &c->tx_key, &in_key)) {
 				ff_pair_mine(c);   /* first: a server that speaks first looks */
-				ff_reader_name(c, in_key);
+				ff_reader_name_first(c, in_key);
 			}
 			c->tx_sndbuf = ff_fd_sndbuf(fd);
 			/* (a non-blocking TCP connect never returns 0: it says EINPROGRESS) */
@@ -155,7 +155,7 @@ static int track_accepted(int lfd, int r, const struct sockaddr *peer, bool nonb
 		ff_fd_attach(r, c);
 		if (ff_conn_tuple_keys(c, r, peer, accepted_local(l), &c->tx_key, &in_key)) {
 			ff_pair_mine(c);     /* first: the client's first write waits for it */
-			ff_reader_name(c, in_key);
+			ff_reader_name_first(c, in_key);
 		}
 	}
 	ff_conn_put(l);

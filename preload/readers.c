@@ -27,24 +27,6 @@ void ff_readers_later_drop(void)
 	rd_nlater = 0;
 }
 
-static uint32_t tuple_key(const uint8_t from[16], uint16_t fport, const uint8_t to[16],
-			  uint16_t tport)
-{
-	const uint8_t *id = ff_region_id();
-	uint64_t h = 0x66617361666c6f77ull, w;
-
-	for (int i = 0; i < 16; i += 8) {
-		memcpy(&w, from + i, 8);
-		h = ff_hash_mix(h, w);
-		memcpy(&w, to + i, 8);
-		h = ff_hash_mix(h, w);
-		memcpy(&w, id + i, 8);
-		h = ff_hash_mix(h, w);
-	}
-	h = ff_hash_mix(h, (uint64_t)fport << 16 | tport);
-	return (uint32_t)h ? (uint32_t)h : 1;
-}
-
 bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer,
 			const struct sockaddr *local, uint32_t *out_key, uint32_t *in_key)
 {
@@ -68,8 +50,8 @@ bool ff_conn_tuple_keys(struct ff_conn *c, int fd, const struct sockaddr *peer,
 		return false;
 	ff_to_v6((const struct sockaddr *)&l, la, &lport);
 	ff_to_v6(peer, pa, &pport);
-	*out_key = tuple_key(la, lport, pa, pport);
-	*in_key = tuple_key(pa, pport, la, lport);
+	*out_key = ff_dir_key(ff_region_id(), la, lport, pa, pport);
+	*in_key = ff_dir_key(ff_region_id(), pa, pport, la, lport);
 	memcpy(c->tup.srv, c->is_client ? pa : la, 16);
 	memcpy(c->tup.cli, c->is_client ? la : pa, 16);
 	c->tup.srv_port = c->is_client ? pport : lport;
@@ -93,22 +75,56 @@ void ff_reader_name(struct ff_conn *c, uint32_t key)
 	} else {
 		atomic_store(&c->rd_keys[1], key);     /* the newest replaces the second */
 		if (k1)
-			ff_ctl_readers(c, k1, false, false);
+			ff_ctl_readers(c, k1, FF_READER_DEL, false);
 	}
-	ff_ctl_readers(c, key, true, false);
+	ff_ctl_readers(c, key, FF_READER_ADD, false);
+}
+
+/* A connection with our own entry in the pair table needs no message: the coordinator takes
+ * the entries that live processes hold as their ends' reader names (it derives the keys as
+ * ff_conn_tuple_keys does), so accept() and connect() send nothing (a request on a new
+ * connection paid a send on each end). The entry stays as long as this process holds the
+ * connection (upgrade.c); a registration (a restart of the coordinator, a forked child's)
+ * names it like any other, and a hand-over before our close names it (ff_reader_unpair). */
+void ff_reader_name_first(struct ff_conn *c, uint32_t key)
+{
+	if (key && c->pair_at >= 0 && !atomic_load(&c->rd_keys[0])) {
+		atomic_store(&c->rd_keys[0], key);
+		c->rd_paired = true;
+		return;
+	}
+	ff_reader_name(c, key);
+}
+
+void ff_reader_unpair(struct ff_conn *c)
+{
+	uint32_t k = atomic_load(&c->rd_keys[0]);
+
+	if (!c->rd_paired)
+		return;
+	c->rd_paired = false;
+	if (k && !ff_is_sandboxed())
+		ff_ctl_readers(c, k, FF_READER_ADD, false);
 }
 
 /* A connection closed with nothing unread (rd_clean, seen by close()) holds no slot of ours:
  * its unname only lets the coordinator forget the key, so it waits for the next name this
  * process sends and goes in the same packet (a request per connection sent four names, each a
- * system call on both ends' paths). Any other is unnamed at once: its writer's slots come back
- * after the grace period. */
+ * system call on both ends' paths); one named by our pair entry needs none. Any other is
+ * unnamed at once: its writer's slots come back after the grace period. */
 void ff_reader_unname(struct ff_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
 		uint32_t k = atomic_exchange(&c->rd_keys[i], 0);
-		if (k && !ff_is_sandboxed())
-			ff_ctl_readers(c, k, false, c->rd_clean);
+		if (!k || ff_is_sandboxed())
+			continue;
+		if (i == 0 && c->rd_paired) {
+			c->rd_paired = false;
+			if (!c->rd_clean)
+				ff_ctl_readers(c, k, FF_READER_GONE, false);
+		} else {
+			ff_ctl_readers(c, k, FF_READER_DEL, c->rd_clean);
+		}
 	}
 }
 
@@ -157,6 +173,7 @@ void ff_readers_rename_locked(void)
 		if (!c || c->kind != FF_KIND_CONN || c->rd_named == ff_ctl.reg_serial)
 			continue;
 		c->rd_named = ff_ctl.reg_serial;
+		c->rd_paired = false;     /* named now: its close unnames it */
 		for (int i = 0; i < 2; i++) {
 			uint32_t k = atomic_load(&c->rd_keys[i]);
 			if (!k)
@@ -172,8 +189,9 @@ void ff_readers_rename_locked(void)
 	readers_send_locked(r, n);
 }
 
-void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy)
+void ff_ctl_readers(struct ff_conn *c, uint32_t key, uint32_t op, bool lazy)
 {
+	bool add = op == FF_READER_ADD;
 	struct ff_reader r[READERS_BATCH];
 	unsigned n;
 
@@ -183,7 +201,7 @@ void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy)
 		return;
 	}
 	if (ff_ctl.fd >= 0) {
-		if (lazy && !add && rd_nlater < READERS_BATCH - 1) {
+		if (lazy && op == FF_READER_DEL && rd_nlater < READERS_BATCH - 1) {
 			rd_later[rd_nlater++] = (struct ff_reader){ .key = key, .op = FF_READER_DEL };
 			pthread_mutex_unlock(&ff_ctl.lock);
 			return;
@@ -191,7 +209,7 @@ void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy)
 		n = rd_nlater;
 		memcpy(r, rd_later, n * sizeof(r[0]));
 		rd_nlater = 0;
-		r[n++] = (struct ff_reader){ .key = key, .op = add ? FF_READER_ADD : FF_READER_DEL };
+		r[n++] = (struct ff_reader){ .key = key, .op = op };
 		readers_send_locked(r, n);
 		c->rd_named = ff_ctl.reg_serial;
 	}

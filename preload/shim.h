@@ -134,6 +134,7 @@ struct ff_conn {
 	_Atomic uint32_t rd_keys[2]; /* keys this process named as the connection's reader */
 	uint64_t rd_named;           /* the registration they were last named to (control.c) */
 	bool rd_clean;               /* closed with nothing unread: its unname may wait (readers.c) */
+	bool rd_paired;              /* rd_keys[0] is named by our pair entry, not sent (readers.c) */
 	_Atomic uint32_t blk_gen;    /* seen blocking at this ff_nb_gen (fdtable.c) */
 	/* Our entry in the region's pair table (pairs.h, upgrade.c), and the connection's
 	 * addresses that name it. */
@@ -240,6 +241,9 @@ FF_HIDDEN bool ff_pair_confirmed(struct ff_conn *c, int fd, bool wait);
 FF_HIDDEN void ff_tx_decide(struct ff_conn *c, int fd);
 FF_HIDDEN void ff_reader_name(struct ff_conn *c, uint32_t key);   /* we may read key's slots */
 FF_HIDDEN void ff_reader_unname(struct ff_conn *c);               /* our last fd closed */
+/* At connect()/accept(): named by our pair entry when there is one, else as ff_reader_name. */
+FF_HIDDEN void ff_reader_name_first(struct ff_conn *c, uint32_t key);
+FF_HIDDEN void ff_reader_unpair(struct ff_conn *c);  /* our entry goes, the connection stays */
 
 /* ---- the region and the control connection (control.c) ------------------ */
 struct ff_ctl {
@@ -315,7 +319,7 @@ static inline void ff_ctl_fresh(void)
 FF_HIDDEN int  ff_ctl_lease(uint32_t want, uint32_t *slots, uint32_t max);
 FF_HIDDEN void ff_ctl_return(const uint32_t *slots, uint32_t n);
 /* Name (add) or unname key as one that c's reader reads; an add connects if needed. */
-FF_HIDDEN void ff_ctl_readers(struct ff_conn *c, uint32_t key, bool add, bool lazy);
+FF_HIDDEN void ff_ctl_readers(struct ff_conn *c, uint32_t key, uint32_t op, bool lazy);
 /* An inet address as IPv6 (IPv4 v4-mapped), port in host order. */
 FF_HIDDEN void ff_to_v6(const struct sockaddr *sa, uint8_t out[16], uint16_t *port);
 FF_HIDDEN void ff_ctl_after_fork(void);

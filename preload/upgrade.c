@@ -132,6 +132,7 @@ void ff_pair_handed(struct ff_conn *c)
 {
 	struct ff_region *rg = ff_rg();
 
+	ff_reader_unpair(c);     /* (the entry named us as its reader) */
 	if (c->pair_at >= 0 && rg)
 		ff_pair_drop(rg, c->pair_at, c->pair_key);
 }

@@ -421,6 +421,58 @@ START_TEST(test_pair_tx)
 }
 END_TEST
 
+static bool owner_live(uint32_t owner, void *arg)
+{
+	return owner == *(const uint32_t *)arg;
+}
+
+/* The entries that live processes hold name their ends as readers of the direction towards
+ * them, by the key the writer at the other end puts in its slots. */
+START_TEST(test_pair_reader_keys)
+{
+	struct ff_region r;
+	struct ff_tuple a = { .srv_port = 80, .cli_port = 40000 };
+	uint32_t keys[4], live = 7, to_srv, to_cli;
+	uint64_t ka, kb;
+	int64_t ia, ib;
+	bool re;
+
+	a.srv[15] = 1;
+	a.cli[15] = 2;
+	create(&r, tu_path("pairkeys"), 4 * MIB, 64 << 10, &re);
+	to_srv = ff_dir_key(r.hdr->region_id, a.cli, a.cli_port, a.srv, a.srv_port);
+	to_cli = ff_dir_key(r.hdr->region_id, a.srv, a.srv_port, a.cli, a.cli_port);
+	ck_assert_uint_ne(to_srv, to_cli);
+	ck_assert_uint_ne(to_srv, 0);
+	ck_assert_uint_eq(ff_pair_reader_keys(&r, owner_live, &live, keys, 4), 0);
+	ia = ff_pair_put(&r, &a, FF_PAIR_SERVER, 7, 1, &ka);
+	ib = ff_pair_put(&r, &a, FF_PAIR_CLIENT, 8, 1, &kb);
+	ck_assert_int_ge(ia, 0);
+	ck_assert_int_ge(ib, 0);
+	/* owner 8 is not live: only the server's end reads */
+	ck_assert_uint_eq(ff_pair_reader_keys(&r, owner_live, &live, keys, 4), 1);
+	ck_assert_uint_eq(keys[0], to_srv);
+	live = 8;
+	ck_assert_uint_eq(ff_pair_reader_keys(&r, owner_live, &live, keys, 4), 1);
+	ck_assert_uint_eq(keys[0], to_cli);
+	/* left after a fork (owner 0): names nobody; dropped: gone */
+	ff_pair_leave(&r, ib, kb, 2);
+	ck_assert_uint_eq(ff_pair_reader_keys(&r, owner_live, &live, keys, 4), 0);
+	live = 7;
+	ff_pair_drop(&r, ia, ka);
+	ck_assert_uint_eq(ff_pair_reader_keys(&r, owner_live, &live, keys, 4), 0);
+	/* more than fit: the count says so */
+	for (uint16_t p = 1; p <= 6; p++) {
+		struct ff_tuple t = a;
+		uint64_t k;
+		t.cli_port = p;
+		ck_assert_int_ge(ff_pair_put(&r, &t, FF_PAIR_SERVER, 7, 3, &k), 0);
+	}
+	ck_assert_uint_eq(ff_pair_reader_keys(&r, owner_live, &live, keys, 4), 6);
+	ff_region_close(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("region");
@@ -438,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_still_valid);
 	tcase_add_test(tc, test_mem_available);
 	tcase_add_test(tc, test_pair_tx);
+	tcase_add_test(tc, test_pair_reader_keys);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
