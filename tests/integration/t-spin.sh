@@ -110,24 +110,32 @@ fi
 # (reported, not asserted: how many depends on the load). 1 MiB requests follow, for the
 # region.
 name="SPIN_WAIT_US=0: the waits sleep"
-psl=
-if SPIN_MODE=plain spin_case "$name (plain TCP)" rr:1000:64 rr:60:1048576; then
-	psl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
-fi
-IT_SHIM_ENV+=(FAASFLOW_SPIN_WAIT_US=0)
-if [ -n "$psl" ] && spin_case "$name" rr:1000:64 rr:60:1048576; then
+# (plain and off-switch runs alternate, up to three pairs: under make -j2 check another suite
+# can keep both CPUs busy for one run, and a preempted client then finds its replies waiting;
+# the switch is shown working when one pair agrees)
+sl='' psl='' ok=0
+for try in 1 2 3; do
+	psl=
+	if SPIN_MODE=plain spin_case "$name (plain TCP)" rr:1000:64 rr:60:1048576; then
+		psl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
+	fi
+	[ -n "$psl" ] || break
+	IT_SHIM_ENV+=(FAASFLOW_SPIN_WAIT_US=0)
+	spin_case "$name" rr:1000:64 rr:60:1048576 || { unset 'IT_SHIM_ENV[-1]'; break; }
+	unset 'IT_SHIM_ENV[-1]'
 	sl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
 	# at least 70% of plain TCP's sleeps, or most of the 1000 waits
-	if [ -z "$sl" ] || { [ "$sl" -lt 500 ] && [ $((sl * 10)) -lt $((psl * 7)) ]; }; then
-		it_fail "$name" "the client slept in ${sl:-?} of 1000 waits; plain TCP in $psl"
-	else
-		unset 'IT_SHIM_ENV[-1]'
-		if spin_case "$name (default)" rr:1000:64 rr:60:1048576; then
-			it_pass "$name: $sl sleeps in 1000 waits (plain TCP $psl); $(it_field "$(it_line "$T/cli.out" RR)" sleeps) with the default on $(nproc) CPUs"
-		fi
+	if [ -n "$sl" ] && { [ "$sl" -ge 500 ] || [ $((sl * 10)) -ge $((psl * 7)) ]; }; then
+		ok=1
+		break
 	fi
+	echo "  $name: the client slept in ${sl:-?} of 1000 waits, plain TCP in $psl (try $try of 3)"
+done
+if [ -n "$psl" ] && [ $ok = 0 ]; then
+	it_fail "$name" "the client slept in ${sl:-?} of 1000 waits; plain TCP in $psl (three tries)"
+elif [ $ok = 1 ] && spin_case "$name (default)" rr:1000:64 rr:60:1048576; then
+	it_pass "$name: $sl sleeps in 1000 waits (plain TCP $psl); $(it_field "$(it_line "$T/cli.out" RR)" sleeps) with the default on $(nproc) CPUs"
 fi
-[ "${IT_SHIM_ENV[-1]}" = FAASFLOW_SPIN_WAIT_US=0 ] && unset 'IT_SHIM_ENV[-1]'
 
 name="server and client on one CPU"
 if spin_case "$name" --cpu 0 rr:1500:64,4096,1048576 conn:200:8; then

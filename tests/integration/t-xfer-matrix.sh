@@ -12,7 +12,26 @@ it_config
 it_start_daemon
 
 # run_case NAME MIN_REGION_BYTES "SERVER ARGS" "CLIENT ARGS" [CLIENTS]
+# A client's first write waits a bounded time (5 ms non-blocking, 50 ms blocking) for the
+# server's accept() to prove the server runs the shim, and stays plain TCP when it does not
+# come (preload/upgrade.c). On a loaded machine (make -j2 check) a server can be that late:
+# a case whose bytes were right but which stayed plain with such a miss counted (fallback
+# not_peer) runs once more, and must then use the region.
 run_case() {
+	local name=$1 miss
+	miss=$(it_stat fallbacks.not_peer)
+	IT_CASE_PLAIN=0
+	IT_FIRST=1 run_case_once "$@"
+	[ "$IT_CASE_PLAIN" = 1 ] || return
+	if [ "$(it_stat fallbacks.not_peer)" -gt "$miss" ]; then
+		echo "  $name: stayed plain after a late accept (fallback not_peer); once more"
+		IT_FIRST=0 run_case_once "$@"
+	else
+		it_fail "$name" "the bytes went over plain TCP although every accept proved the server (region_bytes grew too little)"
+	fi
+}
+
+run_case_once() {
 	local name=$1 min=$2 sargs=$3 cargs=$4 n=${5:-1} before i rc=0 pids=() srv s c
 	before=$(it_stat region_bytes)
 	if ! it_xfer_server srv shim --timeout 200 --accept "$n" $sargs; then
@@ -53,6 +72,10 @@ run_case() {
 		fi
 	done
 	if [ "$min" -gt 0 ]; then
+		if [ "$IT_FIRST" = 1 ] && [ $(($(it_stat region_bytes) - before)) -lt "$min" ]; then
+			IT_CASE_PLAIN=1
+			return
+		fi
 		it_grew "$name" "$before" "$min" || return
 	fi
 	it_pass "$name"
