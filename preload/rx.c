@@ -470,9 +470,22 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	unsigned idle = 0;
 	ssize_t r;
 
-	if (ff_is_sandboxed() && atomic_load(&c->rx) == FF_RX_FRAMED &&
-	    !(flags & (MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_DONTWAIT | MSG_OOB)))
-		return ff_sandbox_rx(c, fd, iov, iovcnt);
+	if (ff_is_sandboxed() && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_DONTWAIT | MSG_OOB))) {
+		if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
+			pthread_mutex_lock(&c->rx_lock);
+			bool done = atomic_load(&c->rx) == FF_RX_UNDECIDED &&
+				    ff_sandbox_start(c, fd, iov, iovcnt, &r);
+			int saved = errno;
+			pthread_mutex_unlock(&c->rx_lock);
+			errno = saved;
+			if (done)
+				return r;
+		}
+		if (atomic_load(&c->rx) == FF_RX_RAW)
+			return ff_rx_plain(fd, iov, iovcnt, flags);
+		if (atomic_load(&c->rx) == FF_RX_FRAMED)
+			return ff_sandbox_rx(c, fd, iov, iovcnt);
+	}
 
 	/* The reader emptied the socket last time (request/response) and will not spin: the
 	 * answer is most likely not there yet, so sleep first, as the application's own call

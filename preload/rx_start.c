@@ -28,7 +28,7 @@ void ff_rx_hello_take(struct ff_conn *c, int fd)
 
 /* The direction stays plain: the kernel counts the application's bytes, so its low-water
  * mark is the application's again. */
-static void set_raw(struct ff_conn *c, int fd)
+void ff_rx_set_raw(struct ff_conn *c, int fd)
 {
 	int lowat = atomic_load(&c->rx_lowat);
 
@@ -50,7 +50,7 @@ void ff_rx_lowat_set(struct ff_conn *c, int fd)
 	atomic_store(&c->rx_lowat, v);
 	ff_real.setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	if (atomic_load(&c->rx) == FF_RX_RAW)
-		set_raw(c, fd);          /* decided meanwhile */
+		ff_rx_set_raw(c, fd);          /* decided meanwhile */
 }
 
 /* Offset 0 of this direction: a valid hello switches it to frames, anything else keeps it raw.
@@ -71,7 +71,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 			return -1;
 		res = r == 0 ? FF_HELLO_NO : ff_hello_check(b, (size_t)r, ff_region_id(), &match);
 		if (res == FF_HELLO_NO) {
-			set_raw(c, fd);
+			ff_rx_set_raw(c, fd);
 			return 0;
 		}
 		if (res == FF_HELLO_YES) {
@@ -94,7 +94,7 @@ static int rx_decide(struct ff_conn *c, int fd, int flags, bool defer)
 		if (!deadline)
 			deadline = now + HELLO_WAIT_MS * 1000000ull;
 		if (!whole_magic && now >= deadline) {
-			set_raw(c, fd);
+			ff_rx_set_raw(c, fd);
 			return 0;
 		}
 		if (whole_magic && !ff_fd_blocking(fd, flags)) {
@@ -123,7 +123,7 @@ static int rx_said(struct ff_conn *c, int fd, const struct iovec *iov, int iovcn
 		return 0;
 	said = ff_pair_tx_of(ff_rg(), &c->tup, c->is_client ? FF_PAIR_SERVER : FF_PAIR_CLIENT);
 	if (said == FF_PAIR_TX_RAW) {
-		set_raw(c, fd);
+		ff_rx_set_raw(c, fd);
 		return 1;
 	}
 	if (said != FF_PAIR_TX_HELLO || !space || c->rx_stash_len)

@@ -194,3 +194,61 @@ out:
 	errno = saved;
 	return r;
 }
+
+/* A direction still undecided in a sandbox is decided with read() alone (rx_start.c peeks
+ * with recv(), which a filter may kill). The writer says in its pair entry how its direction
+ * begins before its first byte (upgrade.c): raw, a hello, or nothing when it runs no shim.
+ * When it has not said yet, one byte is read (blocking as the socket does), after which it has
+ * said if it ever will: a hello's first byte, or the first byte of a plain stream, returned as
+ * such. (A client's entry may come after the server's accept() returned: its absence proves
+ * nothing before the first byte.) Returns true with *res the read's
+ * result when this call read application bytes or nothing came (EAGAIN, end of file: still
+ * undecided); false when the direction is decided and the caller reads on. */
+bool ff_sandbox_start(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, ssize_t *res)
+{
+	int peer = c->is_client ? FF_PAIR_SERVER : FF_PAIR_CLIENT;
+	bool known = c->tup_ok && ff_mapped();
+	uint32_t said = known ? ff_pair_tx_of(ff_rg(), &c->tup, peer) : FF_PAIR_TX_UNKNOWN;
+	uint8_t left = FF_HELLO_SIZE, b;
+	ssize_t r;
+
+	if (said == FF_PAIR_TX_UNKNOWN) {
+		if (!ff_iov_len(iov, iovcnt))
+			return false;            /* (a read of nothing decides nothing) */
+		r = ff_real.read(fd, &b, 1);
+		if (r <= 0) {
+			*res = r;
+			return true;
+		}
+		said = known ? ff_pair_tx_of(ff_rg(), &c->tup, peer) : FF_PAIR_TX_UNKNOWN;
+		if (said != FF_PAIR_TX_HELLO) {
+			ff_rx_set_raw(c, fd);
+			for (int i = 0; i < iovcnt; i++) {
+				if (iov[i].iov_len) {
+					*(uint8_t *)iov[i].iov_base = b;
+					break;
+				}
+			}
+			*res = 1;
+			return true;
+		}
+		if (b != (uint8_t)(FF_HELLO_MAGIC & 0xff)) {
+			*res = ff_rx_broken(c, fd, "the peer said its direction begins with a hello, "
+					    "and it did not");
+			return true;
+		}
+		left = FF_HELLO_SIZE - 1;
+	}
+	if (said == FF_PAIR_TX_RAW) {
+		ff_rx_set_raw(c, fd);
+		return false;
+	}
+	/* a hello, said by the writer's entry in our region: the rest of it is skipped by
+	 * ff_sandbox_rx before the first frame */
+	c->rx_hello_left = left;
+	c->rx_key = atomic_load(&c->rd_keys[0]);
+	c->rx_region_ok = ff_mapped();
+	atomic_store(&c->rx, FF_RX_FRAMED);
+	ff_counter_add(&ff_rg()->hdr->c.upgrade_success, 1);
+	return false;
+}

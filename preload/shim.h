@@ -424,6 +424,7 @@ FF_HIDDEN void ff_rx_hello_take(struct ff_conn *c, int fd);
 FF_HIDDEN ssize_t ff_rx_head_peek(struct ff_conn *c, int fd, uint8_t buf[FF_FRAME_PEEK], int pflags);
 FF_HIDDEN ssize_t ff_rx_broken(struct ff_conn *c, int fd, const char *why);
 FF_HIDDEN ssize_t ff_rx_plain(int fd, const struct iovec *iov, int iovcnt, int flags);
+FF_HIDDEN void ff_rx_set_raw(struct ff_conn *c, int fd);      /* plain for good (rx_start.c) */
 /* A direction whose writer said in its pair entry that it begins with a hello: the first small
  * read takes the hello with the first frame without a peek (TRUSTED until ff_rx_spec has the
  * whole hello and found it valid: TAKEN). */
@@ -448,6 +449,8 @@ FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
 extern _Atomic bool ff_sandboxed FF_HIDDEN;   /* the process installed a seccomp filter */
 FF_HIDDEN void ff_sandbox_enter(void);
 FF_HIDDEN ssize_t ff_sandbox_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt);
+FF_HIDDEN bool ff_sandbox_start(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+				ssize_t *res);
 static inline bool ff_is_sandboxed(void)
 {
 	return atomic_load_explicit(&ff_sandboxed, memory_order_relaxed);

@@ -1,13 +1,19 @@
-/* st_sandbox: a process that sandboxes itself with seccomp (as sshd's pre-authentication child
- * does) keeps working on a connection with one direction upgraded and the other plain.
- *
- * The client connects and writes at once; the server accepts only 300 ms later, so the
- * client's wait for the server's pair entry runs out and its direction stays plain TCP. The
- * server then speaks (its direction upgrades: the client's entry is there), installs a seccomp
- * filter that kills the process on the system calls a read()/write() program never makes
- * (recvfrom, recvmsg, sendto, sendmsg, fcntl, ioctl, getsockopt, setsockopt, sched_yield), and
- * reads the client's bytes with read() and answers with write(). Under the shim the server's
- * read() of the plain direction was a recvmsg(): SIGSYS.
+/* st_sandbox MODE: a process that sandboxes itself with seccomp (as sshd's pre-authentication
+ * child and vsftpd do) keeps working on its connections, whatever state they are in when the
+ * filter comes. The filter kills the process on the system calls a read()/write() program
+ * never makes (recvfrom, recvmsg, sendto, sendmsg, fcntl, ioctl, getsockopt, setsockopt,
+ * sched_yield). MODE:
+ *   late             the client writes at once; the server accepts only 300 ms later, so the
+ *                    client's wait for the server's pair entry runs out and its direction
+ *                    stays plain; the server speaks (its direction upgrades), then installs
+ *                    the filter, reads with read() and answers with write() (under the shim
+ *                    its read() of the plain direction was a recvmsg(): SIGSYS)
+ *   speaks-first     the server installs the filter right after accept(), then speaks, reads
+ *                    and answers: both directions decided inside the sandbox
+ *   reads-first      the same, but the server reads first, before the client has written
+ *                    (the client waits 100 ms): the direction is decided by its first bytes
+ *   reads-first-plain  the same with a client without the shim (exec'd without LD_PRELOAD)
+ * (the undecided cases: the shim's look at the first bytes was a recv(): SIGSYS)
  *
  * Prints "RESULT got=SHA sent=SHA tx=T rx=R" (tx/rx: the server's directions, upgraded 1 or
  * not 0 under the shim; -1 without it); the client checks what it reads back. */
@@ -55,18 +61,26 @@ static void sandbox(void)
 		st_die_errno("installing the seccomp filter");
 }
 
-static void client(int port)
+static void client(const char *mode, int port)
 {
 	static unsigned char req[REQ], reply[REPLY], want[REPLY];
 	char greet[sizeof(GREETING) - 1];
+	struct timespec later = { 0, 100 * 1000 * 1000 };
 	int fd = st_connect(port);
 
 	st_pattern(req, sizeof(req), 7, 0);
 	st_pattern(want, sizeof(want), 9, 0);
+	if (!strcmp(mode, "speaks-first") &&
+	    (st_read_full(fd, greet, sizeof(greet)) != (ssize_t)sizeof(greet) ||
+	     memcmp(greet, GREETING, sizeof(greet))))
+		st_die("client: the greeting did not come whole");
+	if (!strncmp(mode, "reads-first", 11))
+		nanosleep(&later, NULL);
 	if (st_write_all(fd, req, sizeof(req)) < 0)
 		st_die_errno("client write");
-	if (st_read_full(fd, greet, sizeof(greet)) != (ssize_t)sizeof(greet) ||
-	    memcmp(greet, GREETING, sizeof(greet)))
+	if (!strcmp(mode, "late") &&
+	    (st_read_full(fd, greet, sizeof(greet)) != (ssize_t)sizeof(greet) ||
+	     memcmp(greet, GREETING, sizeof(greet))))
 		st_die("client: the greeting did not come whole");
 	if (st_read_full(fd, reply, sizeof(reply)) != (ssize_t)sizeof(reply) ||
 	    memcmp(reply, want, sizeof(reply)))
@@ -75,33 +89,69 @@ static void client(int port)
 	_exit(0);
 }
 
-int main(void)
+static void greet(int fd)
+{
+	for (size_t off = 0; off < sizeof(GREETING) - 1; ) {
+		ssize_t k = write(fd, GREETING + off, sizeof(GREETING) - 1 - off);
+		if (k <= 0) {
+			perror("greeting");
+			_exit(1);
+		}
+		off += (size_t)k;
+	}
+}
+
+int main(int argc, char **argv)
 {
 	static unsigned char buf[REQ], reply[REPLY];
 	struct timespec late = { 0, 300 * 1000 * 1000 };
-	int port, lfd = st_listen(NULL, &port, 0), fd, st, status;
+	const char *mode = argc > 1 ? argv[1] : "";
+	int port, lfd, fd, st, status;
 	char got[SHA256_HEX_LEN], sent[65];
 	struct sha256 h;
 	ssize_t k, have = 0;
 	pid_t pid;
 
+	if (argc == 4 && !strcmp(argv[1], "client"))
+		client(argv[2], atoi(argv[3]));
+	if (strcmp(mode, "late") && strcmp(mode, "speaks-first") && strcmp(mode, "reads-first") &&
+	    strcmp(mode, "reads-first-plain"))
+		st_die("usage: st_sandbox late|speaks-first|reads-first|reads-first-plain");
+	lfd = st_listen(NULL, &port, 0);
 	pid = fork();
 	if (pid < 0)
 		st_die_errno("fork");
 	if (pid == 0) {
 		close(lfd);
-		client(port);
+		if (!strcmp(mode, "reads-first-plain")) {
+			char p[16];
+			snprintf(p, sizeof(p), "%d", port);
+			unsetenv("LD_PRELOAD");
+			execl("/proc/self/exe", argv[0], "client", mode, p, (char *)NULL);
+			st_die_errno("exec");
+		}
+		client(mode, port);
 	}
-	nanosleep(&late, NULL);
+	if (!strcmp(mode, "late"))
+		nanosleep(&late, NULL);
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		st_die_errno("accept");
-	if (st_write_all(fd, GREETING, sizeof(GREETING) - 1) < 0)
-		st_die_errno("greeting");
+	if (!strcmp(mode, "late"))
+		greet(fd);
+	else
+		sandbox();
+	if (!strcmp(mode, "speaks-first"))
+		greet(fd);
 	st = st_fd_status(fd);
-	sandbox();
+	if (!strcmp(mode, "late"))
+		sandbox();
 	while (have < REQ && (k = read(fd, buf + have, sizeof(buf) - (size_t)have)) > 0)
 		have += k;
+	if (have < REQ) {
+		fprintf(stderr, "server: %zd of %d bytes, then %s\n", have, REQ, strerror(errno));
+		return 1;
+	}
 	st_pattern(reply, sizeof(reply), 9, 0);
 	for (size_t off = 0; off < sizeof(reply); ) {
 		k = write(fd, reply + off, sizeof(reply) - off);
@@ -114,6 +164,8 @@ int main(void)
 	sha256_init(&h);
 	sha256_update(&h, buf, (size_t)have);
 	st_sha_final(&h, got);
+	if (strcmp(mode, "late"))
+		st = st_fd_status(fd);      /* (both directions decided by now) */
 	st_pattern_sha(7, REQ, sent);
 	close(fd);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
