@@ -325,7 +325,8 @@ static bool pair_reads(struct ffd_server *s, struct ffd_tenant *t, uint32_t key,
 			}
 		}
 		t->npkeys = n < t->pkeys_cap ? n : t->pkeys_cap;
-		qsort(t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp);
+		if (t->npkeys)
+			qsort(t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp);
 		t->pkeys_ns = now;
 	}
 	return key && t->npkeys &&
