@@ -429,6 +429,18 @@ uint32_t ff_listener_flags(int fd)
 	return FF_EP_V6ONLY;
 }
 
+/* What a listener's connections take from it: its flags for the coordinator, and SO_OOBINLINE
+ * (accepted connections inherit it: an urgent first byte is then in the stream, where the
+ * hello would be; set before listen(), the wrapper did not see it). */
+void ff_listener_learn(struct ff_conn *c, int fd)
+{
+	int on = 0;
+	socklen_t l = sizeof(on);
+
+	c->ep_flags = ff_listener_flags(fd);
+	atomic_store(&c->rx_oobinline, getsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, &l) == 0 && on);
+}
+
 /* At accept(): is the coordinator we registered with still there? After a restart, connect
  * to the new one and announce our listeners again, so new clients upgrade. A new coordinator
  * shows in the region header at once; one gone without a successor only on its socket, which

@@ -83,7 +83,7 @@ static void restore_listener(int fd)
 		ff_conn_discard(c);
 		return;
 	}
-	c->ep_flags = ff_listener_flags(fd);
+	ff_listener_learn(c, fd);
 	ff_fd_attach(fd, c);
 	ff_ctl_listen(c, true);
 }

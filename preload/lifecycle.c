@@ -109,7 +109,7 @@ int listen(int fd, int backlog)
 		ff_conn_discard(c);
 		goto out;
 	}
-	c->ep_flags = ff_listener_flags(fd);
+	ff_listener_learn(c, fd);
 	ff_fd_attach(fd, c);
 	ff_ctl_listen(c, true);
 out:
@@ -147,6 +147,7 @@ static int track_accepted(int lfd, int r, const struct sockaddr *peer, bool nonb
 	if (l->kind == FF_KIND_LISTENER && (c = ff_conn_new(FF_KIND_CONN)) != NULL) {
 		atomic_store(&c->tx, FF_TX_UNDECIDED);
 		atomic_store(&c->rx, FF_RX_UNDECIDED);
+		atomic_store(&c->rx_oobinline, atomic_load(&l->rx_oobinline));   /* inherited */
 		if (!nonblock)
 			ff_conn_is_blocking(c);
 		uint32_t in_key = 0;

@@ -305,6 +305,7 @@ FF_HIDDEN int ff_ctl_call_locked(uint16_t type, const void *req, size_t len, voi
 FF_HIDDEN void ff_netns_id(uint64_t *dev, uint64_t *ino);   /* this process's network namespace */
 FF_HIDDEN void ff_ctl_listen(const struct ff_conn *listener, bool add);
 FF_HIDDEN uint32_t ff_listener_flags(int fd);
+FF_HIDDEN void ff_listener_learn(struct ff_conn *c, int fd);  /* flags, SO_OOBINLINE */
 FF_HIDDEN void ff_ctl_check(void);                /* at accept: coordinator restarted? */
 /* A cheap test on the data path: has the coordinator restarted since we registered? Then
  * register again (new client id) and re-stamp the slots we are reading with it. */

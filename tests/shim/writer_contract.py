@@ -18,7 +18,9 @@ the shim can be compared (one process holds both ends; the peer does not read un
                                     and the 1 MiB whole after it
   writer_contract.py oob-inline     the same with SO_OOBINLINE on the reader: 'abcX', the mark,
                                     then 'Ydef' and the 1 MiB in the stream, recv(MSG_OOB)
-                                    EINVAL; and an urgent byte as a connection's first byte
+                                    EINVAL; and an urgent byte as a connection's first byte,
+                                    SO_OOBINLINE on the connection or inherited from its
+                                    listener (short first reads)
   writer_contract.py oob-twice      a second urgent byte sent before the reader reached the
                                     first (TCP leaves the first in the stream as data), with
                                     and without SO_OOBINLINE: the stream and the urgent byte
@@ -209,9 +211,22 @@ def oob_inline():
     c.send(b'!', socket.MSG_OOB)
     c.sendall(big)
     first = read_exact(d, 1 + len(big))
-    print("head=%r at_mark=%d peek=%r oob_err=%d rest_ok=%d first_ok=%d" % (
+    # the same with SO_OOBINLINE set on the listener before listen() (accepted connections
+    # inherit it) and short first reads (1 byte, then 7)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(1)
+    e = socket.create_connection(ls.getsockname())
+    f, _ = ls.accept()
+    e.send(b'!', socket.MSG_OOB)
+    e.sendall(big)
+    time.sleep(0.1)
+    inh = f.recv(1) + f.recv(7)
+    inh += read_exact(f, 1 + len(big) - len(inh))
+    print("head=%r at_mark=%d peek=%r oob_err=%d rest_ok=%d first_ok=%d inherited_ok=%d" % (
         head, int.from_bytes(at_mark, 'little'), peek, oob_err, rest == b'Ydef' + big,
-        first == b'!' + big))
+        first == b'!' + big, inh == b'!' + big))
 
 
 def oob_twice():
