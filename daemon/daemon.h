@@ -226,6 +226,7 @@ void ffd_readers_drain_all(struct ffd_server *s);
 void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t n);
 void ffd_readers_client_gone(struct ffd_client *c);
 enum ffd_reader_state ffd_readers_state(const struct ffd_tenant *t, uint32_t key, uint64_t now);
+void ffd_readers_gone(struct ffd_tenant *t, uint32_t key, uint64_t now);
 void ffd_readers_tick(struct ffd_tenant *t, uint64_t now);
 void ffd_readers_free(struct ffd_tenant *t);
 

@@ -282,10 +282,35 @@ static bool pair_owner_known(uint32_t owner, void *arg)
 	return client_alive(p->s, owner);
 }
 
+static bool pair_owner_is(uint32_t owner, void *arg)
+{
+	return owner == *(const uint32_t *)arg;
+}
+
+/* A process died holding entries: the ends they named read no more (as if each had closed its
+ * connection unread), so a writer still alive gets its unread slots back after the grace. */
+static void pairs_dead_gone(struct ffd_tenant *t, uint32_t dead, uint64_t now)
+{
+	uint32_t some[256], *keys = some;
+	size_t n = ff_pair_reader_keys(&t->r, pair_owner_is, &dead, some, 256);
+
+	if (n > 256 && (keys = malloc(n * sizeof(*keys))) != NULL)
+		n = ff_pair_reader_keys(&t->r, pair_owner_is, &dead, keys, n);
+	else if (n > 256)
+		n = 256, keys = some;
+	for (size_t i = 0; i < n; i++)
+		ffd_readers_gone(t, keys[i], now);
+	if (keys != some)
+		free(keys);
+}
+
 static void pairs_sweep(struct ffd_server *s, struct ffd_tenant *t, uint32_t dead, uint64_t now)
 {
 	struct pair_sweep p = { s, dead };
 	uint64_t old = 0;
+
+	if (dead)
+		pairs_dead_gone(t, dead, now);
 
 	if (now - t->pairs_swept_ns >= PAIR_SWEEP_NS) {
 		old = PAIR_OLD_NS;
@@ -444,7 +469,8 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 		/* Back when its reader is dead for sure; a hand-over nobody completed, or a
 		 * reader from before a restart that never showed up again, after the timeout. */
 		take = reader_dead(s, atomic_load(&m->reader)) ||
-		       (!client_alive(s, atomic_load(&m->reader)) &&
+		       ((!client_alive(s, atomic_load(&m->reader)) ||
+			 atomic_load(&m->reader) == FF_READER_HANDOVER) &&
 			now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS);
 		break;
 	default: /* FILLED */

@@ -112,9 +112,9 @@ static void del(struct ffd_client *c, uint32_t key, uint64_t now)
 	}
 }
 
-/* The end an entry of the pair table named closed with bytes unread (no ADD came): the key is
- * gone unless a process reads it by name. */
-static void gone(struct ffd_tenant *t, uint32_t key, uint64_t now)
+/* The end an entry of the pair table named closed with bytes unread (no ADD came), or its
+ * process died holding it: the key is gone unless a process reads it by name. */
+void ffd_readers_gone(struct ffd_tenant *t, uint32_t key, uint64_t now)
 {
 	struct ffd_rkey *k = rkey_find(t, key);
 
@@ -148,7 +148,7 @@ void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t 
 		else if (r.op == FF_READER_DEL)
 			del(c, r.key, now);
 		else if (r.op == FF_READER_GONE)
-			gone(c->t, r.key, now);
+			ffd_readers_gone(c->t, r.key, now);
 	}
 }
 
