@@ -323,10 +323,12 @@ static void pairs_sweep(struct ffd_server *s, struct ffd_tenant *t, uint32_t dea
 }
 
 /* The pair table's live entries name their ends as readers (preload/readers.c): taken once
- * per tick, when a slot's reader is asked for. */
+ * per tick, when a slot's reader is asked for. An entry left by a process that forked (owner
+ * 0: its child may hold the connection and read it late, before it ever talks to us) counts
+ * until the sweep by age takes it (PAIR_OLD_NS). */
 static bool pair_owner_live(uint32_t owner, void *arg)
 {
-	return owner != 0 && owner != FF_READER_HANDOVER && client_alive(arg, owner);
+	return owner != FF_READER_HANDOVER && (owner == 0 || client_alive(arg, owner));
 }
 
 static int key_cmp(const void *a, const void *b)

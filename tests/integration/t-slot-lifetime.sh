@@ -42,6 +42,41 @@ sent.set()
 t.join()' >"$T/h.out" 2>"$T/h.err"
 hrc=$?
 hreading=$(it_stat slots_reading)
+# A fork-per-connection server: the parent accepts, forks and closes its copy at once; the
+# child reads 36 s later (it never talked to the coordinator: its parent's entry, left at the
+# fork, names it). The writer exits at once. The slots were given back 10 s after the parent's
+# close, and the child read a reset.
+F="forked child reads 36 s after its parent closed, writer exited"
+rm -f "$T/f.port"
+it_bg fsrv shim "$PY" -c '
+import hashlib, os, socket, sys, time
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+open(sys.argv[1], "w").write(str(l.getsockname()[1]))
+s, _ = l.accept()
+pid = os.fork()
+if pid == 0:
+    time.sleep(36)
+    h = hashlib.sha256(); n = 0
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        h.update(b); n += len(b)
+    print("RECV bytes=%d sha256=%s" % (n, h.hexdigest()), flush=True)
+    os._exit(0)
+s.close()
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))' "$T/f.port"
+fsrv=$IT_LAST
+if it_wait_file "$T/f.port" 20; then
+	it_shim "$PY" -c '
+import hashlib, socket, sys
+data = bytes(range(256)) * (3 << 12) + b"?"
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(data)
+s.close()
+print("SENT bytes=%d sha256=%s" % (len(data), hashlib.sha256(data).hexdigest()))' "$(cat "$T/f.port")" >"$T/fw.out" 2>"$T/fw.err"
+fi
 A="writer lives on across a coordinator restart, reader reads 35 s later"
 B="writer exits at once, reader reads 35 s later"
 before=$(it_stat region_bytes)
@@ -192,6 +227,13 @@ fi
 kill "$cc" 2>/dev/null
 wait "$cc" 2>/dev/null
 
+it_join "$fsrv" 60
+if [ "$IT_RC" != 0 ]; then
+	it_fail "$F" "the server (or its child) exited $IT_RC"
+	it_show fsrv
+elif it_same "$F" "$(it_line "$T/fw.out" SENT)" "$(it_line "$T/fsrv.out" RECV)"; then
+	it_pass "$F"
+fi
 if [ "$hrc" != 0 ]; then
 	it_fail "$H" "the pair exited $hrc: $(head -c 300 "$T/h.err")"
 elif [ "${hreading:-0}" = 0 ]; then
