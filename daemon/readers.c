@@ -42,19 +42,31 @@ static struct ffd_rkey *rkey_find(const struct ffd_tenant *t, uint32_t key)
 	return k;
 }
 
-static void rkey_add(struct ffd_tenant *t, uint32_t key)
+/* The key's record, made (refs 0, not counted as gone: *fresh) if there was none. */
+static struct ffd_rkey *rkey_get(struct ffd_tenant *t, uint32_t key, bool *fresh)
 {
 	struct ffd_rkey *k = rkey_find(t, key);
 
+	*fresh = !k;
 	if (!k) {
 		k = calloc(1, sizeof(*k));
 		if (!k)
-			return;
+			return NULL;
 		k->key = key;
 		HASH_ADD(hh, t->rkeys, key, sizeof(k->key), k);
-	} else if (k->refs == 0) {
-		t->nrkeys_gone--;
 	}
+	return k;
+}
+
+static void rkey_add(struct ffd_tenant *t, uint32_t key)
+{
+	bool fresh;
+	struct ffd_rkey *k = rkey_get(t, key, &fresh);
+
+	if (!k)
+		return;
+	if (!fresh && k->refs == 0)
+		t->nrkeys_gone--;
 	k->refs++;
 }
 
@@ -116,19 +128,13 @@ static void del(struct ffd_client *c, uint32_t key, uint64_t now)
  * process died holding it: the key is gone unless a process reads it by name. */
 void ffd_readers_gone(struct ffd_tenant *t, uint32_t key, uint64_t now)
 {
-	struct ffd_rkey *k = rkey_find(t, key);
+	bool fresh;
+	struct ffd_rkey *k = rkey_get(t, key, &fresh);
 
-	if (!k) {
-		k = calloc(1, sizeof(*k));
-		if (!k)
-			return;
-		k->key = key;
-		HASH_ADD(hh, t->rkeys, key, sizeof(k->key), k);
-	} else if (k->refs) {
+	if (!k || k->refs)
 		return;
-	} else {
+	if (!fresh)
 		t->nrkeys_gone--;
-	}
 	k->gone_ns = now;
 	t->nrkeys_gone++;
 }

@@ -52,13 +52,22 @@ MIB = 1 << 20
 SIOCATMARK = 0x8905
 
 
-def pair():
+def fresh_pair(opt=None, val=1):
+    """A connected pair (client, accepted), nothing sent; opt: a SOL_SOCKET option set on
+    the listener before listen() (accepted connections inherit it)."""
     ls = socket.socket()
+    if opt is not None:
+        ls.setsockopt(socket.SOL_SOCKET, opt, val)
     ls.bind(('127.0.0.1', 0))
     ls.listen(1)
     a = socket.create_connection(ls.getsockname())
     b, _ = ls.accept()
     ls.close()
+    return a, b
+
+
+def pair():
+    a, b = fresh_pair()
     # one payload each way first, so an upgrade has happened in both directions
     a.sendall(b'x' * (1 << 17))
     got = 0
@@ -119,12 +128,7 @@ def both_write():
 
 
 def sndbuf_4k():
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(1)
-    a = socket.create_connection(ls.getsockname())
-    b, _ = ls.accept()
+    a, b = fresh_pair(socket.SO_RCVBUF, 4096)
     a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     a.setblocking(False)
     data = b'w' * (256 * 1024 + 1)
@@ -202,23 +206,14 @@ def oob_inline():
         oob_err = e.errno                # EINVAL: the urgent byte is in the stream
     rest = read_exact(b, 4 + len(big))
     # an urgent byte as the very first byte of a connection, then a big payload
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(1)
-    c = socket.create_connection(ls.getsockname())
-    d, _ = ls.accept()
+    c, d = fresh_pair()
     d.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
     c.send(b'!', socket.MSG_OOB)
     c.sendall(big)
     first = read_exact(d, 1 + len(big))
     # the same with SO_OOBINLINE set on the listener before listen() (accepted connections
     # inherit it) and short first reads (1 byte, then 7)
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(1)
-    e = socket.create_connection(ls.getsockname())
-    f, _ = ls.accept()
+    e, f = fresh_pair(socket.SO_OOBINLINE)
     e.send(b'!', socket.MSG_OOB)
     e.sendall(big)
     time.sleep(0.1)
