@@ -272,11 +272,18 @@ static ssize_t rx_framed(struct ff_conn *c, int fd, const struct iovec *iov, int
 			return -1;
 		if (!c->rx_db_active && !c->rx_inline_left) {
 			r = ff_rx_urgent_inline(c, fd, iov, iovcnt, 0, flags, flags & MSG_DONTWAIT, &eof);
+			if (r == 1 && space > 1) {
+				/* a peek at the urgent mark goes on past the urgent byte, as TCP's
+				 * does with SO_OOBINLINE (it stops at the next mark) */
+				ssize_t more = ff_rx_peek_frames(c, fd, iov, iovcnt, space, MSG_DONTWAIT,
+								 (flags & MSG_TRUNC) != 0, 1);
+				return more > 1 ? more : 1;
+			}
 			if (r != -2)
-				return r;   /* (a peek at the urgent mark: the urgent byte alone) */
+				return r;
 		}
 		r = ff_rx_peek_frames(c, fd, iov, iovcnt, space, flags & MSG_DONTWAIT,
-				      (flags & MSG_TRUNC) != 0);
+				      (flags & MSG_TRUNC) != 0, 0);
 		if (r != -3)
 			return r;
 		/* an urgent marker at the head: it leaves the socket, then the peek again */

@@ -31,18 +31,19 @@ ssize_t ff_rx_peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at
 
 /* MSG_PEEK: what a read of this size would return now, over as many frames as it spans
  * (a reader peeking for a delimiter gets the same bytes as over TCP), without changing any
- * state. Returns the bytes (0 at end of stream), -1 with errno (EAGAIN: none yet), or -3 when
- * an urgent marker is at the head. */
+ * state. skip: bytes at the head of the socket already in iov (the urgent byte at the mark,
+ * SO_OOBINLINE), counted in the result. Returns the bytes (0 at end of stream), -1 with errno
+ * (EAGAIN: none yet), or -3 when an urgent marker is at the head. */
 ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-			  size_t space, int pflags, bool trunc)
+			  size_t space, int pflags, bool trunc, size_t skip)
 {
 	struct ff_region *rg = ff_rg();
-	size_t got = 0, pos = 0, n, window;
+	size_t got = skip, pos = skip, n, window;
 	uint64_t left = c->rx_inline_left;
 	uint8_t *buf;
 	ssize_t r;
 
-	if (c->rx_db_active) {
+	if (c->rx_db_active && !skip) {
 		size_t k = c->rx_db.len - c->rx_db_done < space ? (size_t)(c->rx_db.len - c->rx_db_done) : space;
 		if (!trunc)
 			ff_scatter(iov, iovcnt, 0, ff_slot_ptr(rg, c->rx_db.slot) + c->rx_db.offset + c->rx_db_done, k);
@@ -59,6 +60,7 @@ ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, in
 		errno = ENOMEM;
 		return got ? (ssize_t)got : -1;
 	}
+	/* (with skip, nothing of a frame is stashed: ff_rx_urgent_inline is at the mark only then) */
 	memcpy(buf, c->rx_stash, c->rx_stash_len);
 	r = ff_rx_peek(fd, buf + c->rx_stash_len, window, got ? MSG_DONTWAIT : pflags);
 	if (r <= 0) {

@@ -443,7 +443,7 @@ FF_HIDDEN ssize_t ff_rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size
 FF_HIDDEN ssize_t ff_rx_peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at,
 				    size_t len, size_t hlen, int flags);
 FF_HIDDEN ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
-				    size_t space, int pflags, bool trunc);
+				     size_t space, int pflags, bool trunc, size_t skip);
 FF_HIDDEN void ff_conn_release_rx(struct ff_conn *c);         /* last close */
 
 /* ---- programs that sandbox themselves (sandbox.c) ------------------------------ */

@@ -198,7 +198,7 @@ def oob_inline():
     a.sendall(big)
     head = read_exact(b, 4)              # a read stops at the mark: 'abcX'
     at_mark = fcntl.ioctl(b, SIOCATMARK, b'\0\0\0\0')
-    peek = b.recv(1, socket.MSG_PEEK)
+    peek = b.recv(8, socket.MSG_PEEK)   # at the mark: the urgent byte and what follows
     try:
         b.recv(1, socket.MSG_OOB)
         oob_err = 0
