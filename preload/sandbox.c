@@ -213,8 +213,10 @@ bool ff_sandbox_start(struct ff_conn *c, int fd, const struct iovec *iov, int io
 	ssize_t r;
 
 	if (said == FF_PAIR_TX_UNKNOWN) {
-		if (!ff_iov_len(iov, iovcnt))
-			return false;            /* (a read of nothing decides nothing) */
+		if (!ff_iov_len(iov, iovcnt)) {
+			*res = ff_rx_plain(fd, iov, iovcnt, 0);   /* (decides nothing) */
+			return true;
+		}
 		r = ff_real.read(fd, &b, 1);
 		if (r <= 0) {
 			*res = r;

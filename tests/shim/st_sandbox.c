@@ -10,8 +10,9 @@
  *                    its read() of the plain direction was a recvmsg(): SIGSYS)
  *   speaks-first     the server installs the filter right after accept(), then speaks, reads
  *                    and answers: both directions decided inside the sandbox
- *   reads-first      the same, but the server reads first, before the client has written
- *                    (the client waits 100 ms): the direction is decided by its first bytes
+ *   reads-first      the same, but the server reads first (a read of 0 bytes, then reads),
+ *                    before the client has written (the client waits 100 ms): the direction
+ *                    is decided by its first bytes
  *   reads-first-plain  the same with a client without the shim (exec'd without LD_PRELOAD)
  * (the undecided cases: the shim's look at the first bytes was a recv(): SIGSYS)
  *
@@ -146,6 +147,10 @@ int main(int argc, char **argv)
 	st = st_fd_status(fd);
 	if (!strcmp(mode, "late"))
 		sandbox();
+	if (read(fd, buf, 0) != 0) {          /* a read of nothing, the direction undecided */
+		perror("server: a read of 0 bytes");
+		return 1;
+	}
 	while (have < REQ && (k = read(fd, buf + have, sizeof(buf) - (size_t)have)) > 0)
 		have += k;
 	if (have < REQ) {
