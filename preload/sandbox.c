@@ -60,6 +60,7 @@ static size_t header_need(const struct ff_conn *c)
 		return 1;
 	switch (c->rx_stash[0]) {
 	case FF_FRAME_INLINE:
+	case FF_FRAME_URGENT:
 		return FF_INLINE_HDR - c->rx_stash_len;
 	case FF_FRAME_DOORBELL:
 		return FF_DOORBELL_SIZE - c->rx_stash_len;
@@ -139,6 +140,17 @@ static ssize_t step(struct ff_conn *c, int fd, const struct iovec *iov, int iovc
 			c->rx_inline_left = plen;
 			return 0;
 		}
+		if (t == FF_FRAME_URGENT) {
+			/* TCP's urgent byte comes next (ff_tx_urgent). With SO_OOBINLINE it is one
+			 * byte of data; without, the kernel's read skips it (recv(MSG_OOB) takes
+			 * it). Either way the read that met the marker stops here, at the mark, as
+			 * TCP's read does. (Not told apart without SIOCATMARK, which a filter may not
+			 * allow: an urgent byte superseded before it was read, data by then.) */
+			if (atomic_load(&c->rx_oobinline))
+				c->rx_inline_left = 1;
+			c->rx_mark_stop = at > 0;
+			return 0;
+		}
 		if (t != FF_FRAME_DOORBELL || !c->rx_region_ok || !rg ||
 		    ff_slot_claim(&db, c->rx_key) < 0)
 			return ff_rx_broken(c, fd, "invalid or stale frame on an upgraded connection");
@@ -183,6 +195,10 @@ ssize_t ff_sandbox_rx(struct ff_conn *c, int fd, const struct iovec *iov, int io
 		if (r < 0 || eof)
 			break;
 		got += (size_t)r;
+		if (c->rx_mark_stop && got) {
+			c->rx_mark_stop = false;
+			break;
+		}
 		if (got && (got == space || !more_now(fd, c)))
 			break;
 	}

@@ -14,6 +14,9 @@
  *                    before the client has written (the client waits 100 ms): the direction
  *                    is decided by its first bytes
  *   reads-first-plain  the same with a client without the shim (exec'd without LD_PRELOAD)
+ *   urgent-first     reads-first, the client's first byte an urgent one (MSG_OOB): the
+ *                    sandboxed read() skips it, as TCP's does (the urgent marker frame had
+ *                    the connection reset)
  * (the undecided cases: the shim's look at the first bytes was a recv(): SIGSYS)
  *
  * Prints "RESULT got=SHA sent=SHA tx=T rx=R" (tx/rx: the server's directions, upgraded 1 or
@@ -75,8 +78,10 @@ static void client(const char *mode, int port)
 	    (st_read_full(fd, greet, sizeof(greet)) != (ssize_t)sizeof(greet) ||
 	     memcmp(greet, GREETING, sizeof(greet))))
 		st_die("client: the greeting did not come whole");
-	if (!strncmp(mode, "reads-first", 11))
+	if (!strncmp(mode, "reads-first", 11) || !strcmp(mode, "urgent-first"))
 		nanosleep(&later, NULL);
+	if (!strcmp(mode, "urgent-first") && send(fd, "!", 1, MSG_OOB) != 1)
+		st_die_errno("client send(MSG_OOB)");
 	if (st_write_all(fd, req, sizeof(req)) < 0)
 		st_die_errno("client write");
 	if (!strcmp(mode, "late") &&
@@ -116,8 +121,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "client"))
 		client(argv[2], atoi(argv[3]));
 	if (strcmp(mode, "late") && strcmp(mode, "speaks-first") && strcmp(mode, "reads-first") &&
-	    strcmp(mode, "reads-first-plain"))
-		st_die("usage: st_sandbox late|speaks-first|reads-first|reads-first-plain");
+	    strcmp(mode, "reads-first-plain") && strcmp(mode, "urgent-first"))
+		st_die("usage: st_sandbox late|speaks-first|reads-first|reads-first-plain|urgent-first");
 	lfd = st_listen(NULL, &port, 0);
 	pid = fork();
 	if (pid < 0)
