@@ -38,6 +38,8 @@ bool ff_may_spin(void)
 	static _Atomic long cpus;      /* CPUs online; 0: not asked yet */
 	long n = atomic_load_explicit(&cpus, memory_order_relaxed);
 
+	if (ff_is_sandboxed())         /* (its filter may not allow sched_yield, nor sysconf's look) */
+		return false;
 	if (!n) {
 		n = sysconf(_SC_NPROCESSORS_ONLN);
 		atomic_store_explicit(&cpus, n > 0 ? n : 1, memory_order_relaxed);

@@ -14,6 +14,9 @@
  *                    before the client has written (the client waits 100 ms): the direction
  *                    is decided by its first bytes
  *   reads-first-plain  the same with a client without the shim (exec'd without LD_PRELOAD)
+ *   peek-first       reads-first, the server's first call recv(MSG_PEEK) (its filter then
+ *                    allows recvfrom, which it calls itself): the shim's wait polled with
+ *                    sched_yield
  *   urgent-first     reads-first, the client's first byte an urgent one (MSG_OOB): the
  *                    sandboxed read() skips it, as TCP's does (the urgent marker frame had
  *                    the connection reset)
@@ -42,6 +45,8 @@
 #define GREETING "220 hello from the server\r\n"
 #define REPLY    (64 * 1024)
 
+static bool allow_recv;    /* peek-first: the program calls recv() itself */
+
 static void sandbox(void)
 {
 	static const int deny[] = {
@@ -55,6 +60,8 @@ static void sandbox(void)
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 					      offsetof(struct seccomp_data, nr));
 	for (size_t i = 0; i < sizeof(deny) / sizeof(deny[0]); i++) {
+		if (allow_recv && deny[i] == SYS_recvfrom)
+			continue;
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)deny[i], 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	}
@@ -78,7 +85,8 @@ static void client(const char *mode, int port)
 	    (st_read_full(fd, greet, sizeof(greet)) != (ssize_t)sizeof(greet) ||
 	     memcmp(greet, GREETING, sizeof(greet))))
 		st_die("client: the greeting did not come whole");
-	if (!strncmp(mode, "reads-first", 11) || !strcmp(mode, "urgent-first"))
+	if (!strncmp(mode, "reads-first", 11) || !strcmp(mode, "urgent-first") ||
+	    !strcmp(mode, "peek-first"))
 		nanosleep(&later, NULL);
 	if (!strcmp(mode, "urgent-first") && send(fd, "!", 1, MSG_OOB) != 1)
 		st_die_errno("client send(MSG_OOB)");
@@ -121,8 +129,11 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "client"))
 		client(argv[2], atoi(argv[3]));
 	if (strcmp(mode, "late") && strcmp(mode, "speaks-first") && strcmp(mode, "reads-first") &&
-	    strcmp(mode, "reads-first-plain") && strcmp(mode, "urgent-first"))
-		st_die("usage: st_sandbox late|speaks-first|reads-first|reads-first-plain|urgent-first");
+	    strcmp(mode, "reads-first-plain") && strcmp(mode, "urgent-first") &&
+	    strcmp(mode, "peek-first"))
+		st_die("usage: st_sandbox late|speaks-first|reads-first|reads-first-plain|"
+		       "peek-first|urgent-first");
+	allow_recv = !strcmp(mode, "peek-first");
 	lfd = st_listen(NULL, &port, 0);
 	pid = fork();
 	if (pid < 0)
@@ -152,6 +163,10 @@ int main(int argc, char **argv)
 	st = st_fd_status(fd);
 	if (!strcmp(mode, "late"))
 		sandbox();
+	if (allow_recv && recv(fd, buf, 16, MSG_PEEK) <= 0) {
+		perror("server: recv(MSG_PEEK)");
+		return 1;
+	}
 	if (read(fd, buf, 0) != 0) {          /* a read of nothing, the direction undecided */
 		perror("server: a read of 0 bytes");
 		return 1;

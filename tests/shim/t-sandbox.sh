@@ -9,14 +9,14 @@
 . "$ST_SRCDIR/lib.sh"
 
 st_start_daemon
-for mode in late speaks-first reads-first reads-first-plain urgent-first; do
+for mode in late speaks-first reads-first reads-first-plain peek-first urgent-first; do
 	# (speaks-first: a server that writes right after accept() may find the client's entry
 	# not put yet, its connect() not returned: then its direction stays plain, either is right)
 	case $mode in
 	late) want="tx=1 rx=0" ;;
 	reads-first-plain) want="tx=0 rx=0" ;;
 	speaks-first) want="rx=1" ;;
-	urgent-first) want="rx=" ;;      # (the bytes are the point)
+	urgent-first | peek-first) want="rx=" ;;      # (the bytes are the point)
 	*) want="tx=1 rx=1" ;;
 	esac
 	p=$(plain "$B/st_sandbox" "$mode" 2>"$T/p.err")
