@@ -110,12 +110,20 @@ fi
 # (reported, not asserted: how many depends on the load). 1 MiB requests follow, for the
 # region.
 name="SPIN_WAIT_US=0: the waits sleep"
-# (plain and off-switch runs alternate, up to three pairs: under make -j2 check another suite
-# can keep both CPUs busy for one run, and a preempted client then finds its replies waiting;
-# the switch is shown working when one pair agrees)
-sl='' psl='' ok=0
+# The default run polls through nearly every wait (0-20 sleeps of 1000 here); with the switch
+# off the waits sleep whenever the reply is not there yet, as plain TCP's do. Under make -j2
+# check another suite can keep both CPUs busy, and the sanitizer build's slower path lets more
+# replies arrive before the wait: there the off switch sleeps less than plain TCP (157-381 of
+# 1000 against 694-838 in one CI run). So the switch passes when its sleeps are at least 70%
+# of plain TCP's (or most of the 1000), or at least ten times the default's and 100; plain and
+# off-switch runs alternate, up to three pairs.
+sl='' psl='' dsl='' ok=0
+if spin_case "$name (default)" rr:1000:64 rr:60:1048576; then
+	dsl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
+fi
 for try in 1 2 3; do
-	psl=
+	[ -n "$dsl" ] || break
+	psl=''
 	if SPIN_MODE=plain spin_case "$name (plain TCP)" rr:1000:64 rr:60:1048576; then
 		psl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
 	fi
@@ -124,17 +132,17 @@ for try in 1 2 3; do
 	spin_case "$name" rr:1000:64 rr:60:1048576 || { unset 'IT_SHIM_ENV[-1]'; break; }
 	unset 'IT_SHIM_ENV[-1]'
 	sl=$(it_field "$(it_line "$T/cli.out" RR)" sleeps)
-	# at least 70% of plain TCP's sleeps, or most of the 1000 waits
-	if [ -n "$sl" ] && { [ "$sl" -ge 500 ] || [ $((sl * 10)) -ge $((psl * 7)) ]; }; then
+	if [ -n "$sl" ] && { [ "$sl" -ge 500 ] || [ $((sl * 10)) -ge $((psl * 7)) ] ||
+		{ [ "$sl" -ge 100 ] && [ "$sl" -ge $((dsl * 10)) ]; }; }; then
 		ok=1
 		break
 	fi
-	echo "  $name: the client slept in ${sl:-?} of 1000 waits, plain TCP in $psl (try $try of 3)"
+	echo "  $name: the client slept in ${sl:-?} of 1000 waits, plain TCP in $psl, the default in $dsl (try $try of 3)"
 done
 if [ -n "$psl" ] && [ $ok = 0 ]; then
-	it_fail "$name" "the client slept in ${sl:-?} of 1000 waits; plain TCP in $psl (three tries)"
-elif [ $ok = 1 ] && spin_case "$name (default)" rr:1000:64 rr:60:1048576; then
-	it_pass "$name: $sl sleeps in 1000 waits (plain TCP $psl); $(it_field "$(it_line "$T/cli.out" RR)" sleeps) with the default on $(nproc) CPUs"
+	it_fail "$name" "the client slept in ${sl:-?} of 1000 waits; plain TCP in $psl, the default in $dsl (three tries)"
+elif [ $ok = 1 ]; then
+	it_pass "$name: $sl sleeps in 1000 waits (plain TCP $psl); $dsl with the default on $(nproc) CPUs"
 fi
 
 name="server and client on one CPU"
