@@ -225,8 +225,11 @@ void ffd_readers_drain(struct ffd_server *s, struct ffd_client *c);
 void ffd_readers_drain_all(struct ffd_server *s);
 void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t n);
 void ffd_readers_client_gone(struct ffd_client *c);
-enum ffd_reader_state ffd_readers_state(const struct ffd_tenant *t, uint32_t key, uint64_t now);
-void ffd_readers_gone(struct ffd_tenant *t, uint32_t key, uint64_t now);
+/* Whether the reader of a slot's connection (its key) lives: named by a live process, or by
+ * a live entry of the pair table (which wins over a GONE). */
+enum ffd_reader_state ffd_readers_state(struct ffd_server *s, struct ffd_tenant *t, uint32_t key,
+					uint64_t now);
+void ffd_readers_dead(struct ffd_tenant *t, uint32_t dead, uint64_t now);  /* its entries' keys gone */
 void ffd_readers_tick(struct ffd_tenant *t, uint64_t now);
 void ffd_readers_free(struct ffd_tenant *t);
 

@@ -282,35 +282,13 @@ static bool pair_owner_known(uint32_t owner, void *arg)
 	return client_alive(p->s, owner);
 }
 
-static bool pair_owner_is(uint32_t owner, void *arg)
-{
-	return owner == *(const uint32_t *)arg;
-}
-
-/* A process died holding entries: the ends they named read no more (as if each had closed its
- * connection unread), so a writer still alive gets its unread slots back after the grace. */
-static void pairs_dead_gone(struct ffd_tenant *t, uint32_t dead, uint64_t now)
-{
-	uint32_t some[256], *keys = some;
-	size_t n = ff_pair_reader_keys(&t->r, pair_owner_is, &dead, some, 256);
-
-	if (n > 256 && (keys = malloc(n * sizeof(*keys))) != NULL)
-		n = ff_pair_reader_keys(&t->r, pair_owner_is, &dead, keys, n);
-	else if (n > 256)
-		n = 256, keys = some;
-	for (size_t i = 0; i < n; i++)
-		ffd_readers_gone(t, keys[i], now);
-	if (keys != some)
-		free(keys);
-}
-
 static void pairs_sweep(struct ffd_server *s, struct ffd_tenant *t, uint32_t dead, uint64_t now)
 {
 	struct pair_sweep p = { s, dead };
 	uint64_t old = 0;
 
 	if (dead)
-		pairs_dead_gone(t, dead, now);
+		ffd_readers_dead(t, dead, now);
 
 	if (now - t->pairs_swept_ns >= PAIR_SWEEP_NS) {
 		old = PAIR_OLD_NS;
@@ -320,56 +298,6 @@ static void pairs_sweep(struct ffd_server *s, struct ffd_tenant *t, uint32_t dea
 	}
 	if (ff_pair_sweep(&t->r, pair_owner_gone, pair_owner_known, &p, now, old))
 		log_debug("tenant %s: pair entries of gone processes removed", t->name);
-}
-
-/* The pair table's live entries name their ends as readers (preload/readers.c): taken once
- * per tick, when a slot's reader is asked for. An entry left by a process that forked (owner
- * 0: its child may hold the connection and read it late, before it ever talks to us) counts
- * until the sweep by age takes it (PAIR_OLD_NS). */
-static bool pair_owner_live(uint32_t owner, void *arg)
-{
-	return owner != FF_READER_HANDOVER && (owner == 0 || client_alive(arg, owner));
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static bool pair_reads(struct ffd_server *s, struct ffd_tenant *t, uint32_t key, uint64_t now)
-{
-	if (t->pkeys_ns != now) {
-		size_t n = ff_pair_reader_keys(&t->r, pair_owner_live, s, t->pkeys, t->pkeys_cap);
-
-		if (n > t->pkeys_cap) {
-			uint32_t *p = realloc(t->pkeys, n * 2 * sizeof(*p));
-			if (p) {
-				t->pkeys = p;
-				t->pkeys_cap = n * 2;
-				n = ff_pair_reader_keys(&t->r, pair_owner_live, s, p, t->pkeys_cap);
-			}
-		}
-		t->npkeys = n < t->pkeys_cap ? n : t->pkeys_cap;
-		if (t->npkeys)
-			qsort(t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp);
-		t->pkeys_ns = now;
-	}
-	return key && t->npkeys &&
-	       bsearch(&key, t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp) != NULL;
-}
-
-/* Whether a key's reader lives: named by a live process, or by a live entry of the pair table
- * (which wins over a GONE from another end: a slot is kept longer, never freed early). */
-static enum ffd_reader_state reader_state(struct ffd_server *s, struct ffd_tenant *t,
-					  uint32_t key, uint64_t now)
-{
-	enum ffd_reader_state st = ffd_readers_state(t, key, now);
-
-	if (st != FFD_RK_LIVE && pair_reads(s, t, key, now))
-		return FFD_RK_LIVE;
-	return st;
 }
 
 void ffd_leases_client_gone(struct ffd_server *s, struct ffd_client *c)
@@ -476,7 +404,7 @@ static int tick_orphan(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, u
 			now - t->slots[i].orphan_since > FFD_ORPHAN_TIMEOUT_NS);
 		break;
 	default: /* FILLED */
-		switch (reader_state(s, t, atomic_load(&m->conn_key), now)) {
+		switch (ffd_readers_state(s, t, atomic_load(&m->conn_key), now)) {
 		case FFD_RK_LIVE:     /* its reader lives: it stays as long as the connection */
 			take = false;
 			break;
@@ -508,7 +436,7 @@ static void unread_back(struct ffd_server *s, struct ffd_tenant *t, uint32_t i, 
 	uint32_t w = atomic_load(&m->word);
 
 	if (FF_SLOT_STATE(w) != FF_SLOT_FILLED ||
-	    reader_state(s, t, atomic_load(&m->conn_key), now) != FFD_RK_GONE)
+	    ffd_readers_state(s, t, atomic_load(&m->conn_key), now) != FFD_RK_GONE)
 		return;
 	if (atomic_compare_exchange_strong(&m->word, &w,
 	                                   FF_SLOT_WORD(gen_next(FF_SLOT_GEN(w)), FF_SLOT_LEASED))) {

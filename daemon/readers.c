@@ -33,6 +33,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "pairs.h"
 
 static struct ffd_rkey *rkey_find(const struct ffd_tenant *t, uint32_t key)
 {
@@ -126,7 +127,7 @@ static void del(struct ffd_client *c, uint32_t key, uint64_t now)
 
 /* The end an entry of the pair table named closed with bytes unread (no ADD came), or its
  * process died holding it: the key is gone unless a process reads it by name. */
-void ffd_readers_gone(struct ffd_tenant *t, uint32_t key, uint64_t now)
+static void readers_gone(struct ffd_tenant *t, uint32_t key, uint64_t now)
 {
 	bool fresh;
 	struct ffd_rkey *k = rkey_get(t, key, &fresh);
@@ -154,7 +155,7 @@ void ffd_readers_msg(struct ffd_client *c, const struct ff_reader *recs, size_t 
 		else if (r.op == FF_READER_DEL)
 			del(c, r.key, now);
 		else if (r.op == FF_READER_GONE)
-			ffd_readers_gone(c->t, r.key, now);
+			readers_gone(c->t, r.key, now);
 	}
 }
 
@@ -171,14 +172,79 @@ void ffd_readers_client_gone(struct ffd_client *c)
 	c->nrkeys = 0;
 }
 
-enum ffd_reader_state ffd_readers_state(const struct ffd_tenant *t, uint32_t key, uint64_t now)
+/* The pair table's entries name their ends as readers (preload/readers.c): the keys of the
+ * directions read by the ends of entries whose owner live() says yes, into t->pkeys (grown as
+ * needed). Returns how many are there. */
+static size_t pair_keys(struct ffd_tenant *t, bool (*live)(uint32_t owner, void *arg), void *arg)
+{
+	size_t n = ff_pair_reader_keys(&t->r, live, arg, t->pkeys, t->pkeys_cap);
+
+	if (n > t->pkeys_cap) {
+		uint32_t *p = realloc(t->pkeys, n * 2 * sizeof(*p));
+		if (p) {
+			t->pkeys = p;
+			t->pkeys_cap = n * 2;
+			n = ff_pair_reader_keys(&t->r, live, arg, p, t->pkeys_cap);
+		}
+	}
+	return n < t->pkeys_cap ? n : t->pkeys_cap;
+}
+
+static bool pair_owner_is(uint32_t owner, void *arg)
+{
+	return owner == *(const uint32_t *)arg;
+}
+
+/* A process died holding entries: the ends they named read no more (as if each had closed its
+ * connection unread), so a writer still alive gets its unread slots back after the grace. */
+void ffd_readers_dead(struct ffd_tenant *t, uint32_t dead, uint64_t now)
+{
+	size_t n = pair_keys(t, pair_owner_is, &dead);
+
+	for (size_t i = 0; i < n; i++)
+		readers_gone(t, t->pkeys[i], now);
+	t->pkeys_ns = 0;          /* (the list of live ones is taken again) */
+}
+
+/* An entry left by a process that forked (owner 0: its child may hold the connection and read
+ * it late, before it ever talks to us) counts until the sweep by age takes it (leases.c). */
+static bool pair_owner_live(uint32_t owner, void *arg)
+{
+	return owner != FF_READER_HANDOVER && (owner == 0 || ffd_client_by_id(arg, owner) != NULL);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is key read by the end of a live entry? The keys are taken once per tick (now), when a
+ * slot's reader is first asked for. */
+static bool pair_reads(struct ffd_server *s, struct ffd_tenant *t, uint32_t key, uint64_t now)
+{
+	if (t->pkeys_ns != now) {
+		t->npkeys = pair_keys(t, pair_owner_live, s);
+		if (t->npkeys)
+			qsort(t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp);
+		t->pkeys_ns = now;
+	}
+	return key && t->npkeys &&
+	       bsearch(&key, t->pkeys, t->npkeys, sizeof(*t->pkeys), key_cmp) != NULL;
+}
+
+enum ffd_reader_state ffd_readers_state(struct ffd_server *s, struct ffd_tenant *t, uint32_t key,
+					uint64_t now)
 {
 	const struct ffd_rkey *k = key ? rkey_find(t, key) : NULL;
 
+	if (k && k->refs)
+		return FFD_RK_LIVE;
+	if (pair_reads(s, t, key, now))
+		return FFD_RK_LIVE;
 	if (!k)
 		return FFD_RK_UNKNOWN;
-	if (k->refs)
-		return FFD_RK_LIVE;
 	return now - k->gone_ns > FFD_READER_GRACE_NS ? FFD_RK_GONE : FFD_RK_LIVE;
 }
 
