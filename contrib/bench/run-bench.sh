@@ -90,6 +90,17 @@ tmpfs) RDIR=$(mktemp -d /dev/shm/faasflow-bench.XXXXXX) ;;
 *) echo "run-bench.sh: /dev/shm is not tmpfs: the region goes to $T" >&2 ;;
 esac
 REGION=$RDIR/region
+# The host's facts that explain the numbers (memcpy bandwidth, page-fault costs), measured
+# before anything else runs; pinned like the server end
+HOSTF=$T/host.txt
+HOSTP=$build/contrib/bench/bench-host
+if [ -x "$HOSTP" ]; then
+	tsk=(); [ $pin = 0 ] || tsk=(taskset -c "${cpus[0]}")
+	"${tsk[@]}" "$HOSTP" "$RDIR" > "$HOSTF" 2>>"$T/err.log" ||
+		{ echo "run-bench.sh: bench-host failed" >&2; : > "$HOSTF"; }
+else
+	: > "$HOSTF"
+fi
 cat > "$CONF" <<CONF
 SHM_FILE_PATH = $REGION
 SOCKET_DIR = $T
@@ -292,6 +303,7 @@ SYS=$out/system.txt
 	echo "region_fs=$(stat -f -c %T "$RDIR")"
 	echo "pinned=$([ $pin = 1 ] && echo "server CPU ${cpus[0]}, client CPU ${cpus[1]}" || echo no)"
 	echo "bench_wall_s=$wall"
+	cat "$HOSTF"
 } > "$SYS"
 if [ $noshim = 0 ]; then
 	hz=$(getconf CLK_TCK)

@@ -115,6 +115,15 @@ md.append("Measured %s on %s, %s, kernel %s, commit %s; %s repetitions per cell 
           % (sysinfo.get("date", "?"), sysinfo.get("cpu", "?"), "faasflow-bench",
              sysinfo.get("kernel", "?"), sysinfo.get("commit", "?"), sysinfo.get("reps", "?").split()[0],
              sysinfo.get("region_fs", "?"), sysinfo.get("pinned", "?")))
+if "memcpy_1m_gbps" in sysinfo:
+    # what explains the numbers of this host against another's (contrib/bench/bench-host.c)
+    ring1 = g("ring", "stream", 1 << 20)
+    md.append("")
+    md.append("Host: memcpy %s GB/s at 1 MiB (warm), %s GB/s at 256 MiB (memory); the bare "
+              "two-copy ring %s GB/s at 1 MiB; first touch of a fresh page %s µs, of a reserved "
+              "tmpfs page %s µs (per 4 KiB page)."
+              % (sysinfo["memcpy_1m_gbps"], sysinfo.get("memcpy_256m_gbps", "?"),
+                 cell(ring1), sysinfo.get("fault_anon_us", "?"), sysinfo.get("fault_shared_us", "?")))
 md.append("")
 md.append("### Stream (one-way), GB/s, medians; ratios are medians of per-repetition ratios")
 md.append("")
@@ -303,6 +312,22 @@ T.append(tgt("region resident, 1 MiB stream ≤ 16 MiB (KiB)", rss, lambda v: v 
 T.append(tgt("coordinator CPU, steady stream ≤ 2%", cpu, lambda v: v <= 2))
 T.append(tgt("API 16 MiB: 0-copy/transparent ≥ 2 (issue 7)",
              ratio("api2", "shim", ("stream", 16 << 20, ""), "GBps"), lambda v: v >= 2))
+T += ["", "### Targets (issue 16: never slower than TCP, close to the ring)", "",
+      "| case | measured | |", "|---|---|---|"]
+for z in sizes:
+    T.append(tgt("stream %s: shim/TCP ≥ 1" % fmt_size(z), st(z), lambda v: v >= 1))
+for z in [z for z in sizes if z >= 256 << 10]:
+    if g("ring", "stream", z) is not None:
+        T.append(tgt("stream %s: shim/ring ≥ 0.9" % fmt_size(z), st(z, "ring", "GBps"), lambda v: v >= 0.9))
+for z in sorted({s["size"] for s in summary if s["mode"] == "rr"}):
+    T.append(tgt("rr %s: shim/TCP round trip ≤ 1" % fmt_size(z), ratio("shim", "tcp", ("rr", z, "")),
+                 lambda v: v <= 1))
+for z in sorted({s["size"] for s in summary if s["mode"] == "conn"}):
+    T.append(tgt("conn %s: shim/TCP requests/s ≥ 1" % fmt_size(z), ratio("shim", "tcp", ("conn", z, "")),
+                 lambda v: v >= 1))
+for wf, z in replay:
+    T.append(tgt("replay %s: shim/TCP time ≤ 1" % wf, ratio("shim", "tcp", ("replay", z, wf)),
+                 lambda v: v <= 1))
 bad = [s for s in summary if not s["hash_ok"]]
 T.append("")
 T.append("Integrity: %s" % ("every row's hashes matched" if not bad else

@@ -105,7 +105,7 @@ function hum(b) { return b >= 1e9 ? sprintf("%.2f GB", b / 1e9) : b >= 1e6 ? spr
 {
 	p = $1; k = $2 == "replay" ? "replay " $15 : "rr " $3
 	if (!(k in seen)) { seen[k] = 1; order[++nk] = k; size[k] = $3 }
-	n = ++cnt[p, k]; us[p, k, n] = $7; gb[p, k, n] = $6
+	n = ++cnt[p, k]; us[p, k, n] = $7
 	if ($10 != "yes") bad[p] = 1
 	region[p] += $16; runs[p]++
 	if ($2 == "replay") { wall[p, cnt[p, k]] += $7; nwall[p] = cnt[p, k]; bytes_all[p, cnt[p, k]] += $3 }
@@ -115,10 +115,12 @@ END {
 	printf "%s\n", "-------------------------------------+------------------------+------------------------+------------"
 	for (i = 1; i <= nk; i++) {
 		k = order[i]
-		for (j = 1; j <= cnt["tcp", k]; j++) { a[j] = us["tcp", k, j]; c[j] = gb["tcp", k, j] }
-		ut = med(a, cnt["tcp", k]); gt = med(c, cnt["tcp", k])
-		for (j = 1; j <= cnt["shim", k]; j++) { a[j] = us["shim", k, j]; c[j] = gb["shim", k, j] }
-		us_ = med(a, cnt["shim", k]); gs = med(c, cnt["shim", k])
+		# one median time per side; its rate is derived from it (payload bytes over that time),
+		# so the two columns of a row always agree
+		for (j = 1; j <= cnt["tcp", k]; j++) a[j] = us["tcp", k, j]
+		ut = med(a, cnt["tcp", k]); gt = ut > 0 ? size[k] / ut / 1000 : 0
+		for (j = 1; j <= cnt["shim", k]; j++) a[j] = us["shim", k, j]
+		us_ = med(a, cnt["shim", k]); gs = us_ > 0 ? size[k] / us_ / 1000 : 0
 		if (k ~ /^replay/) { lab = "workflow " substr(k, 8) " (" hum(size[k]) ")"; ft = sprintf("%8.1f ms %6.2f GB/s", ut / 1000, gt); fs = sprintf("%8.1f ms %6.2f GB/s", us_ / 1000, gs) }
 		else { lab = "round trip, " hum(size[k]) (size[k] < 1e6 ? " (median edge)" : " (p90 edge)"); ft = sprintf("%8.0f us %6.2f GB/s", ut, gt); fs = sprintf("%8.0f us %6.2f GB/s", us_, gs) }
 		printf "%-36s | %-22s | %-22s | %5.2fx faster\n", lab, ft, fs, (us_ > 0 ? ut / us_ : 0)
