@@ -149,6 +149,8 @@ struct ff_conn {
 	/* tx */
 	_Atomic int tx;              /* enum ff_tx */
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
+	uint64_t tx_inl_bytes;       /* inline frames and bytes sent but not yet added to the */
+	uint32_t tx_inl_frames;      /* region's counters (tx_lock; ff_tx_counts_flush) */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
 	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
@@ -214,6 +216,7 @@ FF_HIDDEN void ff_nb_changed(void);
 /* known to block: accepted without SOCK_NONBLOCK, or connect() returned 0 */
 FF_HIDDEN void ff_conn_is_blocking(struct ff_conn *c);
 FF_HIDDEN void ff_fdtab_after_fork(void);
+FF_HIDDEN void ff_fdtab_flush_counts(void);   /* every connection's (at exit, at exec) */
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */
 /* SO_SNDBUF values the application set on sockets (tracked or not yet), by fd. */
@@ -409,6 +412,9 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN void ff_rx_lowat_set(struct ff_conn *c, int fd);   /* after the app's SO_RCVLOWAT */
 FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);
+/* Add the inline frames a connection sent since the last flush to the region's counters
+ * (takes tx_lock; `wait` false: skip a connection whose lock is busy) */
+FF_HIDDEN void ff_tx_counts_flush(struct ff_conn *c, bool wait);
 FF_HIDDEN ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			    int flags, const void *control, size_t controllen);
 FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
