@@ -389,6 +389,11 @@ FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
  * when may_wait (blocking socket), checking fd health. bound: the most payload bytes the
  * connection may have in flight (0: the default bound). Returns slot index, or -1 (go inline),
  * or -2 with errno when the connection died while waiting. */
+/* slot_wait.c: sleep until slot's word leaves `seen` (its reader gave it back): 0, or -1 with
+ * errno as the blocking send would end (EPIPE, EINTR, EAGAIN at deadline_ns) */
+FF_HIDDEN int ff_slot_wait(uint32_t slot, uint32_t seen, int fd, uint64_t cookie,
+			   uint64_t deadline_ns);
+FF_HIDDEN uint64_t ff_send_deadline(int fd);   /* SO_SNDTIMEO from now (0: none) */
 FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
 			       uint64_t bound, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */

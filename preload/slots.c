@@ -25,6 +25,7 @@ struct my_slot {
 	uint64_t mark;       /* filled_total when it was last filled */
 	uint64_t bytes;      /* payload bytes in it */
 	bool app;            /* handed to the application by faasflow_alloc() */
+	bool resident;       /* its pages are mapped into this process (populate) */
 };
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -33,8 +34,6 @@ static uint32_t nmine, capmine;
 static uint64_t fill_seq;
 static uint64_t filled_total;   /* payload bytes through this process's slots */
 
-#define WAIT_SLICE_NS   (10ull * 1000 * 1000)
-#define HELD_SLICE_NS   (5ull * 1000 * 1000)   /* signals held: how late a handler may run */
 /* Payload bytes in flight on one connection: enough to keep both cores copying while one of
  * them sleeps and wakes, few enough that the slots stay in the shared cache, and about what
  * TCP buffers (it takes 64 writes of 64 KiB, 4 MiB, before a writer blocks). Always this
@@ -51,15 +50,6 @@ static uint64_t filled_total;   /* payload bytes through this process's slots */
  * the reader's core (256 KiB payloads: 7.5 GB/s; 10 GB/s with this rule); by this distance
  * the reader's core has let go of the lines, while the shared cache still holds them. */
 #define REUSE_DISTANCE     (2ull << 20)
-/* A writer waiting for its reader spins a while before it sleeps. In a steady stream the
- * reader gives a slot back every few tens of microseconds, and a sleeping writer turns every
- * release into a futex wake: a system call and an interrupt across CPUs on the reader's side,
- * the side that sets the pace (zero-copy sends of 16 MiB: 30 GB/s and 225 wakes with a 30 us
- * spin, 37 GB/s and 7 wakes with 150 us). How long is learnt from the waits (spin.c), between
- * the bounds below: a slow reader is waited for busily SPIN_MIN_NS at most; none on a machine
- * with one CPU (spinning there only delays the reader) or with SPIN_WAIT_US = 0. */
-#define SPIN_MIN_NS     (10ull * 1000)
-#define SPIN_MAX_NS     (200ull * 1000)
 #define WAIT_OTHERS_NS  (20ull * 1000 * 1000)
 
 static struct ff_slot_meta *meta(uint32_t slot)
@@ -80,6 +70,22 @@ static void futex_wake(_Atomic uint32_t *w)
 static void forget(uint32_t i)
 {
 	mine[i] = mine[--nmine];
+}
+
+/* A slot's pages are mapped into this process in one call when it is first filled, not one
+ * fault at a time inside the copy (4 us a page on one virtual machine: a first 300 KB payload
+ * took 230-360 us instead of 20-30); only the slot about to be used, not the whole lease a
+ * first payload waited for. Before Linux 5.14, or on failure, the pages fault in. Lock held. */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static void populate(struct my_slot *s)
+{
+	if (s->resident)
+		return;
+	s->resident = true;
+	madvise(ff_slot_ptr(ff_rg(), s->slot), ff_rg()->hdr->slot_size, MADV_POPULATE_WRITE);
 }
 
 /* Lock held. Returns the index in `mine` of a slot now FILLED by us, or -1. Picks, among the
@@ -121,26 +127,11 @@ static int take_idle(uint32_t *gen, uint32_t key)
 		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
 		    cas_word(mine[pick].slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
 			*gen = FF_SLOT_GEN(w);
+			populate(&mine[pick]);
 			return pick;
 		}
 	}
 	return -1;
-}
-
-/* A leased slot's pages are mapped into this process at once (0.6-0.8 ms a 1 MiB slot whose
- * pages the region never had, less for pages it has), not one fault at a time inside the
- * copy of some later payload (4 us a page on this virtual machine: the first 300 KB payload
- * into a slot took 230-360 us instead of 20-30, which put a process's first use of each slot
- * into some unlucky request). Kernels before 5.14 lack MADV_POPULATE_WRITE: then the pages
- * fault in as they are written, as before; a failure (a full disk under a file-backed region)
- * leaves them to fault as before too. */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-static void populate(uint32_t slot)
-{
-	madvise(ff_slot_ptr(ff_rg(), slot), ff_rg()->hdr->slot_size, MADV_POPULATE_WRITE);
 }
 
 /* Lock held. */
@@ -174,10 +165,8 @@ static bool lease_more(void)
 		mine = n;
 		capmine = ncap;
 	}
-	for (int i = 0; i < got; i++) {
+	for (int i = 0; i < got; i++)
 		mine[nmine++] = (struct my_slot){ .slot = got_slots[i] };
-		populate(got_slots[i]);
-	}
 	return true;
 }
 
@@ -204,122 +193,6 @@ static int oldest_in_flight(uint64_t cookie, unsigned *count, uint64_t *bytes)
 	if (bytes)
 		*bytes = b;
 	return best;
-}
-
-/* The peer is gone when the socket reports an error or a hang-up. */
-static bool conn_dead(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-static struct ff_spin writer_spin = {
-	.ns = SPIN_MAX_NS / 4, .min_ns = SPIN_MIN_NS, .max_ns = SPIN_MAX_NS, .keep = true,
-};
-
-/* Spin up to lim ns for slot's word to leave `seen`: 1 when it did, 0 when not. */
-static int spin_slot(struct ff_slot_meta *m, uint32_t *seen, uint64_t t0, uint64_t lim)
-{
-	do {
-		for (int k = 0; k < 64; k++) {
-			uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
-			if (w == *seen) {
-				cpu_relax();
-			} else if (w == FF_SLOT_WORD(FF_SLOT_GEN(*seen), FF_SLOT_READING)) {
-				*seen = w;       /* only claimed by its reader: not back yet */
-			} else {
-				ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
-				return 1;
-			}
-		}
-	} while (ff_now_ns() - t0 < lim);
-	return 0;
-}
-
-/* wait_slot's sleep: spin a while, then the futex. held: the call holds the signals (they
- * cannot interrupt the futex, so it sleeps a short slice and the caller polls them). */
-static int sleep_on_slot(struct ff_slot_meta *m, uint32_t seen, uint64_t deadline_ns, bool held)
-{
-	uint64_t t0 = 0, lim, slice = held ? HELD_SLICE_NS : WAIT_SLICE_NS, now = ff_now_ns();
-	struct timespec ts;
-
-	if (deadline_ns && now >= deadline_ns) {
-		errno = EAGAIN;
-		return -1;
-	}
-	if (deadline_ns && deadline_ns - now < slice)
-		slice = deadline_ns - now;
-	lim = ff_spin_limit(&writer_spin);
-	if (lim) {
-		sigset_t old;
-		int done;
-
-		t0 = now;
-		if (!held)
-			ff_signals_hold(&old);
-		done = spin_slot(m, &seen, t0, lim < slice ? lim : slice);
-		if (!held && ff_signals_release(&old, -1)) {
-			errno = EINTR;
-			return -1;
-		}
-		if (done)
-			return 0;
-	}
-	ts.tv_sec = (time_t)(slice / 1000000000ull);
-	ts.tv_nsec = (long)(slice % 1000000000ull);
-	atomic_fetch_add(&m->waiters, 1);
-	/* A handler with SA_RESTART has the kernel restart the wait; EINTR means one without. */
-	int r = atomic_load(&m->word) == seen ? ff_sys_futex_wait((const void *)&m->word, seen, &ts) : 0;
-	int err = errno;
-	atomic_fetch_sub(&m->waiters, 1);
-	if (r < 0 && err == EINTR) {
-		errno = EINTR;
-		return -1;
-	}
-	if (t0 && atomic_load(&m->word) != seen)
-		ff_spin_learn(&writer_spin, ff_now_ns() - t0, lim);
-	return 0;
-}
-
-/* Sleep (a slice at most, never past deadline_ns if set) while slot's word is still `seen`
- * (the in-flight value the caller saw under the lock): its reader gives it back by changing
- * it. A word that already moved on returns at once. Lock not held. Returns -1 with errno as
- * the application's blocking send would end: EPIPE when the connection died meanwhile (its
- * slots come back), EINTR when a signal handler without SA_RESTART ran (while the call
- * copied, with signals held, or during the sleep), EAGAIN at the socket's SO_SNDTIMEO. */
-static int wait_slot(uint32_t slot, uint32_t seen, int fd, uint64_t cookie, uint64_t deadline_ns)
-{
-	if (conn_dead(fd)) {
-		ff_slot_reclaim_conn(cookie);
-		errno = EPIPE;
-		return -1;
-	}
-	if (ff_signals_poll()) {
-		errno = EINTR;
-		return -1;
-	}
-	return sleep_on_slot(meta(slot), seen, deadline_ns, ff_signals_held());
-}
-
-/* The socket's SO_SNDTIMEO as an absolute deadline (0: none). */
-static uint64_t send_deadline(int fd)
-{
-	struct timeval tv = { 0 };
-	socklen_t l = sizeof(tv);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l) < 0 || (!tv.tv_sec && !tv.tv_usec))
-		return 0;
-	return ff_now_ns() + (uint64_t)tv.tv_sec * 1000000000ull + (uint64_t)tv.tv_usec * 1000ull;
 }
 
 int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
@@ -376,10 +249,10 @@ int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_
 			continue;       /* given back since the scan: look again, do not wait */
 		pthread_mutex_unlock(&slots_lock);
 		if (!deadline_known) {
-			deadline = send_deadline(fd);
+			deadline = ff_send_deadline(fd);
 			deadline_known = true;
 		}
-		if (wait_slot(slot, seen, fd, cookie, deadline) < 0)
+		if (ff_slot_wait(slot, seen, fd, cookie, deadline) < 0)
 			return -2;
 		pthread_mutex_lock(&slots_lock);
 	}
@@ -528,8 +401,10 @@ static int64_t find_run(uint32_t n)
 	if (first < 0)
 		return -1;
 	for (uint32_t i = 0; i < nmine; i++)
-		if (mine[i].slot >= first && mine[i].slot < first + n)
+		if (mine[i].slot >= first && mine[i].slot < first + n) {
 			mine[i].app = true;
+			populate(&mine[i]);
+		}
 	return first;
 }
 
@@ -592,7 +467,7 @@ int ff_slot_take_app(uint32_t slot, uint64_t cookie, uint32_t key, int fd, bool 
 		pthread_mutex_unlock(&slots_lock);
 		if (r == 0 || !busy || !may_wait)
 			return r;
-		if (wait_slot(slot, w, fd, cookie, 0) < 0)
+		if (ff_slot_wait(slot, w, fd, cookie, 0) < 0)
 			return -2;
 	}
 }
