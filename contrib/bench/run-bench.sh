@@ -189,6 +189,16 @@ noupgrade_ab() {
 	extra_env=()
 }
 # noupgrade pairs use their own TCP label, so they pair with their own A rows
+# thr_ab SIZE: THRESHOLD's crossover on this host: a stream of SIZE writes through the region
+# (THRESHOLD = 1) against plain TCP (its own label, like the noupgrade pairs)
+thr_ab() {
+	extra_env=()
+	net tcp_th 0 -m stream -s "$1" -V "$(volume "$1")"
+	[ $noshim = 1 ] && return 0
+	extra_env=(FAASFLOW_THRESHOLD=1)
+	net region_all 1 -m stream -s "$1" -V "$(volume "$1")"
+	extra_env=()
+}
 
 
 echo "rep,region_bytes_delta,path,mode,size,iterations,seconds,GBps,median_us,p90_us,ops_per_s,hash_ok,hash_tx,hash_rx,region_rss_kb,transport,workflow" > "$RAW"
@@ -201,7 +211,7 @@ else
 fi
 volume() { # bytes moved by one stream measurement of size $1
 	case $1 in 64) echo $((2 * 1024 * 1024 / div));; 4K) echo $((96 * 1024 * 1024 / div));;
-	64K) echo $((512 * 1024 * 1024 / div));; 256M) echo $(( (1024 / (div > 1 ? 4 : 1)) * 1024 * 1024));;
+	8K|16K|32K|64K|128K) echo $((512 * 1024 * 1024 / div));; 256M) echo $(( (1024 / (div > 1 ? 4 : 1)) * 1024 * 1024));;
 	*) echo $((1024 * 1024 * 1024 / div));; esac
 }
 rr_iters() { case $1 in 64|4K) echo $((3000 / div));; 64K) echo $((1000 / div));;
@@ -236,6 +246,7 @@ for rep in $(seq "$reps"); do
 	else
 		REFS="unix ring redis" ab -m replay -e "$EDGES" -n 1
 	fi
+	[ $quick = 1 ] || for s in 8K 16K 32K 64K 128K; do thr_ab "$s"; done
 	# "no measurable difference" (2%) needs more pairs than the rest: a single pair of TCP's own
 	# 64 KiB stream varies by 5%; six per repetition, 30 in a run
 	for k in 1 2 3 4 5 6; do

@@ -34,7 +34,7 @@ rows = [r for r in rows if r["rep"] != "steady"]
 # the primary metric of each mode, and whether bigger is better
 METRIC = {"stream": ("GBps", True), "rr": ("median_us", False),
           "conn": ("ops_per_s", True), "replay": ("seconds", False)}
-BASE = {"noupgrade": "tcp_nu"}
+BASE = {"noupgrade": "tcp_nu", "region_all": "tcp_th"}
 
 
 def key(r):
@@ -82,7 +82,7 @@ for (path, k), rs in sorted(by.items(), key=lambda e: (e[0][1], e[0][0])):
         "GBps": med([float(r["GBps"]) for r in rs]),
         "median_us": med([float(r["median_us"]) for r in rs]),
         "ops_per_s": med([float(r["ops_per_s"]) for r in rs]),
-        "ratio_vs_tcp": ratio(path, base, k) if path not in ("tcp", "tcp_nu") else 1.0,
+        "ratio_vs_tcp": ratio(path, base, k) if path not in ("tcp", "tcp_nu", "tcp_th") else 1.0,
         "hash_ok": all(r["hash_ok"] == "yes" for r in rs),
         "region_rss_kb": max(int(r["region_rss_kb"]) for r in rs),
         "region_bytes": med([int(r["region_bytes_delta"]) for r in rs]),
@@ -106,7 +106,7 @@ def cell(v, fmt="%.2f"):
 
 
 paths = ["tcp", "shim", "unix", "ring", "redis"]
-sizes = sorted({s["size"] for s in summary if s["mode"] == "stream"})
+sizes = sorted({s["size"] for s in summary if s["mode"] == "stream" and s["path"] in ("tcp", "shim")})
 md = []
 sysinfo = dict(l.strip().split("=", 1) for l in open(os.path.join(out, "system.txt")) if "=" in l)
 md.append("Measured %s on %s, %s, kernel %s, commit %s; %s repetitions per cell (A/B alternated; "
@@ -201,6 +201,30 @@ for s in summary:
             s["mode"], fmt_size(s["size"]), f, g("tcp_nu", s["mode"], s["size"], f=f) or 0,
             s[f], cell(s["ratio_vs_tcp"], "%.3f")))
 md.append("")
+
+thr_sizes = sorted({s["size"] for s in summary if s["path"] == "region_all"})
+crossover = None
+if thr_sizes:
+    # the smallest write size from which the region beat TCP at every larger size too
+    for z in thr_sizes:
+        v = ratio("region_all", "tcp_th", ("stream", z, ""))
+        if v is not None and v >= 1:
+            crossover = z if crossover is None else crossover
+        else:
+            crossover = None
+    md.append("### THRESHOLD on this host: every write through the region (THRESHOLD = 1) vs plain TCP, stream, GB/s")
+    md.append("")
+    md.append("| write size | TCP | region | region/TCP |")
+    md.append("|---|---|---|---|")
+    for z in thr_sizes:
+        md.append("| %s | %s | %s | **%s** |" % (
+            fmt_size(z), cell(g("tcp_th", "stream", z)), cell(g("region_all", "stream", z)),
+            cell(ratio("region_all", "tcp_th", ("stream", z, "")))))
+    md.append("")
+    md.append("Crossover: %s (THRESHOLD is 64 KiB by default; `THRESHOLD` in the configuration "
+              "sets another)." % ("the region is faster from %s up" % fmt_size(crossover)
+                                  if crossover else "the region was not faster at any size measured"))
+    md.append("")
 
 medium = list(csv.DictReader(open(os.path.join(out, "medium.csv")))) if os.path.exists(
     os.path.join(out, "medium.csv")) else []
