@@ -2,7 +2,7 @@
 """Request/response peer for t-spin.sh: a blocking socket server and client written the way
 ordinary Python code is (no shim awareness), to show how the shim's waits behave.
 
-Wire format: each request is a 9-byte header (payload size u32, reply delay in ms u32, last
+Wire format: each request is a 9-byte header (payload size u32, reply delay in us u32, last
 u8), the payload; the reply is the payload's sha256 (32 bytes), so the client checks every
 request's bytes end to end. Both ends also print a running hash over all payloads.
 
@@ -14,6 +14,7 @@ S: the client's voluntary context switches, i.e. waits that slept),
 "SIGNALS n=K" when a timer signal was set up. Sockets keep Nagle on, as Python's do.
   conn:N:SIZE        N new connections, one SIZE-byte request each
   rr:N:S1,S2,...     one connection, N requests cycling through the sizes
+  rr:N:S1,...:US     the same, each answered US microseconds after it arrived
   wait:MS            one connection, one 64-byte request the server answers after MS
   idle:MS            sleep MS (the server sits in accept)
 alarms: one process, signals interrupting its blocking accept() and recv() (see alarms()).
@@ -74,8 +75,14 @@ def serve(args):
                 payload = recv_exact(c, size)
                 total.update(payload)
                 nbytes += size
-                if delay:
-                    time.sleep(delay / 1000.0)
+                if delay >= 10000:
+                    time.sleep(delay / 1e6)
+                elif delay:
+                    # a short delay is spent running: a sleep's timer slack would make it
+                    # 50-100 us longer than asked
+                    end = time.perf_counter() + delay / 1e6
+                    while time.perf_counter() < end:
+                        pass
                 c.sendall(hashlib.sha256(payload).digest())
                 if last == 2:
                     print("RECV bytes=%d sha256=%s" % (nbytes, total.hexdigest()), flush=True)
@@ -128,14 +135,15 @@ def run_client(args):
                 with socket.create_connection(addr) as s:
                     cl.request(s, size, last=1)
         elif kind == "rr":
-            n, sizes = rest.split(":")
+            n, sizes, *us = rest.split(":")
             sizes = [int(x) for x in sizes.split(",")]
+            us = int(us[0]) if us else 0
             times = []
             csw0 = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
             with socket.create_connection(addr) as s:
                 for i in range(int(n)):
                     t0 = time.monotonic()
-                    cl.request(s, sizes[i % len(sizes)], last=int(i + 1 == int(n)))
+                    cl.request(s, sizes[i % len(sizes)], delay=us, last=int(i + 1 == int(n)))
                     times.append((time.monotonic() - t0) * 1000)
             times.sort()
             csw = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - csw0
@@ -143,7 +151,7 @@ def run_client(args):
                   flush=True)
         elif kind == "wait":
             with socket.create_connection(addr) as s:
-                wall, cpu = cl.request(s, 64, delay=int(rest), last=1)
+                wall, cpu = cl.request(s, 64, delay=int(rest) * 1000, last=1)
             print("WAIT wall_ms=%d cpu_ms=%d" % (wall, cpu), flush=True)
         elif kind == "idle":
             time.sleep(int(rest) / 1000.0)
