@@ -130,7 +130,9 @@ static void conn_free(struct ff_conn *c)
 {
 	ff_conn_release_rx(c);
 	if (c->kind == FF_KIND_CONN) {
-		ff_tx_counts_flush(c, true);
+		/* not waiting: a send of this thread (close from a signal handler) or of another
+		 * one (blocked on a full socket) may hold tx_lock; its batch is then not counted */
+		ff_tx_counts_flush(c);
 		ff_reader_unname(c);
 		ff_pair_gone(c);
 	}
@@ -281,7 +283,7 @@ void ff_fdtab_flush_counts(void)
 	for (int fd = 0; fd <= atomic_load(&fd_hwm); fd++) {
 		struct ff_conn *c = atomic_load(&fdtab[fd]);
 		if (c && c != CLOSING && c->kind == FF_KIND_CONN)
-			ff_tx_counts_flush(c, false);
+			ff_tx_counts_flush(c);
 	}
 }
 

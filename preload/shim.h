@@ -151,6 +151,7 @@ struct ff_conn {
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
 	uint64_t tx_inl_bytes;       /* inline frames and bytes sent but not yet added to the */
 	uint32_t tx_inl_frames;      /* region's counters (tx_lock; ff_tx_counts_flush) */
+	pid_t tx_inl_pid;            /* the process that sent them */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
 	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
@@ -418,8 +419,8 @@ FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int 
 FF_HIDDEN void ff_rx_lowat_set(struct ff_conn *c, int fd);   /* after the app's SO_RCVLOWAT */
 FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);
 /* Add the inline frames a connection sent since the last flush to the region's counters
- * (takes tx_lock; `wait` false: skip a connection whose lock is busy) */
-FF_HIDDEN void ff_tx_counts_flush(struct ff_conn *c, bool wait);
+ * (skipped while a send holds tx_lock: never waits) */
+FF_HIDDEN void ff_tx_counts_flush(struct ff_conn *c);
 FF_HIDDEN ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			    int flags, const void *control, size_t controllen);
 FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "busguard.h"
 #include "shim.h"
@@ -72,27 +73,6 @@ static size_t put_hello(struct ff_conn *c, uint8_t *buf)
 	return FF_HELLO_SIZE;
 }
 
-/* Copy len bytes of iov, from byte skip on, to dst. */
-static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t skip, size_t len)
-{
-	struct iovec v[64];
-
-	while (len) {
-		int k = ff_iov_sub(v, 64, iov, iovcnt, skip, len);
-		if (!k)
-			break;
-		for (int i = 0; i < k; i++) {
-			memcpy(dst, v[i].iov_base, v[i].iov_len);
-			dst += v[i].iov_len;
-			skip += v[i].iov_len;
-			len -= v[i].iov_len;
-		}
-	}
-}
-
-/* Frames up to this size (prefix and payload) go out as one buffer. */
-#define SMALL_FRAME 512u
-
 /* Write up to `len` raw bytes of iov (after skipping `skip`) with a frame prefix. Returns
  * payload bytes written (>= 0) or -1 if nothing at all went out. Keeps unsent prefix bytes. */
 static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, size_t plen,
@@ -103,23 +83,6 @@ static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, s
 	int n = 0;
 	ssize_t r;
 
-	if (plen + len <= SMALL_FRAME && !c->tx_ctllen && !ff_is_sandboxed()) {
-		/* A small frame goes out as one buffer with send(): sendmsg() has the kernel
-		 * copy a message header and import an iovec array on every call */
-		uint8_t b[SMALL_FRAME];
-
-		if (plen)
-			memcpy(b, pre, plen);
-		gather(b + plen, iov, iovcnt, skip, len);
-		do
-			r = ff_real.send(fd, b, plen + len, flags);
-		while (r < 0 && errno == EINTR);
-		if (r < 0)
-			return -1;
-		if ((size_t)r < plen)
-			return commit_prefix(c, fd, pre, plen, (size_t)r, flags) < 0 ? -1 : 0;
-		return r - (ssize_t)plen;
-	}
 	if (plen)
 		v[n++] = (struct iovec){ .iov_base = (void *)pre, .iov_len = plen };
 	n += ff_iov_sub(v + n, 64 - n, iov, iovcnt, skip, len);
@@ -156,7 +119,8 @@ static void push_now(int fd)
 
 static void counts_flush(struct ff_conn *c)
 {
-	if (c->tx_inl_frames && ff_mapped()) {
+	/* a child forked without fork() (the raw system call, clone) kept the parent's batch */
+	if (c->tx_inl_frames && c->tx_inl_pid == getpid() && ff_mapped()) {
 		ff_counter_add(&ff_rg()->hdr->c.inline_bytes, c->tx_inl_bytes);
 		ff_counter_add(&ff_rg()->hdr->c.inline_frames, c->tx_inl_frames);
 	}
@@ -164,11 +128,9 @@ static void counts_flush(struct ff_conn *c)
 	c->tx_inl_frames = 0;
 }
 
-void ff_tx_counts_flush(struct ff_conn *c, bool wait)
+void ff_tx_counts_flush(struct ff_conn *c)
 {
-	if (wait)
-		pthread_mutex_lock(&c->tx_lock);
-	else if (pthread_mutex_trylock(&c->tx_lock) != 0)
+	if (pthread_mutex_trylock(&c->tx_lock) != 0)
 		return;
 	counts_flush(c);
 	pthread_mutex_unlock(&c->tx_lock);
@@ -201,10 +163,30 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 		c->tx_db_unacked = false;
 		push_now(fd);
 	}
+	if (!c->tx_inl_frames)
+		c->tx_inl_pid = getpid();
 	c->tx_inl_bytes += (uint64_t)r;
 	if (++c->tx_inl_frames >= COUNT_BATCH || c->tx_inl_bytes >= COUNT_BATCH_BYTES)
 		counts_flush(c);
 	return r;
+}
+
+/* Copy len bytes of iov, from byte skip on, to dst. */
+static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t skip, size_t len)
+{
+	struct iovec v[64];
+
+	while (len) {
+		int k = ff_iov_sub(v, 64, iov, iovcnt, skip, len);
+		if (!k)
+			break;
+		for (int i = 0; i < k; i++) {
+			memcpy(dst, v[i].iov_base, v[i].iov_len);
+			dst += v[i].iov_len;
+			skip += v[i].iov_len;
+			len -= v[i].iov_len;
+		}
+	}
 }
 
 /* A doorbell is a 128-byte segment: with Nagle on (the application's choice, for its own

@@ -5,7 +5,8 @@ hash. Under the shim each write is one inline frame, counted in the region's sta
   exit   the client leaves with libc's exit() and its socket open (exit handlers run, nothing
          closes it before)
   fork   the client sends 50, forks, its child sends 50 more on the same socket, both leave
-         with exit() (each end counts its own frames: 100 in all, not 150)"""
+         with exit() (each end counts its own frames: 100 in all, not 150)
+  rawfork  the same with the fork system call itself (no fork handlers run in the child)"""
 import ctypes
 import hashlib
 import os
@@ -25,14 +26,15 @@ if pid == 0:
     srv.close()
     c = socket.create_connection(("127.0.0.1", port))
     msg = [bytes([i % 251]) * SIZE for i in range(N)]
-    first = N // 2 if mode == "fork" else N
+    first = N // 2 if mode in ("fork", "rawfork") else N
     for m in msg[:first]:
         c.sendall(m)
     if mode == "close":
         c.close()
         os._exit(0)
-    if mode == "fork":
-        g = os.fork()
+    if mode in ("fork", "rawfork"):
+        # SYS_fork on x86-64; elsewhere os.fork
+        g = libc.syscall(57) if mode == "rawfork" and os.uname().machine == "x86_64" else os.fork()
         if g == 0:
             for m in msg[first:]:
                 c.sendall(m)
