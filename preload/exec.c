@@ -137,7 +137,6 @@ static void free_env(char **env, char *blob, char *ldp)
 		char **env_;                                              \
 		int r_, e_;                                               \
 		ff_init();                                                \
-		ff_fdtab_flush_counts();                                  \
 		env_ = ff_passthrough_exec() ? NULL : build_env(envp, fa, &blob_, &ldp_); \
 		if (!env_)                                                \
 			return call(envp);                                \

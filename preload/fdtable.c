@@ -130,9 +130,6 @@ static void conn_free(struct ff_conn *c)
 {
 	ff_conn_release_rx(c);
 	if (c->kind == FF_KIND_CONN) {
-		/* not waiting: a send of this thread (close from a signal handler) or of another
-		 * one (blocked on a full socket) may hold tx_lock; its batch is then not counted */
-		ff_tx_counts_flush(c);
 		ff_reader_unname(c);
 		ff_pair_gone(c);
 	}
@@ -270,27 +267,8 @@ void ff_fdtab_after_fork(void)
 			pthread_mutex_init(&c->tx_lock, NULL);
 			pthread_mutex_init(&c->rx_lock, NULL);
 			atomic_store(&c->users, 0);
-			c->tx_inl_bytes = 0;     /* the parent counts what it sent */
-			c->tx_inl_frames = 0;
 		}
 	}
-}
-
-void ff_fdtab_flush_counts(void)
-{
-	if (!fdtab)
-		return;
-	for (int fd = 0; fd <= atomic_load(&fd_hwm); fd++) {
-		struct ff_conn *c = atomic_load(&fdtab[fd]);
-		if (c && c != CLOSING && c->kind == FF_KIND_CONN)
-			ff_tx_counts_flush(c);
-	}
-}
-
-/* A program that exits with its connections open (most do) still counts their last frames. */
-__attribute__((destructor)) static void flush_at_exit(void)
-{
-	ff_fdtab_flush_counts();
 }
 
 static _Atomic uint32_t nb_gen = 1;

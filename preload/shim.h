@@ -149,9 +149,6 @@ struct ff_conn {
 	/* tx */
 	_Atomic int tx;              /* enum ff_tx */
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
-	uint64_t tx_inl_bytes;       /* inline frames and bytes sent but not yet added to the */
-	uint32_t tx_inl_frames;      /* region's counters (tx_lock; ff_tx_counts_flush) */
-	pid_t tx_inl_pid;            /* the process that sent them */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
 	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
@@ -217,7 +214,6 @@ FF_HIDDEN void ff_nb_changed(void);
 /* known to block: accepted without SOCK_NONBLOCK, or connect() returned 0 */
 FF_HIDDEN void ff_conn_is_blocking(struct ff_conn *c);
 FF_HIDDEN void ff_fdtab_after_fork(void);
-FF_HIDDEN void ff_fdtab_flush_counts(void);   /* every connection's (at exit, at exec) */
 FF_HIDDEN int ff_fdtab_max(void);
 FF_HIDDEN struct ff_conn *ff_fd_peek(int fd);  /* no reference; for exec hand-over */
 /* SO_SNDBUF values the application set on sockets (tracked or not yet), by fd. */
@@ -390,14 +386,14 @@ FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
  * when may_wait (blocking socket), checking fd health. bound: the most payload bytes the
  * connection may have in flight (0: the default bound). Returns slot index, or -1 (go inline),
  * or -2 with errno when the connection died while waiting. */
+FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
+			       uint64_t bound, uint32_t *gen);
+FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 /* slot_wait.c: sleep until slot's word leaves `seen` (its reader gave it back): 0, or -1 with
  * errno as the blocking send would end (EPIPE, EINTR, EAGAIN at deadline_ns) */
 FF_HIDDEN int ff_slot_wait(uint32_t slot, uint32_t seen, int fd, uint64_t cookie,
 			   uint64_t deadline_ns);
 FF_HIDDEN uint64_t ff_send_deadline(int fd);   /* SO_SNDTIMEO from now (0: none) */
-FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
-			       uint64_t bound, uint32_t *gen);
-FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 FF_HIDDEN void ff_slot_reclaim_conn(uint64_t cookie);         /* peer gone: slots back */
 FF_HIDDEN bool ff_slot_in_flight(uint64_t cookie);            /* payloads of it unread */
 /* Reader side: is the doorbell valid now for a connection whose peer key is `key` (slot in
@@ -418,9 +414,6 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN void ff_rx_lowat_set(struct ff_conn *c, int fd);   /* after the app's SO_RCVLOWAT */
 FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);
-/* Add the inline frames a connection sent since the last flush to the region's counters
- * (skipped while a send holds tx_lock: never waits) */
-FF_HIDDEN void ff_tx_counts_flush(struct ff_conn *c);
 FF_HIDDEN ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			    int flags, const void *control, size_t controllen);
 FF_HIDDEN ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);

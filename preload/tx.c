@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "busguard.h"
 #include "shim.h"
@@ -110,32 +109,6 @@ static void push_now(int fd)
 	ff_real.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &off, sizeof(off));
 }
 
-/* The region's inline counters are shared by every process: two locked additions a frame
- * were a tenth of a 64-byte write. A connection adds its own up in batches: every
- * COUNT_BATCH frames or COUNT_BATCH_BYTES bytes, at close, at exit and before exec (a
- * process killed outright loses its last batch from the statistics). tx_lock held. */
-#define COUNT_BATCH       64u
-#define COUNT_BATCH_BYTES (1u << 20)
-
-static void counts_flush(struct ff_conn *c)
-{
-	/* a child forked without fork() (the raw system call, clone) kept the parent's batch */
-	if (c->tx_inl_frames && c->tx_inl_pid == getpid() && ff_mapped()) {
-		ff_counter_add(&ff_rg()->hdr->c.inline_bytes, c->tx_inl_bytes);
-		ff_counter_add(&ff_rg()->hdr->c.inline_frames, c->tx_inl_frames);
-	}
-	c->tx_inl_bytes = 0;
-	c->tx_inl_frames = 0;
-}
-
-void ff_tx_counts_flush(struct ff_conn *c)
-{
-	if (pthread_mutex_trylock(&c->tx_lock) != 0)
-		return;
-	counts_flush(c);
-	pthread_mutex_unlock(&c->tx_lock);
-}
-
 static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			 size_t skip, size_t len, int flags)
 {
@@ -163,11 +136,8 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 		c->tx_db_unacked = false;
 		push_now(fd);
 	}
-	if (!c->tx_inl_frames)
-		c->tx_inl_pid = getpid();
-	c->tx_inl_bytes += (uint64_t)r;
-	if (++c->tx_inl_frames >= COUNT_BATCH || c->tx_inl_bytes >= COUNT_BATCH_BYTES)
-		counts_flush(c);
+	ff_counter_add(&ff_rg()->hdr->c.inline_bytes, (uint64_t)r);
+	ff_counter_add(&ff_rg()->hdr->c.inline_frames, 1);
 	return r;
 }
 
