@@ -2,17 +2,9 @@
  * (FILLED -> READING) and give it back to its owner (READING -> LEASED, generation + 1).
  * Every transition is a compare-and-swap on the slot word, so a slot the coordinator took back
  * (after a restart, or from a process it believes dead) can never be used twice. */
-#include <errno.h>
-#include <linux/futex.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/time.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "proto.h"
 #include "shim.h"
