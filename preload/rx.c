@@ -478,6 +478,11 @@ ssize_t ff_rx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, in
 	ssize_t r;
 
 	if (ff_is_sandboxed() && !(flags & (MSG_PEEK | MSG_TRUNC | MSG_WAITALL | MSG_DONTWAIT | MSG_OOB))) {
+		/* A read of nothing returns 0 at once, as the socket's own does, deciding
+		 * nothing and taking nothing (when the peer's entry had said "a hello", such a
+		 * read waited for the hello, took it and returned its size, 16) */
+		if (!space)
+			return ff_rx_plain(fd, iov, iovcnt, flags);
 		if (atomic_load(&c->rx) == FF_RX_UNDECIDED) {
 			pthread_mutex_lock(&c->rx_lock);
 			bool done = atomic_load(&c->rx) == FF_RX_UNDECIDED &&

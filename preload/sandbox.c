@@ -219,7 +219,8 @@ out:
  * such. (A client's entry may come after the server's accept() returned: its absence proves
  * nothing before the first byte.) Returns true with *res the read's
  * result when this call read application bytes or nothing came (EAGAIN, end of file: still
- * undecided); false when the direction is decided and the caller reads on. */
+ * undecided); false when the direction is decided and the caller reads on. The caller has
+ * room for at least one byte (a read of nothing returns before). */
 bool ff_sandbox_start(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, ssize_t *res)
 {
 	int peer = c->is_client ? FF_PAIR_SERVER : FF_PAIR_CLIENT;
@@ -229,10 +230,6 @@ bool ff_sandbox_start(struct ff_conn *c, int fd, const struct iovec *iov, int io
 	ssize_t r;
 
 	if (said == FF_PAIR_TX_UNKNOWN) {
-		if (!ff_iov_len(iov, iovcnt)) {
-			*res = ff_rx_plain(fd, iov, iovcnt, 0);   /* (decides nothing) */
-			return true;
-		}
 		r = ff_real.read(fd, &b, 1);
 		if (r <= 0) {
 			*res = r;

@@ -8,8 +8,10 @@
  *                    stays plain; the server speaks (its direction upgrades), then installs
  *                    the filter, reads with read() and answers with write() (under the shim
  *                    its read() of the plain direction was a recvmsg(): SIGSYS)
- *   speaks-first     the server installs the filter right after accept(), then speaks, reads
- *                    and answers: both directions decided inside the sandbox
+ *   speaks-first     the server installs the filter right after accept(), then speaks, waits
+ *                    for the client's first bytes, reads nothing (read() of 0 bytes: 0, the
+ *                    hello left alone), reads and answers: both directions decided inside
+ *                    the sandbox
  *   reads-first      the same, but the server reads first (a read of 0 bytes, then reads),
  *                    before the client has written (the client waits 100 ms): the direction
  *                    is decided by its first bytes
@@ -27,6 +29,7 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,17 @@
 #define REPLY    (64 * 1024)
 
 static bool allow_recv;    /* peek-first: the program calls recv() itself */
+
+/* perror() inside the filter is a fcntl() (stdio's fdopen): SIGSYS would hide the error */
+static void fail(const char *what)
+{
+	char b[160];
+	int e = errno, n = snprintf(b, sizeof(b), "server: %s: errno %d\n", what, e);
+
+	if (n > 0 && write(2, b, (size_t)n) < 0)
+		_exit(2);
+	_exit(1);
+}
 
 static void sandbox(void)
 {
@@ -107,10 +121,8 @@ static void greet(int fd)
 {
 	for (size_t off = 0; off < sizeof(GREETING) - 1; ) {
 		ssize_t k = write(fd, GREETING + off, sizeof(GREETING) - 1 - off);
-		if (k <= 0) {
-			perror("greeting");
-			_exit(1);
-		}
+		if (k <= 0)
+			fail("greeting");
 		off += (size_t)k;
 	}
 }
@@ -163,27 +175,33 @@ int main(int argc, char **argv)
 	st = st_fd_status(fd);
 	if (!strcmp(mode, "late"))
 		sandbox();
-	if (allow_recv && recv(fd, buf, 16, MSG_PEEK) <= 0) {
-		perror("server: recv(MSG_PEEK)");
-		return 1;
+	if (allow_recv && recv(fd, buf, 16, MSG_PEEK) <= 0)
+		fail("recv(MSG_PEEK)");
+	if (!strcmp(mode, "speaks-first")) {
+		/* the client's first bytes are here, its entry has said how its direction
+		 * begins: a read of nothing still returns 0 and takes nothing (it returned
+		 * the size of the hello it took) */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 10000) != 1)
+			fail("poll for the client's first bytes");
 	}
-	if (read(fd, buf, 0) != 0) {          /* a read of nothing, the direction undecided */
-		perror("server: a read of 0 bytes");
-		return 1;
+	if ((k = read(fd, buf, 0)) != 0) {    /* a read of nothing, the direction undecided */
+		if (k > 0)
+			errno = 0;
+		fail(k > 0 ? "a read of 0 bytes returned more" : "a read of 0 bytes");
 	}
 	while (have < REQ && (k = read(fd, buf + have, sizeof(buf) - (size_t)have)) > 0)
 		have += k;
 	if (have < REQ) {
-		fprintf(stderr, "server: %zd of %d bytes, then %s\n", have, REQ, strerror(errno));
-		return 1;
+		char what[64];
+		snprintf(what, sizeof(what), "%zd of %d bytes, then", have, REQ);
+		fail(what);
 	}
 	st_pattern(reply, sizeof(reply), 9, 0);
 	for (size_t off = 0; off < sizeof(reply); ) {
 		k = write(fd, reply + off, sizeof(reply) - off);
-		if (k <= 0) {
-			perror("server write");
-			return 1;
-		}
+		if (k <= 0)
+			fail("write");
 		off += (size_t)k;
 	}
 	sha256_init(&h);
