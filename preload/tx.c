@@ -118,6 +118,18 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 
 	if (len > FF_INLINE_MAX)
 		len = FF_INLINE_MAX;
+	if (iovcnt > 63) {
+		/* no more than one sendmsg() carries (63 pieces after the prefix): a frame of
+		 * more was sent in part and the call returned short, where a blocking writev()
+		 * of TCP's sends it all (1024 one-byte pieces: 63); now it goes whole, in frames */
+		struct iovec v[63];
+		size_t fit = 0;
+
+		for (int i = 0, k = ff_iov_sub(v, 63, iov, iovcnt, skip, len); i < k; i++)
+			fit += v[i].iov_len;
+		if (fit < len)
+			len = fit;
+	}
 	plen = put_hello(c, pre);
 	ff_inline_encode((struct ff_inline_hdr *)(pre + plen), (uint32_t)len);
 	plen += FF_INLINE_HDR;

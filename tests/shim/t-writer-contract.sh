@@ -12,10 +12,11 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: $PY missing"; exit 77; }
 st_start_daemon
 
-# Every case twice under the shim: at the default THRESHOLD and at 1 (every write of the
+# Every case twice under the shim: at the THRESHOLD the tests pin (64K) and at 1 (every write of the
 # shimmed run through the region, the bound and the signals included).
 for thr in default 1; do
-for mode in nb-bound both-write alarm-send alarm-copy oob oob-inline oob-twice oob-marks cmsg sndtimeo sndbuf-4k; do
+for mode in nb-bound both-write alarm-send alarm-copy oob oob-inline oob-twice oob-marks cmsg sndtimeo sndbuf-4k \
+	writev-many; do
 	name=$mode
 	if [ "$thr" = 1 ]; then
 		export FAASFLOW_THRESHOLD=1

@@ -36,6 +36,9 @@ the shim can be compared (one process holds both ends; the peer does not read un
   writer_contract.py sndbuf-4k      SO_RCVBUF 4 KiB on the listener, SO_SNDBUF 4 KiB on the
                                     writer: a non-blocking 256 KiB send takes about 10 KB
                                     over TCP, so it must not take 256 KiB through the region
+  writer_contract.py writev-many    blocking writev()/sendmsg() of many pieces: 1024 of one
+                                    byte, 200 of 1 KiB, 1024 of 1000 bytes (above THRESHOLD):
+                                    each returns the whole length, the stream is whole
 Prints one line of key=value; byte counts that depend on the kernel's buffers are printed as
 classes ("ok"/"over") against bounds, so plain and shim lines compare equal."""
 import fcntl
@@ -350,10 +353,25 @@ def sndtimeo():
     print("sndtimeo=%s within_2s=%d settimeout=%s" % (res, took < 2, res2))
 
 
+def writev_many():
+    import os
+    a, b = pair()
+    out = []
+    want = b''
+    for count, size in ((1024, 1), (200, 1024), (1024, 1000)):
+        parts = [bytes([(i * 7 + size) & 0xff]) * size for i in range(count)]
+        r1 = os.writev(a.fileno(), parts)
+        r2 = a.sendmsg(parts)
+        want += b''.join(parts) * 2
+        out.append("%dx%d=%s/%s" % (count, size, r1 == count * size or r1, r2 == count * size or r2))
+    got = read_exact(b, len(want))
+    print("%s stream_ok=%d" % (" ".join(out), got == want))
+
+
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
      "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "oob-inline": oob_inline,
      "oob-twice": oob_twice, "oob-marks": oob_marks,
      "cmsg": cmsg,
      "sndtimeo": sndtimeo,
-     "sndbuf-4k": sndbuf_4k}[sys.argv[1]]()
+     "sndbuf-4k": sndbuf_4k, "writev-many": writev_many}[sys.argv[1]]()
