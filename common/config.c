@@ -84,6 +84,10 @@ static int set_threshold(struct ff_config *c, const struct key *k, const char *v
 {
 	uint64_t s;
 
+	if (!strcasecmp(v, "auto")) {
+		c->threshold = 0;          /* the coordinator's, measured on this host */
+		return 0;
+	}
 	if (ff_parse_size(v, &s) || s < 1)
 		return -1;
 	c->threshold = s;
@@ -384,7 +388,7 @@ static const struct key keys[] = {
 	{ "SHM_FILE_PATH", set_shm_file_path, "an absolute file path such as /tmp/faasflow_shm", true },
 	{ "SOCKET_DIR", set_socket_dir, "an absolute directory path such as /tmp (short enough for a Unix socket name)", true },
 	{ "SLOT_SIZE", set_slot_size, "a power of two between 4K and 256M, such as 64K or 1M", false },
-	{ "THRESHOLD", set_threshold, "a size of at least 1 byte such as 65536 or 64K", true },
+	{ "THRESHOLD", set_threshold, "auto (measured on this host by the coordinator) or a size of at least 1 byte such as 65536 or 64K", true },
 	{ "PEERS", set_peers, "a list of *, host:port, [v6]:port, CIDR:port, name@host:port", true },
 	{ "QUOTA", set_quota, "a whole number of slots from 1 to 1000000", false },
 	{ "LEASE_BATCH", set_lease_batch, "a whole number of slots from 1 to 256", false },
@@ -413,7 +417,7 @@ void ff_config_defaults(struct ff_config *c)
 	snprintf(c->shm_file_path, sizeof(c->shm_file_path), "%s", FF_DEFAULT_SHM_FILE_PATH);
 	snprintf(c->socket_dir, sizeof(c->socket_dir), "%s", FF_DEFAULT_SOCKET_DIR);
 	c->slot_size = FF_DEFAULT_SLOT_SIZE;
-	c->threshold = FF_DEFAULT_THRESHOLD;
+	c->threshold = 0;                  /* auto */
 	snprintf(c->peers_raw, sizeof(c->peers_raw), "%s", FF_DEFAULT_PEERS);
 	c->peers[0].kind = FF_PEER_ANY;
 	c->npeers = 1;

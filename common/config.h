@@ -43,7 +43,7 @@ struct ff_config {
 	char     shm_file_path[PATH_MAX];  /* SHM_FILE_PATH */
 	char     socket_dir[PATH_MAX];     /* SOCKET_DIR */
 	uint64_t slot_size;            /* SLOT_SIZE */
-	uint64_t threshold;            /* THRESHOLD */
+	uint64_t threshold;            /* THRESHOLD; 0: auto (the coordinator's, region.h) */
 	char     peers_raw[4096];      /* PEERS, as written */
 	struct ff_peer peers[FF_MAX_PEERS];
 	unsigned npeers;

@@ -15,7 +15,7 @@
 #define FF_DEFAULT_SHM_FILE_PATH "/tmp/faasflow_shm"
 #define FF_DEFAULT_SOCKET_DIR    "/tmp"
 #define FF_DEFAULT_SLOT_SIZE     (1ULL << 20)               /* 1 MiB */
-#define FF_DEFAULT_THRESHOLD     (64ULL << 10)              /* 64 KiB */
+#define FF_DEFAULT_THRESHOLD     (64ULL << 10)   /* 64 KiB: THRESHOLD = auto before (or without) a measurement */
 #define FF_DEFAULT_PEERS         "*"
 #define FF_DEFAULT_QUOTA         64                         /* slots per process */
 #define FF_DEFAULT_LEASE_BATCH   8                          /* slots per lease request */

@@ -44,6 +44,20 @@ struct ff_counters {
 	_Atomic uint64_t reclaimed;          /* slots taken back from dead processes */
 };
 
+/* The THRESHOLD the coordinator publishes (THRESHOLD = auto: measured on this host at its
+ * start, daemon/calibrate.c; or its configured value). A shim whose own configuration sets no
+ * THRESHOLD uses `value`; 0 (nothing published, a region of an older coordinator): the default. */
+enum ff_threshold_src { FF_THR_NONE = 0, FF_THR_CONFIG = 1, FF_THR_MEASURED = 2 };
+#define FF_THR_SIZES 8
+struct ff_threshold_pub {
+	_Atomic uint64_t value;          /* bytes; stored last, after the rest */
+	uint32_t src;                    /* enum ff_threshold_src */
+	uint32_t n;                      /* sizes measured */
+	uint32_t size[FF_THR_SIZES];     /* bytes */
+	uint32_t ratio_x100[FF_THR_SIZES];  /* TCP's time / the region's, x100 */
+	uint32_t took_ms;
+};
+
 struct ff_region_header {
 	uint64_t magic;
 	uint32_t layout_version;
@@ -62,6 +76,7 @@ struct ff_region_header {
 	struct ff_counters c;
 	uint64_t pairs_offset;           /* pair table (pairs.h): pairs_count * FF_PAIR_SIZE */
 	uint64_t pairs_count;            /* a power of two */
+	struct ff_threshold_pub thr;     /* THRESHOLD for shims without their own */
 };
 
 /* Slot states, in the low 2 bits of `word`; the generation is word >> 2. */

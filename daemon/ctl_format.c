@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "defaults.h"
 #include "metrics.h"
 
 static const char *const state_names[4] = { "free", "leased", "filled", "reading" };
@@ -47,6 +48,12 @@ void ctl_print_status(FILE *f, const struct ctl *c)
 	fprintf(f, "  region id            %s\n", id);
 	fprintf(f, "  slots                %" PRIu64 " x %s\n", st->slot_count, b);
 	fprintf(f, "  shared memory        %s\n", st->enabled ? "enabled" : "disabled");
+	if (c->have_region) {
+		char thr[320];
+
+		ffm_threshold_text(&c->r.hdr->thr, thr, sizeof(thr));
+		fprintf(f, "  threshold            %s\n", thr);
+	}
 	fprintf(f, "  slots free           %" PRIu64 "\n", st->slots_free);
 	fprintf(f, "  slots leased         %" PRIu64 "\n", st->slots_leased);
 	fprintf(f, "  slots in flight      %" PRIu64 " (filled %" PRIu64 ", reading %" PRIu64 ")\n",
@@ -120,6 +127,10 @@ void ctl_print_json(FILE *f, const struct ctl *c)
 	        st->lease_requests, st->returns, st->reclaimed, st->bad_messages,
 	        st->refused_clients);
 	if (c->have_region) {
+		uint64_t thr = atomic_load(&c->r.hdr->thr.value);
+
+		fprintf(f, "\"threshold\": %" PRIu64 ", ", thr ? thr : (uint64_t)FF_DEFAULT_THRESHOLD);
+		json_str(f, "threshold_source", ffm_threshold_source(&c->r.hdr->thr));
 		fprintf(f, "\"region_bytes\": %" PRIu64 ", \"region_payloads\": %" PRIu64
 		        ", \"inline_bytes\": %" PRIu64 ", \"inline_frames\": %" PRIu64
 		        ", \"rx_region_bytes\": %" PRIu64 ", \"upgrade_attempts\": %" PRIu64

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 static void usage(FILE *f)
 {
@@ -62,7 +63,8 @@ static int build_config(const struct ffd_server *s, struct ff_config *cfg)
 	log_warnx("reload: %s changed; ignored until restart", key); } while (0)
 
 /* SIGHUP: re-read file and environment, reapply --set. Applies ENABLE_SHARED_MEMORY,
- * LOG_LEVEL, QUOTA, LEASE_BATCH, ALLOW_UIDS, ALLOW_GIDS; sizes and paths need a restart. */
+ * LOG_LEVEL, THRESHOLD (published at once; auto measures, about 0.1 s, if this run has not),
+ * QUOTA, LEASE_BATCH, ALLOW_UIDS, ALLOW_GIDS; sizes and paths need a restart. */
 int ffd_reload(struct ffd_server *s)
 {
 	static struct ff_config n;
@@ -82,6 +84,18 @@ int ffd_reload(struct ffd_server *s)
 		log_info("reload: LOG_LEVEL %s -> %s", ff_log_level_name(o->log_level),
 		         ff_log_level_name(n.log_level));
 		ff_log_set_level(n.log_level);
+	}
+	if (n.threshold != o->threshold) {
+		o->threshold = n.threshold;
+		for (unsigned i = 0; i < s->ntenants; i++)
+			if (s->tenants[i].have_region)
+				ffd_threshold_publish(s, &s->tenants[i], false);
+		if (s->ntenants && s->tenants[0].have_region) {
+			char text[320];
+
+			ffm_threshold_text(&s->tenants[0].r.hdr->thr, text, sizeof(text));
+			log_info("reload: THRESHOLD %s", text);
+		}
 	}
 	if (n.quota != o->quota)
 		log_info("reload: QUOTA %u -> %u", o->quota, n.quota);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include "defaults.h"
 #include "metrics.h"
 
 const char *const ffm_fallback_names[FF_FB_MAX] = {
@@ -189,4 +190,50 @@ uint64_t ffm_resident_bytes(const void *base, uint64_t size)
 			n += vec[i] & 1;
 	free(vec);
 	return n * (uint64_t)pg;
+}
+
+const char *ffm_threshold_source(const struct ff_threshold_pub *p)
+{
+	if (atomic_load(&p->value) && p->src == FF_THR_MEASURED)
+		return "measured";
+	if (atomic_load(&p->value) && p->src == FF_THR_CONFIG)
+		return "configured";
+	return "default";
+}
+
+static int size_text(char *buf, size_t len, uint64_t v)
+{
+	if (v >= 1024 && !(v % 1024))
+		return snprintf(buf, len, "%llu KiB", (unsigned long long)(v >> 10));
+	return snprintf(buf, len, "%llu B", (unsigned long long)v);
+}
+
+void ffm_threshold_text(const struct ff_threshold_pub *p, char *buf, size_t len)
+{
+	uint64_t v = atomic_load(&p->value);
+	size_t at = 0;
+	int k = size_text(buf, len, v ? v : FF_DEFAULT_THRESHOLD);
+
+	if (k < 0 || (size_t)k >= len)
+		return;
+	at = (size_t)k;
+	if (!v || p->src == FF_THR_NONE) {
+		snprintf(buf + at, len - at, " (default: %s)",
+			 v ? "the measurement could not run" : "none published");
+		return;
+	}
+	if (p->src == FF_THR_CONFIG) {
+		snprintf(buf + at, len - at, " (THRESHOLD configured)");
+		return;
+	}
+	k = snprintf(buf + at, len - at, " (auto, measured at start in %u ms; region/TCP", p->took_ms);
+	for (uint32_t i = 0; k > 0 && i < p->n && i < FF_THR_SIZES; i++) {
+		at += (size_t)k;
+		if (at >= len)
+			return;
+		k = snprintf(buf + at, len - at, "%s %uK %u.%02ux", i ? "," : "", p->size[i] >> 10,
+			     p->ratio_x100[i] / 100, p->ratio_x100[i] % 100);
+	}
+	if (k > 0 && (at += (size_t)k) < len)
+		snprintf(buf + at, len - at, ")");
 }

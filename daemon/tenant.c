@@ -275,6 +275,7 @@ static int region_setup(struct ffd_server *s, struct ffd_tenant *t, bool *re)
 	atomic_store(&t->r.hdr->enabled, s->cfg.enabled ? 1 : 0);
 	atomic_store(&t->r.hdr->daemon_pid, (uint32_t)getpid());
 	atomic_fetch_add(&t->r.hdr->daemon_epoch, 1);
+	ffd_threshold_publish(s, t, *re);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "busguard.h"
+#include "defaults.h"
 #include "shim.h"
 
 /* Send exactly n frame bytes, waiting for room if the socket is full. The frame was already
@@ -307,6 +308,22 @@ static bool is_blocking(int *cache, int fd, int flags)
 	return *cache;
 }
 
+/* THRESHOLD: this process's own (configuration, FAASFLOW_THRESHOLD), or the one the
+ * coordinator published in the region (THRESHOLD = auto: measured on this host), or the
+ * default before a region is mapped. (A mapping stays until exit, a replaced region's too:
+ * control.c; a truncated file's header reads as zeros: busguard.h.) */
+static uint64_t tx_threshold(void)
+{
+	struct ff_region *rg;
+	uint64_t t = ff_proc.cfg.threshold;
+
+	if (t)
+		return t;
+	rg = ff_rg();
+	t = rg ? atomic_load_explicit(&rg->hdr->thr.value, memory_order_relaxed) : 0;
+	return t ? t : FF_DEFAULT_THRESHOLD;
+}
+
 /* control: the application's ancillary data (sendmsg), sent with the call's first bytes. */
 ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags,
 		  const void *control, size_t controllen)
@@ -348,7 +365,7 @@ ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt
 			n = tx_inplace(c, fd, (const uint8_t *)iov[0].iov_base + done, left, flags,
 				       blk);
 		}
-		if (n == 0 && left >= ff_proc.cfg.threshold && slots && ff_region_usable())
+		if (n == 0 && left >= tx_threshold() && slots && ff_region_usable())
 		{
 			if (is_blocking(&blk, fd, flags))
 				ff_signals_call_begin();

@@ -116,6 +116,9 @@ if [ $noshim = 0 ]; then
 		wait_for "$FAASFLOWCTL" --config "$CONF" status >/dev/null; }; then
 		echo "run-bench.sh: faasflowd did not start:" >&2; cat "$T/faasflowd.log" >&2; exit 1
 	fi
+	# THRESHOLD = auto: what the coordinator measured at its start (system.txt)
+	echo "threshold=$("$FAASFLOWCTL" --config "$CONF" status | sed -n 's/^  threshold *//p')" \
+		>> "$HOSTF"
 	preload=$SHIM
 	if ldd "$SHIM" | grep -q libasan; then
 		echo "run-bench.sh: WARNING: $SHIM is a sanitizer build: numbers mean nothing" >&2

@@ -221,9 +221,11 @@ if thr_sizes:
             fmt_size(z), cell(g("tcp_th", "stream", z)), cell(g("region_all", "stream", z)),
             cell(ratio("region_all", "tcp_th", ("stream", z, "")))))
     md.append("")
-    md.append("Crossover: %s (THRESHOLD is 64 KiB by default; `THRESHOLD` in the configuration "
-              "sets another)." % ("the region is faster from %s up" % fmt_size(crossover)
-                                  if crossover else "the region was not faster at any size measured"))
+    md.append("Crossover: %s. THRESHOLD in this run (`THRESHOLD = auto`, measured by the "
+              "coordinator at its start): %s." % (
+                  "the region is faster from %s up" % fmt_size(crossover)
+                  if crossover else "the region was not faster at any size measured",
+                  sysinfo.get("threshold", "not recorded")))
     md.append("")
 
 medium = list(csv.DictReader(open(os.path.join(out, "medium.csv")))) if os.path.exists(

@@ -29,7 +29,7 @@ run_case() {
 	echo "$cli $(grep '^sent=' "$T/$mode.$runner.srv")"
 }
 
-# Every case twice under the shim: at the default THRESHOLD and at 1.
+# Every case twice under the shim: at the THRESHOLD the tests pin (64K) and at 1.
 for thr in default 1; do
 for mode in et-big fionread-et peek splice-nb rcvlowat nb-switch; do
 	name=$mode

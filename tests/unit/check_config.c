@@ -44,7 +44,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg.shm_file_path, "/tmp/faasflow_shm");
 	ck_assert_str_eq(cfg.socket_dir, "/tmp");
 	ck_assert_uint_eq(cfg.slot_size, 1ULL << 20);
-	ck_assert_uint_eq(cfg.threshold, 64 << 10);
+	ck_assert_uint_eq(cfg.threshold, 0);            /* auto: the coordinator measures it */
 	ck_assert_uint_eq(cfg.npeers, 1);
 	ck_assert_int_eq(cfg.peers[0].kind, FF_PEER_ANY);
 	ck_assert_uint_eq(cfg.quota, 64);
@@ -130,6 +130,9 @@ START_TEST(test_size_keys)
 	set_bad("THRESHOLD", "0", NULL, "at least 1 byte");
 	set_bad("THRESHOLD", "1Q", NULL, "at least 1 byte");
 	ck_assert_uint_eq(cfg.threshold, 128 << 10);    /* unchanged by a refused value */
+	set_bad("THRESHOLD", "automatic", NULL, "auto (measured on this host");
+	set_ok("THRESHOLD", "AUTO");
+	ck_assert_uint_eq(cfg.threshold, 0);
 }
 END_TEST
 

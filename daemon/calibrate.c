@@ -1,0 +1,296 @@
+/* THRESHOLD = auto: at start the coordinator measures, on this host, from which write size a
+ * payload handed over through shared memory beats the kernel's loopback TCP, and publishes
+ * that size in every region's header; a shim without its own THRESHOLD uses it.
+ *
+ * Each size is measured both ways between two threads over a fresh loopback TCP connection:
+ *   tcp     the writer write()s the payload, the reader read()s it into its buffer;
+ *   region  the writer copies the payload into one of 16 shared buffers (the slots),
+ *           write()s a doorbell of FF_DOORBELL_SIZE bytes and pushes it past Nagle (two
+ *           setsockopt() calls, as the shim does), the reader read()s the doorbell,
+ *           copies the payload out and frees the buffer (the shim's path, without its leases,
+ *           locks and counters).
+ * Every buffer is touched before the clock starts; CAL_BYTES move per measurement, the two
+ * ways alternated CAL_REPS times, medians compared. The emulated path costs less than the
+ * shim's real one, so a size counts only when the region is at least CAL_MARGIN times as fast
+ * there and at every larger size measured, and never below CAL_FLOOR: on the host of the
+ * README's table the real crossover was 16 KiB (8 KiB 0.91x TCP, 16 KiB 1.8x) and this rule
+ * picks 32 KiB there. None passing: CAL_MAX (larger writes gain more still). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "defaults.h"
+#include "frame.h"
+#include "log.h"
+#include "metrics.h"
+
+#define CAL_BYTES  (8u << 20)
+#define CAL_REPS   3
+#define CAL_BUFS   16
+#define CAL_MAX    (256u << 10)
+#define CAL_MARGIN 1.5
+#define CAL_FLOOR  (16u << 10)   /* 8 KiB is measured, never chosen */
+
+struct cal_run {
+	int fd;                       /* the reader's end */
+	bool region;
+	size_t size;
+	uint8_t *slots;               /* CAL_BUFS x CAL_MAX, shared by both threads */
+	_Atomic uint32_t *busy;       /* per buffer: filled, not yet copied out */
+	uint8_t *dst;
+	int err;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n; ) {
+		ssize_t r = read(fd, (uint8_t *)buf + got, n - got);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+	for (size_t off = 0; off < n; ) {
+		ssize_t r = send(fd, (const uint8_t *)buf + off, n - off, MSG_NOSIGNAL);
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)r;
+	}
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	struct cal_run *c = arg;
+	size_t msgs = CAL_BYTES / c->size;
+
+	for (size_t i = 0; i < msgs; i++) {
+		if (c->region) {
+			uint8_t db[FF_DOORBELL_SIZE];
+			uint32_t b;
+
+			if (read_full(c->fd, db, sizeof(db)) < 0)
+				goto fail;
+			memcpy(&b, db, sizeof(b));
+			/* (filled before the doorbell was written: the acquire pairs with the
+			 * writer's release, an order a race detector cannot see in the socket) */
+			if (b >= CAL_BUFS || atomic_load_explicit(&c->busy[b], memory_order_acquire) != 1)
+				goto fail;
+			memcpy(c->dst, c->slots + (size_t)b * CAL_MAX, c->size);
+			atomic_store_explicit(&c->busy[b], 0, memory_order_release);
+		} else if (read_full(c->fd, c->dst, c->size) < 0) {
+			goto fail;
+		}
+	}
+	return NULL;
+fail:
+	c->err = errno ? errno : EPROTO;
+	shutdown(c->fd, SHUT_RDWR);    /* (the writer's next send fails instead of blocking) */
+	return NULL;
+}
+
+/* A connected loopback pair: *w the writer's end, *r the reader's. */
+static int loop_pair(int *w, int *r)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	*w = *r = -1;
+	if (l < 0)
+		return -1;
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) < 0 ||
+	    (*w = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(*w, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (*r = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		int e = errno;
+		if (*w >= 0)
+			close(*w);
+		close(l);
+		*w = *r = -1;
+		errno = e;
+		return -1;
+	}
+	close(l);
+	return 0;
+}
+
+/* One measurement: ns to move CAL_BYTES in writes of `size`, or 0 when it could not run. */
+static uint64_t measure(struct cal_run *c, const uint8_t *src, bool region, size_t size)
+{
+	size_t msgs = CAL_BYTES / size;
+	uint64_t t0, t = 0;
+	pthread_t th;
+	int w, on = 1, off = 0;
+
+	c->region = region;
+	c->size = size;
+	c->err = 0;
+	for (int i = 0; i < CAL_BUFS; i++)
+		atomic_store(&c->busy[i], 0);
+	if (loop_pair(&w, &c->fd) < 0)
+		return 0;
+	if (pthread_create(&th, NULL, reader, c)) {
+		close(w);
+		close(c->fd);
+		return 0;
+	}
+	t0 = now_ns();
+	for (size_t i = 0; i < msgs; i++) {
+		if (region) {
+			uint8_t db[FF_DOORBELL_SIZE] = { 0 };
+			uint32_t b = (uint32_t)(i % CAL_BUFS);
+
+			while (atomic_load_explicit(&c->busy[b], memory_order_acquire))
+				sched_yield();
+			memcpy(c->slots + (size_t)b * CAL_MAX, src, size);
+			atomic_store_explicit(&c->busy[b], 1, memory_order_release);
+			memcpy(db, &b, sizeof(b));
+			if (write_full(w, db, sizeof(db)) < 0)
+				break;
+			/* pushed past Nagle, as the shim pushes its doorbells (tx.c) */
+			setsockopt(w, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+			setsockopt(w, IPPROTO_TCP, TCP_NODELAY, &off, sizeof(off));
+		} else if (write_full(w, src, size) < 0) {
+			break;
+		}
+	}
+	shutdown(w, SHUT_WR);          /* (a reader left waiting by a failed write ends) */
+	pthread_join(th, NULL);
+	if (!c->err)
+		t = now_ns() - t0;
+	close(w);
+	close(c->fd);
+	return t;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int ffd_calibrate(struct ffd_calibration *out)
+{
+	size_t bufs = (size_t)CAL_BUFS * CAL_MAX;
+	uint8_t *mem = mmap(NULL, bufs + 2 * CAL_MAX, PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	_Atomic uint32_t busy[CAL_BUFS];
+	struct cal_run c = { .slots = mem, .busy = busy };
+	uint64_t t0 = now_ns();
+	int n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (mem == MAP_FAILED)
+		return -1;
+	memset(mem, 0x5a, bufs + 2 * CAL_MAX);        /* every page touched before timing */
+	c.dst = mem + bufs + CAL_MAX;
+	for (size_t size = 8u << 10; size <= CAL_MAX; size *= 2, n++) {
+		uint64_t tcp[CAL_REPS], reg[CAL_REPS];
+
+		for (int rep = 0; rep < CAL_REPS; rep++) {
+			tcp[rep] = measure(&c, mem + bufs, false, size);
+			reg[rep] = measure(&c, mem + bufs, true, size);
+			if (!tcp[rep] || !reg[rep]) {
+				munmap(mem, bufs + 2 * CAL_MAX);
+				return -1;
+			}
+		}
+		qsort(tcp, CAL_REPS, sizeof(tcp[0]), cmp_u64);
+		qsort(reg, CAL_REPS, sizeof(reg[0]), cmp_u64);
+		out->size[n] = size;
+		out->ratio_x100[n] = (uint32_t)(100 * tcp[CAL_REPS / 2] / reg[CAL_REPS / 2]);
+	}
+	munmap(mem, bufs + 2 * CAL_MAX);
+	out->n = n;
+	/* the smallest size from which every size measured passes the margin; none: the
+	 * largest measured (larger writes gain more still) */
+	out->threshold = CAL_MAX;
+	for (int i = n - 1; i >= 0 && out->ratio_x100[i] >= (uint32_t)(100 * CAL_MARGIN); i--)
+		out->threshold = out->size[i] < CAL_FLOOR ? CAL_FLOOR : out->size[i];
+	out->took_ms = (uint32_t)((now_ns() - t0) / 1000000);
+	return 0;
+}
+
+/* Into the tenant's region header: the configured THRESHOLD, or (auto) the one measured by
+ * this run, or by an earlier run of this host whose region we re-attached (no second
+ * measurement under the load of live connections). Measured once per run, when the first
+ * region needs it; a measurement that cannot run publishes the default. */
+void ffd_threshold_publish(struct ffd_server *s, struct ffd_tenant *t, bool reattached)
+{
+	struct ff_threshold_pub *p = &t->r.hdr->thr;
+	const struct ffd_calibration *cal = &s->cal;
+	static bool logged = true;
+	uint64_t v;
+
+	if (s->cfg.threshold) {
+		p->src = FF_THR_CONFIG;
+		p->n = 0;
+		atomic_store(&p->value, s->cfg.threshold);
+		return;
+	}
+	if (reattached && p->src == FF_THR_MEASURED && atomic_load(&p->value) && !s->cal_done &&
+	    p->n && p->n <= FF_THR_SIZES) {
+		/* (this run's measurement from now on, e.g. for a reload back to auto) */
+		s->cal.n = (int)p->n;
+		memcpy(s->cal.size, p->size, sizeof(s->cal.size));
+		memcpy(s->cal.ratio_x100, p->ratio_x100, sizeof(s->cal.ratio_x100));
+		s->cal.threshold = atomic_load(&p->value);
+		s->cal.took_ms = p->took_ms;
+		s->cal_done = true;
+		return;
+	}
+	if (!s->cal_done) {
+		s->cal_done = true;
+		if (ffd_calibrate(&s->cal) < 0)
+			log_warnx("THRESHOLD = auto: the measurement could not run (%s); using %llu "
+				  "bytes", strerror(errno), (unsigned long long)FF_DEFAULT_THRESHOLD);
+		logged = false;
+	}
+	v = cal->n ? cal->threshold : FF_DEFAULT_THRESHOLD;
+	p->n = (uint32_t)cal->n;
+	memcpy(p->size, cal->size, sizeof(p->size));
+	memcpy(p->ratio_x100, cal->ratio_x100, sizeof(p->ratio_x100));
+	p->took_ms = cal->took_ms;
+	p->src = cal->n ? FF_THR_MEASURED : FF_THR_NONE;
+	atomic_store(&p->value, v);
+	if (!logged && cal->n) {
+		char text[320];
+
+		ffm_threshold_text(p, text, sizeof(text));
+		log_info("THRESHOLD %s; a size counts when the emulated region is at least "
+			 "%.1fx TCP there and at every larger size", text, CAL_MARGIN);
+		logged = true;
+	}
+}
