@@ -17,7 +17,7 @@ struct my_slot {
 	uint64_t mark;       /* filled_total when it was last filled */
 	uint64_t bytes;      /* payload bytes in it */
 	bool app;            /* handed to the application by faasflow_alloc() */
-	bool resident;       /* its pages are mapped into this process (populate) */
+	uint64_t resident;   /* bytes from its start mapped into this process (populate) */
 };
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,17 +67,23 @@ static void forget(uint32_t i)
 /* A slot's pages are mapped into this process in one call when it is first filled, not one
  * fault at a time inside the copy (4 us a page on one virtual machine: a first 300 KB payload
  * took 230-360 us instead of 20-30); only the slot about to be used, not the whole lease a
- * first payload waited for. Before Linux 5.14, or on failure, the pages fault in. Lock held. */
+ * first payload waited for, and only as far as the payload reaches (a first 64 KiB payload
+ * mapped 16 pages, not the slot's 256). Before Linux 5.14, or on failure, the pages fault
+ * in. Lock held. */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
-static void populate(struct my_slot *s)
+static void populate(struct my_slot *s, uint64_t len)
 {
-	if (s->resident)
+	uint64_t size = ff_rg()->hdr->slot_size, want = (len + 4095) & ~(uint64_t)4095;
+
+	if (want > size)
+		want = size;
+	if (want <= s->resident)
 		return;
-	s->resident = true;
-	madvise(ff_slot_ptr(ff_rg(), s->slot), ff_rg()->hdr->slot_size, MADV_POPULATE_WRITE);
+	madvise(ff_slot_ptr(ff_rg(), s->slot) + s->resident, want - s->resident, MADV_POPULATE_WRITE);
+	s->resident = want;
 }
 
 /* Lock held. Returns the index in `mine` of a slot now FILLED by us, or -1. Picks, among the
@@ -85,7 +91,7 @@ static void populate(struct my_slot *s)
  * cache, cold in the reader's), else the least recently filled one. No slot is leased just to
  * keep the distance: a fresh slot costs a coordinator round trip and page faults on both
  * sides, more than a warm one saves. */
-static int take_idle(uint32_t *gen, uint32_t key)
+static int take_idle(uint32_t *gen, uint32_t key, uint64_t len)
 {
 	uint32_t me = ff_ctl.client_id;
 	int warm = -1, oldest = -1, pick;
@@ -119,7 +125,7 @@ static int take_idle(uint32_t *gen, uint32_t key)
 		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED &&
 		    cas_word(mine[pick].slot, w, FF_SLOT_WORD(FF_SLOT_GEN(w), FF_SLOT_FILLED))) {
 			*gen = FF_SLOT_GEN(w);
-			populate(&mine[pick]);
+			populate(&mine[pick], len);
 			return pick;
 		}
 	}
@@ -209,9 +215,9 @@ int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_
 		if (bound ? flight_bytes + len <= bound :
 			    inflight < CONN_INFLIGHT_MIN ||
 			    (inflight < CONN_INFLIGHT_MAX && flight_bytes + len <= CONN_FLIGHT_BYTES)) {
-			i = take_idle(gen, key);
+			i = take_idle(gen, key, len);
 			if (i < 0 && lease_more())
-				i = take_idle(gen, key);
+				i = take_idle(gen, key, len);
 		}
 		if (i >= 0) {
 			uint32_t slot = mine[i].slot;
@@ -395,7 +401,7 @@ static int64_t find_run(uint32_t n)
 	for (uint32_t i = 0; i < nmine; i++)
 		if (mine[i].slot >= first && mine[i].slot < first + n) {
 			mine[i].app = true;
-			populate(&mine[i]);
+			populate(&mine[i], ff_rg()->hdr->slot_size);
 		}
 	return first;
 }
