@@ -50,13 +50,14 @@ ff_engine() {
 
 ff_engine_stop() {
 	[ -n "$FF_DOCKERD_PID" ] || return 0
-	kill "$FF_DOCKERD_PID" 2>/dev/null
+	kill "$FF_DOCKERD_PID" 2>/dev/null || true
 	for _ in $(seq 1 300); do
 		kill -0 "$FF_DOCKERD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -9 "$FF_DOCKERD_PID" 2>/dev/null
-	wait "$FF_DOCKERD_PID" 2>/dev/null
+	# (|| true: a caller under set -e, e.g. an EXIT trap, would exit 1 after a success)
+	kill -9 "$FF_DOCKERD_PID" 2>/dev/null || true
+	wait "$FF_DOCKERD_PID" 2>/dev/null || true
 	FF_DOCKERD_PID=
 }
 
