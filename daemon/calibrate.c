@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #define CAL_MAX    (256u << 10)
 #define CAL_MARGIN 1.5
 #define CAL_FLOOR  (16u << 10)   /* 8 KiB is measured, never chosen */
+#define CAL_DEADLINE_MS 3000u    /* the whole measurement; past it, the default */
 
 struct cal_run {
 	int fd;                       /* the reader's end */
@@ -49,7 +51,8 @@ struct cal_run {
 	uint8_t *slots;               /* CAL_BUFS x CAL_MAX, shared by both threads */
 	_Atomic uint32_t *busy;       /* per buffer: filled, not yet copied out */
 	uint8_t *dst;
-	int err;
+	_Atomic int err;              /* the reader's failure: the writer stops too */
+	uint64_t deadline_ns;         /* the whole measurement's */
 };
 
 static uint64_t now_ns(void)
@@ -113,10 +116,12 @@ static void *reader(void *arg)
 	}
 	return NULL;
 fail:
-	c->err = errno ? errno : EPROTO;
+	atomic_store(&c->err, errno ? errno : EPROTO);
 	shutdown(c->fd, SHUT_RDWR);    /* (the writer's next send fails instead of blocking) */
 	return NULL;
 }
+
+static const struct timeval cal_timeout = { .tv_sec = 2 };
 
 /* A connected loopback pair: *w the writer's end, *r the reader's. */
 static int loop_pair(int *w, int *r)
@@ -128,9 +133,15 @@ static int loop_pair(int *w, int *r)
 	*w = *r = -1;
 	if (l < 0)
 		return -1;
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	/* every call bounded (a firewall dropping loopback traffic, a stalled peer): connect
+	 * honours SO_SNDTIMEO, accept the listener's SO_RCVTIMEO, accepted sockets inherit */
+	if (setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &cal_timeout, sizeof(cal_timeout)) < 0 ||
+	    setsockopt(l, SOL_SOCKET, SO_SNDTIMEO, &cal_timeout, sizeof(cal_timeout)) < 0 ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
 	    getsockname(l, (struct sockaddr *)&a, &len) < 0 ||
 	    (*w = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(*w, SOL_SOCKET, SO_SNDTIMEO, &cal_timeout, sizeof(cal_timeout)) < 0 ||
+	    setsockopt(*w, SOL_SOCKET, SO_RCVTIMEO, &cal_timeout, sizeof(cal_timeout)) < 0 ||
 	    connect(*w, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    (*r = accept4(l, NULL, NULL, SOCK_CLOEXEC)) < 0) {
 		int e = errno;
@@ -145,25 +156,26 @@ static int loop_pair(int *w, int *r)
 	return 0;
 }
 
-/* One measurement: ns to move CAL_BYTES in writes of `size`, or 0 when it could not run. */
-static uint64_t measure(struct cal_run *c, const uint8_t *src, bool region, size_t size)
+/* One measurement: ns to move CAL_BYTES in writes of `size` into *ns. Returns 0, or an errno
+ * value when it could not run or took past the deadline. */
+static int measure(struct cal_run *c, const uint8_t *src, bool region, size_t size, uint64_t *ns)
 {
 	size_t msgs = CAL_BYTES / size;
-	uint64_t t0, t = 0;
+	uint64_t t0;
 	pthread_t th;
-	int w, on = 1, off = 0;
+	int w, e, on = 1, off = 0;
 
 	c->region = region;
 	c->size = size;
-	c->err = 0;
+	atomic_store(&c->err, 0);
 	for (int i = 0; i < CAL_BUFS; i++)
 		atomic_store(&c->busy[i], 0);
 	if (loop_pair(&w, &c->fd) < 0)
-		return 0;
-	if (pthread_create(&th, NULL, reader, c)) {
+		return errno ? errno : EIO;
+	if ((e = pthread_create(&th, NULL, reader, c))) {
 		close(w);
 		close(c->fd);
-		return 0;
+		return e;
 	}
 	t0 = now_ns();
 	for (size_t i = 0; i < msgs; i++) {
@@ -171,8 +183,11 @@ static uint64_t measure(struct cal_run *c, const uint8_t *src, bool region, size
 			uint8_t db[FF_DOORBELL_SIZE] = { 0 };
 			uint32_t b = (uint32_t)(i % CAL_BUFS);
 
-			while (atomic_load_explicit(&c->busy[b], memory_order_acquire))
+			while (atomic_load_explicit(&c->busy[b], memory_order_acquire) &&
+			       !atomic_load(&c->err) && now_ns() < c->deadline_ns)
 				sched_yield();
+			if (atomic_load_explicit(&c->busy[b], memory_order_acquire))
+				break;      /* the reader failed, or the time ran out */
 			memcpy(c->slots + (size_t)b * CAL_MAX, src, size);
 			atomic_store_explicit(&c->busy[b], 1, memory_order_release);
 			memcpy(db, &b, sizeof(b));
@@ -187,11 +202,13 @@ static uint64_t measure(struct cal_run *c, const uint8_t *src, bool region, size
 	}
 	shutdown(w, SHUT_WR);          /* (a reader left waiting by a failed write ends) */
 	pthread_join(th, NULL);
-	if (!c->err)
-		t = now_ns() - t0;
+	*ns = now_ns() - t0;
+	e = atomic_load(&c->err);
+	if (!e && now_ns() > c->deadline_ns)
+		e = ETIMEDOUT;
 	close(w);
 	close(c->fd);
-	return t;
+	return e;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -209,21 +226,22 @@ int ffd_calibrate(struct ffd_calibration *out)
 	_Atomic uint32_t busy[CAL_BUFS];
 	struct cal_run c = { .slots = mem, .busy = busy };
 	uint64_t t0 = now_ns();
-	int n = 0;
+	int n = 0, e;
 
 	memset(out, 0, sizeof(*out));
 	if (mem == MAP_FAILED)
 		return -1;
+	c.deadline_ns = t0 + CAL_DEADLINE_MS * 1000000ull;
 	memset(mem, 0x5a, bufs + 2 * CAL_MAX);        /* every page touched before timing */
 	c.dst = mem + bufs + CAL_MAX;
 	for (size_t size = 8u << 10; size <= CAL_MAX; size *= 2, n++) {
 		uint64_t tcp[CAL_REPS], reg[CAL_REPS];
 
 		for (int rep = 0; rep < CAL_REPS; rep++) {
-			tcp[rep] = measure(&c, mem + bufs, false, size);
-			reg[rep] = measure(&c, mem + bufs, true, size);
-			if (!tcp[rep] || !reg[rep]) {
+			if ((e = measure(&c, mem + bufs, false, size, &tcp[rep])) ||
+			    (e = measure(&c, mem + bufs, true, size, &reg[rep]))) {
 				munmap(mem, bufs + 2 * CAL_MAX);
+				errno = e;
 				return -1;
 			}
 		}
@@ -234,19 +252,22 @@ int ffd_calibrate(struct ffd_calibration *out)
 	}
 	munmap(mem, bufs + 2 * CAL_MAX);
 	out->n = n;
-	/* the smallest size from which every size measured passes the margin; none: the
-	 * largest measured (larger writes gain more still) */
+	/* the smallest size from which every size measured below the largest passes the
+	 * margin (the largest alone is the fallback: one noisy reading there must not undo
+	 * the rest); none: the largest (larger writes gain more still) */
 	out->threshold = CAL_MAX;
-	for (int i = n - 1; i >= 0 && out->ratio_x100[i] >= (uint32_t)(100 * CAL_MARGIN); i--)
+	for (int i = n - 2; i >= 0 && out->ratio_x100[i] >= (uint32_t)(100 * CAL_MARGIN); i--)
 		out->threshold = out->size[i] < CAL_FLOOR ? CAL_FLOOR : out->size[i];
 	out->took_ms = (uint32_t)((now_ns() - t0) / 1000000);
 	return 0;
 }
 
 /* Into the tenant's region header: the configured THRESHOLD, or (auto) the one measured by
- * this run, or by an earlier run of this host whose region we re-attached (no second
- * measurement under the load of live connections). Measured once per run, when the first
- * region needs it; a measurement that cannot run publishes the default. */
+ * this run, or by an earlier run of this host whose region we re-attached with a measured
+ * value (no second measurement under the load of live connections). Measured once per run,
+ * when the first region needs it: at start, before the coordinator serves, or at a reload
+ * from a size to auto (the event loop waits for it, about 0.1 s); a measurement that cannot
+ * run (or takes over CAL_DEADLINE_MS) publishes the default. */
 void ffd_threshold_publish(struct ffd_server *s, struct ffd_tenant *t, bool reattached)
 {
 	struct ff_threshold_pub *p = &t->r.hdr->thr;

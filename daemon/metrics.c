@@ -226,7 +226,7 @@ void ffm_threshold_text(const struct ff_threshold_pub *p, char *buf, size_t len)
 		snprintf(buf + at, len - at, " (THRESHOLD configured)");
 		return;
 	}
-	k = snprintf(buf + at, len - at, " (auto, measured at start in %u ms; region/TCP", p->took_ms);
+	k = snprintf(buf + at, len - at, " (auto, measured in %u ms; region/TCP", p->took_ms);
 	for (uint32_t i = 0; k > 0 && i < p->n && i < FF_THR_SIZES; i++) {
 		at += (size_t)k;
 		if (at >= len)

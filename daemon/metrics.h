@@ -28,7 +28,7 @@ void ffm_print(FILE *f, const struct ffm_tenant *t, size_t n);
 uint64_t ffm_resident_bytes(const void *base, uint64_t size);
 
 /* The THRESHOLD a region's coordinator published and where it came from, for the log and
- * `faasflowctl status`: "32 KiB (auto, measured at start in 98 ms: region/TCP 8K 0.80x, ...)". */
+ * `faasflowctl status`: "32 KiB (auto, measured in 98 ms; region/TCP 8K 0.80x, ...)". */
 void ffm_threshold_text(const struct ff_threshold_pub *p, char *buf, size_t len);
 /* "measured", "configured" or "default" */
 const char *ffm_threshold_source(const struct ff_threshold_pub *p);

@@ -76,7 +76,14 @@ static void forget(uint32_t i)
 
 static void populate(struct my_slot *s, uint64_t len)
 {
-	uint64_t size = ff_rg()->hdr->slot_size, want = (len + 4095) & ~(uint64_t)4095;
+	static uint64_t page;
+	uint64_t size = ff_rg()->hdr->slot_size, want;
+
+	if (!page) {
+		long p = sysconf(_SC_PAGESIZE);
+		page = p > 0 && !(p & (p - 1)) ? (uint64_t)p : 4096;
+	}
+	want = (len + page - 1) & ~(page - 1);   /* (slots are page-aligned, whole pages) */
 
 	if (want > size)
 		want = size;

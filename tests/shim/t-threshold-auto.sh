@@ -5,7 +5,7 @@
 # THRESHOLD wins; a restarted coordinator that re-attaches the region keeps the value
 # (no second measurement); a configured THRESHOLD, applied by SIGHUP, is published as such
 # and shims without their own follow it; back to auto, the measured value returns. Every
-# transfer is hash-checked at both ends.
+# transfer is hash-checked at both ends. Where nothing can be measured (no loopback), 64K.
 . "$ST_SRCDIR/lib.sh"
 
 unset FAASFLOW_THRESHOLD           # (the test environment pins 64K for the other tests)
@@ -48,7 +48,7 @@ case $thr in
 esac
 if [ "$src" != measured ] || [ -z "$ok" ]; then
 	st_fail "published" "threshold $thr ($src): expected a power of two from 16K to 256K, measured"
-elif ! echo "$line" | grep -Eq "auto, measured at start in [0-9]+ ms; region/TCP 8K [0-9.]+x, 16K [0-9.]+x, 32K [0-9.]+x, 64K [0-9.]+x, 128K [0-9.]+x, 256K [0-9.]+x\)$"; then
+elif ! echo "$line" | grep -Eq "auto, measured in [0-9]+ ms; region/TCP 8K [0-9.]+x, 16K [0-9.]+x, 32K [0-9.]+x, 64K [0-9.]+x, 128K [0-9.]+x, 256K [0-9.]+x\)$"; then
 	st_fail "published" "faasflowctl status does not say how it was measured: '$line'"
 else
 	st_pass "published: $line"
@@ -122,6 +122,29 @@ if [ "$(jfield threshold)" != "$thr" ] || [ "$(jfield threshold_source)" != meas
 	st_fail "back-to-auto" "after SIGHUP without THRESHOLD: $(jfield threshold) ($(jfield threshold_source)), expected $thr (measured)"
 else
 	st_pass "back-to-auto: $thr (measured) published again"
+fi
+# where nothing can be measured (a network namespace whose loopback is down): the default,
+# and the log says why
+if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+	mkdir -p "$T/ns"
+	tl_config "$T/ns.conf" "$T/ns/region" "$T/ns"
+	unshare -n "$FFD" --config "$T/ns.conf" >"$T/ns.log" 2>&1 &
+	nsd=$!
+	ST_PIDS+=("$nsd")
+	if ! tl_wait_ready "$FFCTL" "$T/ns.conf" "$nsd"; then
+		st_fail "unmeasurable" "the coordinator without loopback did not start: $(tail -n 3 "$T/ns.log")"
+	else
+		nline=$("$FFCTL" --config "$T/ns.conf" status | grep '^  threshold ')
+		if [ "$nline" != "  threshold            64 KiB (default: the measurement could not run)" ] ||
+		   ! grep -q "THRESHOLD = auto: the measurement could not run (Network is unreachable); using 65536 bytes" "$T/ns.log"; then
+			st_fail "unmeasurable" "status '$nline', log: $(grep THRESHOLD "$T/ns.log")"
+		else
+			st_pass "unmeasurable: loopback down, 64 KiB published and the reason logged"
+		fi
+	fi
+	kill "$nsd" 2>/dev/null
+else
+	echo "(unmeasurable: not root or no unshare, not run)"
 fi
 st_daemon_alive || st_fail "daemon-alive" "faasflowd died"
 st_done
