@@ -52,14 +52,17 @@ static ssize_t conn_send_oob(struct ff_conn *c, int fd, const struct iovec *iov,
 			     int flags, const struct msghdr *msg)
 {
 	size_t n = ff_iov_len(iov, iovcnt), k = 0;
-	struct iovec head[64];
+	struct iovec head[FF_IOV_MAX];
 	ssize_t r = 0;
 	uint8_t last = 0;
 	int nh;
 
 	if (c->kind == FF_KIND_CONN && atomic_load(&c->tx) == FF_TX_UNDECIDED)
 		ff_tx_decide(c, fd);
-	if (c->kind != FF_KIND_CONN || atomic_load(&c->tx) == FF_TX_RAW || n == 0 || iovcnt > 64) {
+	/* (more pieces than the kernel takes: its EMSGSIZE, nothing sent; up to that many, the
+	 * bytes go framed: with more than 64 they went raw into the framed stream) */
+	if (c->kind != FF_KIND_CONN || atomic_load(&c->tx) == FF_TX_RAW || n == 0 ||
+	    iovcnt > FF_IOV_MAX) {
 		struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 		return ff_real.sendmsg(fd, msg ? msg : &mh, flags);
 	}
@@ -70,7 +73,7 @@ static ssize_t conn_send_oob(struct ff_conn *c, int fd, const struct iovec *iov,
 		}
 		k += iov[i].iov_len;
 	}
-	nh = ff_iov_sub(head, 64, iov, iovcnt, 0, n - 1);
+	nh = ff_iov_sub(head, FF_IOV_MAX, iov, iovcnt, 0, n - 1);
 	if (n > 1) {
 		r = ff_tx_ctl(c, fd, head, nh, flags & ~MSG_OOB, msg ? msg->msg_control : NULL,
 			      msg ? msg->msg_controllen : 0);

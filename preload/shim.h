@@ -17,6 +17,8 @@
 #include "pairs.h"
 #include "region.h"
 
+/* The most pieces one system call takes (the kernel's UIO_MAXIOV; more: EMSGSIZE/EINVAL). */
+#define FF_IOV_MAX 1024
 #define FF_HIDDEN __attribute__((visibility("hidden")))
 #define FF_EXPORT __attribute__((visibility("default")))
 

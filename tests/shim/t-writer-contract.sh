@@ -16,7 +16,7 @@ st_start_daemon
 # shimmed run through the region, the bound and the signals included).
 for thr in default 1; do
 for mode in nb-bound both-write alarm-send alarm-copy oob oob-inline oob-twice oob-marks cmsg sndtimeo sndbuf-4k \
-	writev-many; do
+	writev-many oob-many; do
 	name=$mode
 	if [ "$thr" = 1 ]; then
 		export FAASFLOW_THRESHOLD=1

@@ -16,6 +16,8 @@ the shim can be compared (one process holds both ends; the peer does not read un
                                     gets 'abcX' in the stream, 'Y' as urgent data (select's
                                     exceptional set, recv(MSG_OOB)), SIOCATMARK at the mark,
                                     and the 1 MiB whole after it
+  writer_contract.py oob-many       sendmsg(MSG_OOB) of 100 and of 1024 one-byte pieces: the
+                                    stream, the urgent byte, then 1 MiB after it
   writer_contract.py oob-inline     the same with SO_OOBINLINE on the reader: 'abcX', the mark,
                                     then 'Ydef' and the 1 MiB in the stream, recv(MSG_OOB)
                                     EINVAL; and an urgent byte as a connection's first byte,
@@ -190,6 +192,25 @@ def oob():
     rest = read_exact(b, len(big))
     print("sent_oob=%d except=%d normal=%r urgent=%r at_mark=%d big_ok=%d" % (
         n_oob, len(x), normal, urgent, int.from_bytes(at_mark, 'little'), rest == big))
+
+
+def oob_many():
+    """sendmsg(MSG_OOB) of 100 and of 1024 pieces: all but the last byte in the stream, the
+    last one urgent (with more than 64 pieces the bytes went raw into the framed stream)"""
+    a, b = pair()
+    out = []
+    for count in (100, 1024):
+        parts = [bytes([0x41 + i % 26]) for i in range(count - 1)] + [b'U']
+        n = a.sendmsg(parts, [], socket.MSG_OOB)
+        _, _, x = select.select([], [], [b], 5)
+        normal = read_exact(b, count - 1)
+        urgent = b.recv(1, socket.MSG_OOB)
+        big = bytes(range(256)) * 4096 + b'end%d' % count
+        a.sendall(big)
+        tail = read_exact(b, len(big))
+        out.append("n%d=%d except=%d normal_ok=%d urgent=%r big_ok=%d" % (
+            count, n, len(x), normal == b''.join(parts[:-1]), urgent, tail == big))
+    print(" ".join(out))
 
 
 def oob_inline():
@@ -382,7 +403,7 @@ def writev_many():
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
      "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "oob-inline": oob_inline,
-     "oob-twice": oob_twice, "oob-marks": oob_marks,
+     "oob-twice": oob_twice, "oob-many": oob_many, "oob-marks": oob_marks,
      "cmsg": cmsg,
      "sndtimeo": sndtimeo,
      "sndbuf-4k": sndbuf_4k, "writev-many": writev_many}[sys.argv[1]]()
