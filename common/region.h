@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "defaults.h"
+
 #define FF_REGION_MAGIC    0x31474552574f4c46ULL   /* "FLOWREG1" little-endian */
 #define FF_REGION_VERSION  4u
 #define FF_REGION_TAIL_MAGIC 0x4c494154574f4c46ULL  /* "FLOWTAIL": the region's last page */
@@ -57,6 +59,13 @@ struct ff_threshold_pub {
 	uint32_t ratio_x100[FF_THR_SIZES];  /* TCP's time / the region's, x100 */
 	uint32_t took_ms;
 };
+/* The THRESHOLD a published entry stands for (nothing published: the default). */
+static inline uint64_t ff_thr_value(const struct ff_threshold_pub *p)
+{
+	uint64_t v = atomic_load_explicit(&p->value, memory_order_relaxed);
+
+	return v ? v : FF_DEFAULT_THRESHOLD;
+}
 
 struct ff_region_header {
 	uint64_t magic;

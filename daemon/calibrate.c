@@ -217,7 +217,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int ffd_calibrate(struct ffd_calibration *out)
+/* Fills *out (src FF_THR_MEASURED, value the threshold). Returns 0, or -1 with errno. */
+static int calibrate(struct ff_threshold_pub *out)
 {
 	size_t bufs = (size_t)CAL_BUFS * CAL_MAX;
 	uint8_t *mem = mmap(NULL, bufs + 2 * CAL_MAX, PROT_READ | PROT_WRITE,
@@ -250,15 +251,27 @@ int ffd_calibrate(struct ffd_calibration *out)
 		out->ratio_x100[n] = (uint32_t)(100 * tcp[CAL_REPS / 2] / reg[CAL_REPS / 2]);
 	}
 	munmap(mem, bufs + 2 * CAL_MAX);
-	out->n = n;
+	out->n = (uint32_t)n;
 	/* the smallest size from which every size measured below the largest passes the
 	 * margin (the largest alone is the fallback: one noisy reading there must not undo
 	 * the rest); none: the largest (larger writes gain more still) */
-	out->threshold = CAL_MAX;
+	out->value = CAL_MAX;
 	for (int i = n - 2; i >= 0 && out->ratio_x100[i] >= (uint32_t)(100 * CAL_MARGIN); i--)
-		out->threshold = out->size[i] < CAL_FLOOR ? CAL_FLOOR : out->size[i];
+		out->value = out->size[i] < CAL_FLOOR ? CAL_FLOOR : out->size[i];
 	out->took_ms = (uint32_t)((now_ns() - t0) / 1000000);
+	out->src = FF_THR_MEASURED;
 	return 0;
+}
+
+/* Every field, the value last: a shim reads only the value, and finds the rest with it. */
+static void thr_copy(struct ff_threshold_pub *dst, const struct ff_threshold_pub *src)
+{
+	dst->src = src->src;
+	dst->n = src->n;
+	memcpy(dst->size, src->size, sizeof(dst->size));
+	memcpy(dst->ratio_x100, src->ratio_x100, sizeof(dst->ratio_x100));
+	dst->took_ms = src->took_ms;
+	atomic_store(&dst->value, atomic_load(&src->value));
 }
 
 /* Into the tenant's region header: the configured THRESHOLD, or (auto) the one measured by
@@ -270,9 +283,7 @@ int ffd_calibrate(struct ffd_calibration *out)
 void ffd_threshold_publish(struct ffd_server *s, struct ffd_tenant *t, bool reattached)
 {
 	struct ff_threshold_pub *p = &t->r.hdr->thr;
-	const struct ffd_calibration *cal = &s->cal;
-	static bool logged = true;
-	uint64_t v;
+	char text[320];
 
 	if (s->cfg.threshold) {
 		p->src = FF_THR_CONFIG;
@@ -280,37 +291,27 @@ void ffd_threshold_publish(struct ffd_server *s, struct ffd_tenant *t, bool reat
 		atomic_store(&p->value, s->cfg.threshold);
 		return;
 	}
-	if (reattached && p->src == FF_THR_MEASURED && atomic_load(&p->value) && !s->cal_done &&
-	    p->n && p->n <= FF_THR_SIZES) {
-		/* (this run's measurement from now on, e.g. for a reload back to auto) */
-		s->cal.n = (int)p->n;
-		memcpy(s->cal.size, p->size, sizeof(s->cal.size));
-		memcpy(s->cal.ratio_x100, p->ratio_x100, sizeof(s->cal.ratio_x100));
-		s->cal.threshold = atomic_load(&p->value);
-		s->cal.took_ms = p->took_ms;
-		s->cal_done = true;
-		return;
-	}
 	if (!s->cal_done) {
 		s->cal_done = true;
-		if (ffd_calibrate(&s->cal) < 0)
+		if (reattached && p->src == FF_THR_MEASURED && atomic_load(&p->value) && p->n &&
+		    p->n <= FF_THR_SIZES) {
+			thr_copy(&s->cal, p);      /* (this run's from now on: a reload to auto) */
+			return;
+		}
+		if (calibrate(&s->cal) < 0) {
 			log_warnx("THRESHOLD = auto: the measurement could not run (%s); using %llu "
 				  "bytes", strerror(errno), (unsigned long long)FF_DEFAULT_THRESHOLD);
-		logged = false;
-	}
-	v = cal->n ? cal->threshold : FF_DEFAULT_THRESHOLD;
-	p->n = (uint32_t)cal->n;
-	memcpy(p->size, cal->size, sizeof(p->size));
-	memcpy(p->ratio_x100, cal->ratio_x100, sizeof(p->ratio_x100));
-	p->took_ms = cal->took_ms;
-	p->src = cal->n ? FF_THR_MEASURED : FF_THR_NONE;
-	atomic_store(&p->value, v);
-	if (!logged && cal->n) {
-		char text[320];
-
+			s->cal.src = FF_THR_NONE;
+			s->cal.n = 0;
+			atomic_store(&s->cal.value, FF_DEFAULT_THRESHOLD);
+			thr_copy(p, &s->cal);
+			return;
+		}
+		thr_copy(p, &s->cal);
 		ffm_threshold_text(p, text, sizeof(text));
-		log_info("THRESHOLD %s; a size counts when the emulated region is at least "
-			 "%.1fx TCP there and at every larger size", text, CAL_MARGIN);
-		logged = true;
+		log_info("THRESHOLD %s; a size counts when the emulated region is at least %.1fx "
+			 "TCP there and at every larger size", text, CAL_MARGIN);
+		return;
 	}
+	thr_copy(p, &s->cal);
 }

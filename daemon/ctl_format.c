@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "defaults.h"
 #include "metrics.h"
 
 static const char *const state_names[4] = { "free", "leased", "filled", "reading" };
@@ -127,9 +126,7 @@ void ctl_print_json(FILE *f, const struct ctl *c)
 	        st->lease_requests, st->returns, st->reclaimed, st->bad_messages,
 	        st->refused_clients);
 	if (c->have_region) {
-		uint64_t thr = atomic_load(&c->r.hdr->thr.value);
-
-		fprintf(f, "\"threshold\": %" PRIu64 ", ", thr ? thr : (uint64_t)FF_DEFAULT_THRESHOLD);
+		fprintf(f, "\"threshold\": %" PRIu64 ", ", ff_thr_value(&c->r.hdr->thr));
 		json_str(f, "threshold_source", ffm_threshold_source(&c->r.hdr->thr));
 		fprintf(f, "\"region_bytes\": %" PRIu64 ", \"region_payloads\": %" PRIu64
 		        ", \"inline_bytes\": %" PRIu64 ", \"inline_frames\": %" PRIu64

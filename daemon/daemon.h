@@ -149,18 +149,10 @@ struct ffd_http_conn {
 	size_t outlen, outoff;
 };
 
-/* THRESHOLD = auto: what the coordinator measured at start (calibrate.c) */
-struct ffd_calibration {
-	int n;                                 /* sizes measured */
-	uint32_t size[FF_THR_SIZES];
-	uint32_t ratio_x100[FF_THR_SIZES];     /* TCP's time / the emulated region's, x100 */
-	uint64_t threshold;
-	uint32_t took_ms;
-};
-
 struct ffd_server {
 	struct ff_config cfg;
-	struct ffd_calibration cal;   /* valid once cal_done (cal.n 0: it could not run) */
+	struct ff_threshold_pub cal;  /* THRESHOLD = auto: this run's, once cal_done
+	                               * (src FF_THR_NONE: the measurement could not run) */
 	bool cal_done;
 	const char *config_path;      /* --config, or NULL */
 	char **sets;                  /* --set KEY=VALUE, reapplied on reload */
@@ -191,7 +183,6 @@ uint64_t ffd_now_ns(void);
 uint64_t ffd_nofile_limit(void);   /* the soft RLIMIT_NOFILE */
 
 /* calibrate.c: THRESHOLD = auto */
-int ffd_calibrate(struct ffd_calibration *out);
 void ffd_threshold_publish(struct ffd_server *s, struct ffd_tenant *t, bool reattached);
 
 /* tenant.c: region and control socket of each tenant */

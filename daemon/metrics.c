@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
-#include "defaults.h"
 #include "metrics.h"
 
 const char *const ffm_fallback_names[FF_FB_MAX] = {
@@ -212,7 +211,7 @@ void ffm_threshold_text(const struct ff_threshold_pub *p, char *buf, size_t len)
 {
 	uint64_t v = atomic_load(&p->value);
 	size_t at = 0;
-	int k = size_text(buf, len, v ? v : FF_DEFAULT_THRESHOLD);
+	int k = size_text(buf, len, ff_thr_value(p));
 
 	if (k < 0 || (size_t)k >= len)
 		return;

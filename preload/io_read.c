@@ -61,7 +61,7 @@ ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
 	ff_init();
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.readv(fd, iov, iovcnt);
-	if (iovcnt < 0 || iovcnt > 1024) {
+	if (iovcnt < 0 || iovcnt > FF_IOV_MAX) {
 		ff_conn_put(c);
 		errno = EINVAL;
 		return -1;
@@ -142,7 +142,7 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 		}   /* upgraded fds received with SCM_RIGHTS */
 		return r;
 	}
-	if ((flags & MSG_OOB) || msg->msg_iovlen > 1024 || c->kind != FF_KIND_CONN ||
+	if ((flags & MSG_OOB) || msg->msg_iovlen > FF_IOV_MAX || c->kind != FF_KIND_CONN ||
 	    atomic_load(&c->rx) == FF_RX_RAW) {
 		ff_conn_put(c);
 		return ff_real.recvmsg(fd, msg, flags);

@@ -109,7 +109,7 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	ff_init();
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.writev(fd, iov, iovcnt);
-	if (iovcnt < 0 || iovcnt > 1024) {
+	if (iovcnt < 0 || iovcnt > FF_IOV_MAX) {
 		ff_conn_put(c);
 		errno = EINVAL;
 		return -1;
@@ -158,7 +158,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		ff_handoff_send(msg);      /* upgraded fds passed with SCM_RIGHTS */
 	if (ff_passthrough() || !(c = ff_conn_get(fd)))
 		return ff_real.sendmsg(fd, msg, flags);
-	if (msg->msg_iovlen > 1024) {
+	if (msg->msg_iovlen > FF_IOV_MAX) {
 		ff_conn_put(c);
 		return ff_real.sendmsg(fd, msg, flags);
 	}

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "busguard.h"
-#include "defaults.h"
 #include "shim.h"
 
 /* Send exactly n frame bytes, waiting for room if the socket is full. The frame was already
@@ -73,19 +72,22 @@ static size_t put_hello(struct ff_conn *c, uint8_t *buf)
 	return FF_HELLO_SIZE;
 }
 
+/* Pieces one sendmsg() of a frame carries, its prefix included. */
+#define FRAME_PIECES 64
+
 /* Write up to `len` raw bytes of iov (after skipping `skip`) with a frame prefix. Returns
  * payload bytes written (>= 0) or -1 if nothing at all went out. Keeps unsent prefix bytes. */
 static ssize_t send_with_prefix(struct ff_conn *c, int fd, const uint8_t *pre, size_t plen,
 				const struct iovec *iov, int iovcnt, size_t skip, size_t len, int flags)
 {
-	struct iovec v[64];
+	struct iovec v[FRAME_PIECES];
 	struct msghdr mh = { .msg_iov = v };
 	int n = 0;
 	ssize_t r;
 
 	if (plen)
 		v[n++] = (struct iovec){ .iov_base = (void *)pre, .iov_len = plen };
-	n += ff_iov_sub(v + n, 64 - n, iov, iovcnt, skip, len);
+	n += ff_iov_sub(v + n, FRAME_PIECES - n, iov, iovcnt, skip, len);
 	mh.msg_iovlen = (size_t)n;
 	mh.msg_control = (void *)c->tx_ctl;
 	mh.msg_controllen = c->tx_ctllen;
@@ -119,14 +121,14 @@ static ssize_t tx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int
 
 	if (len > FF_INLINE_MAX)
 		len = FF_INLINE_MAX;
-	if (iovcnt > 63) {
-		/* no more than one sendmsg() carries (63 pieces after the prefix): a frame of
+	if (iovcnt > FRAME_PIECES - 1) {
+		/* no more than one sendmsg() carries (the pieces after the prefix): a frame of
 		 * more was sent in part and the call returned short, where a blocking writev()
 		 * of TCP's sends it all (1024 one-byte pieces: 63); now it goes whole, in frames */
-		struct iovec v[63];
+		struct iovec v[FRAME_PIECES - 1];
 		size_t fit = 0;
 
-		for (int i = 0, k = ff_iov_sub(v, 63, iov, iovcnt, skip, len); i < k; i++)
+		for (int i = 0, k = ff_iov_sub(v, FRAME_PIECES - 1, iov, iovcnt, skip, len); i < k; i++)
 			fit += v[i].iov_len;
 		if (fit < len)
 			len = fit;
@@ -314,14 +316,11 @@ static bool is_blocking(int *cache, int fd, int flags)
  * control.c; a truncated file's header reads as zeros: busguard.h.) */
 static uint64_t tx_threshold(void)
 {
-	struct ff_region *rg;
-	uint64_t t = ff_proc.cfg.threshold;
+	struct ff_region *rg = ff_rg();
 
-	if (t)
-		return t;
-	rg = ff_rg();
-	t = rg ? atomic_load_explicit(&rg->hdr->thr.value, memory_order_relaxed) : 0;
-	return t ? t : FF_DEFAULT_THRESHOLD;
+	if (ff_proc.cfg.threshold)
+		return ff_proc.cfg.threshold;
+	return rg ? ff_thr_value(&rg->hdr->thr) : FF_DEFAULT_THRESHOLD;
 }
 
 /* control: the application's ancillary data (sendmsg), sent with the call's first bytes. */
