@@ -79,7 +79,7 @@ run_case "small api buffers -> borrow" borrow api 100 50
 
 # A peer without the shim: socat writes what it receives to a file.
 rm -f "$T/plain.bin"
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000))    # (below the ephemeral range: no connection's local port)
 socat -u "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" "OPEN:$T/plain.bin,creat,trunc" &
 sp=$!
 pids+=("$sp")
