@@ -55,6 +55,11 @@ static int set_enabled(struct ff_config *c, const struct key *k, const char *v)
 	return ff_parse_bool(v, &c->enabled);
 }
 
+static int set_small_write_runs(struct ff_config *c, const struct key *k, const char *v)
+{
+	return ff_parse_bool(v, &c->small_write_runs);
+}
+
 static int set_log_syslog(struct ff_config *c, const struct key *k, const char *v)
 {
 	return ff_parse_bool(v, &c->log_syslog);
@@ -393,6 +398,7 @@ static const struct key keys[] = {
 	{ "QUOTA", set_quota, "a whole number of slots from 1 to 1000000", false },
 	{ "LEASE_BATCH", set_lease_batch, "a whole number of slots from 1 to 256", false },
 	{ "SPIN_WAIT_US", set_spin_wait_us, "a whole number of microseconds from 0 (never poll before sleeping) to 10000", true },
+	{ "SMALL_WRITE_RUNS", set_small_write_runs, "true or false (also yes/no, on/off, 1/0, True/False)", true },
 	{ "LOG_LEVEL", set_log_level, "err, warn, info or debug", true },
 	{ "LOG_FILE", set_log_file, "an absolute file path, or empty for stderr", true },
 	{ "LOG_SYSLOG", set_log_syslog, "true or false", false },
@@ -424,6 +430,7 @@ void ff_config_defaults(struct ff_config *c)
 	c->quota = FF_DEFAULT_QUOTA;
 	c->lease_batch = FF_DEFAULT_LEASE_BATCH;
 	c->spin_wait_us = FF_DEFAULT_SPIN_WAIT_US;
+	c->small_write_runs = true;
 	c->log_level = FF_LOG_WARN;
 	c->shm_file_mode = FF_DEFAULT_FILE_MODE;
 	c->socket_mode = FF_DEFAULT_SOCKET_MODE;

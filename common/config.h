@@ -50,6 +50,7 @@ struct ff_config {
 	uint32_t quota;                /* QUOTA: max slots one process may hold */
 	uint32_t lease_batch;          /* LEASE_BATCH: slots per lease request */
 	uint32_t spin_wait_us;         /* SPIN_WAIT_US: longest busy wait of the shim (0 = none) */
+	bool     small_write_runs;     /* SMALL_WRITE_RUNS: streams of small writes share slots */
 	int      log_level;            /* LOG_LEVEL */
 	char     log_file[PATH_MAX];   /* LOG_FILE ("" = stderr) */
 	bool     log_syslog;           /* LOG_SYSLOG */

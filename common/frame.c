@@ -92,10 +92,17 @@ uint16_t ff_doorbell_checksum(const struct ff_doorbell *d)
 
 void ff_doorbell_encode(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len)
 {
+	ff_doorbell_encode_flags(out, slot, gen, off, len, 0);
+}
+
+void ff_doorbell_encode_flags(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len,
+			      uint8_t flags)
+{
 	struct ff_doorbell d;
 
 	memset(&d, 0, sizeof(d));
 	d.type = FF_FRAME_DOORBELL;
+	d.flags = flags;
 	d.slot = htole32(slot);
 	d.gen = htole32(gen);
 	d.offset = htole64(off);
@@ -143,7 +150,7 @@ static int decode_doorbell(const uint8_t *b, size_t n, uint64_t slot_size, uint6
 	d.len = le64toh(d.len);
 	off = d.offset;
 	len = d.len;
-	if (d.flags || d.reserved || d.gen > FF_SLOT_GEN_MASK)
+	if ((d.flags & ~FF_DB_RUN) || d.reserved || d.gen > FF_SLOT_GEN_MASK)
 		return -1;
 	if ((uint64_t)d.slot >= slot_count)
 		return -1;

@@ -5,6 +5,9 @@
  *            in slot S at offset O". It is longer than anything a reader takes from the socket
  *            before it knows the frame at the head (FF_SPEC_MAX): a doorbell is therefore never
  *            taken out whole ahead of its payload, and the socket stays readable until then.
+ *            With FF_DB_RUN in its flags it opens a run: small writes that follow are appended
+ *            to the same slot (its meta's `run` word counts them) until the reader first
+ *            decodes the doorbell, which seals the run; len is then the run's final length.
  *   urgent   (8 bytes, the inline header with type FF_FRAME_URGENT and len 0): "the next byte
  *            of the stream is TCP's urgent byte (MSG_OOB)". The reader's kernel takes that byte
  *            out of the stream, unless the reader has SO_OOBINLINE or a later urgent byte made
@@ -26,6 +29,8 @@
 /* The most payload bytes a reader takes together with an unknown header in one call. */
 #define FF_SPEC_MAX      (FF_DOORBELL_SIZE - FF_INLINE_HDR - 1u)
 #define FF_INLINE_MAX    (1u << 30)
+
+#define FF_DB_RUN        0x01u  /* ff_doorbell.flags: the slot holds a run (region.h) */
 
 enum ff_frame_type { FF_FRAME_INLINE = 0xA1, FF_FRAME_DOORBELL = 0xD0, FF_FRAME_URGENT = 0xB2 };
 
@@ -74,6 +79,8 @@ void ff_inline_encode(struct ff_inline_hdr *h, uint32_t len);
 void ff_urgent_encode(struct ff_inline_hdr *h);
 /* Writes FF_DOORBELL_SIZE bytes at out: the body, then zeros. */
 void ff_doorbell_encode(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len);
+void ff_doorbell_encode_flags(void *out, uint32_t slot, uint32_t gen, uint64_t off, uint64_t len,
+			      uint8_t flags);
 uint16_t ff_doorbell_checksum(const struct ff_doorbell *d);
 
 /* Decode the frame header at the front of n peeked bytes.

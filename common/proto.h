@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FF_PROTO_VERSION 3u   /* 3: REGISTER may pass a readers channel (ff_register_reply.flags) */
+#define FF_PROTO_VERSION 4u   /* 3: REGISTER may pass a readers channel (ff_register_reply.flags);
+                               * 4: doorbells may open runs (frame.h): a shim of version 3
+                               * would read a run's first write only, so it is not registered */
 #define FF_MSG_MAX       65536u      /* whole packet, header included */
 #define FF_LEASE_MAX     256u        /* slots in one lease / return message */
 

@@ -99,6 +99,8 @@ enum ff_slot_state {
 #define FF_SLOT_GEN(w)         ((uint32_t)(w) >> 2)
 #define FF_SLOT_STATE(w)       ((uint32_t)(w) & 3u)
 #define FF_SLOT_GEN_MASK       0x3fffffffu
+/* A run's writer appends while this bit is set; the reader's first look clears it (seals). */
+#define FF_RUN_OPEN            (1ull << 63)
 /* `reader` of a slot whose reading process is handing its connection to another image (exec,
  * SCM_RIGHTS): the coordinator leaves it alone; the new image claims it with its own id. */
 #define FF_READER_HANDOVER     0xffffffffu
@@ -112,7 +114,8 @@ struct ff_slot_meta {
 	_Atomic uint64_t filled_ns;/* CLOCK_MONOTONIC when filled (latency, orphan age) */
 	_Atomic uint32_t waiters;  /* writers sleeping on `word` (futex); the freer wakes them */
 	_Atomic uint32_t conn_key; /* key of the connection it was announced on (see ff_hello) */
-	uint8_t  pad[FF_SLOT_META_SIZE - 40];
+	_Atomic uint64_t run;      /* a run (FF_DB_RUN): bytes appended, | FF_RUN_OPEN until sealed */
+	uint8_t  pad[FF_SLOT_META_SIZE - 48];
 };
 
 _Static_assert(sizeof(struct ff_region_header) <= FF_REGION_HDR_SIZE, "header fits a page");

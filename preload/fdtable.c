@@ -130,6 +130,7 @@ static void conn_free(struct ff_conn *c)
 {
 	ff_conn_release_rx(c);
 	if (c->kind == FF_KIND_CONN) {
+		ff_tx_run_end(c);
 		ff_reader_unname(c);
 		ff_pair_gone(c);
 	}
@@ -267,6 +268,8 @@ void ff_fdtab_after_fork(void)
 			pthread_mutex_init(&c->tx_lock, NULL);
 			pthread_mutex_init(&c->rx_lock, NULL);
 			atomic_store(&c->users, 0);
+			if (c->kind == FF_KIND_CONN)
+				ff_tx_run_end(c);    /* two writers now: neither appends to it */
 		}
 	}
 }

@@ -52,6 +52,12 @@ size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
 	 * back to the writer when this process exits or execs. */
 	if (c->kind == FF_KIND_CONN && c->rx_db_active && ff_mapped())
 		atomic_store(&ff_rg()->meta[c->rx_db.slot].reader, FF_READER_HANDOVER);
+	/* The next image, or the process the socket goes to, writes after our run's bytes. */
+	if (c->kind == FF_KIND_CONN) {
+		pthread_mutex_lock(&c->tx_lock);
+		ff_tx_run_end(c);
+		pthread_mutex_unlock(&c->tx_lock);
+	}
 
 	if (c->kind == FF_KIND_LISTENER)
 		n = snprintf(out, cap, "L;");

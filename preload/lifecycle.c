@@ -295,10 +295,15 @@ int shutdown(int fd, int how)
 
 	ff_init();
 	if (!ff_passthrough() && (how == SHUT_WR || how == SHUT_RDWR) && (c = ff_conn_get(fd))) {
-		/* Frame bytes already accepted go out before the FIN. */
+		/* Frame bytes already accepted go out before the FIN; a run takes no more. */
 		if (c->kind == FF_KIND_CONN && c->tx_pend_len) {
 			struct iovec none = { 0 };
 			ff_tx(c, fd, &none, 0, 0);
+		}
+		if (c->kind == FF_KIND_CONN) {
+			pthread_mutex_lock(&c->tx_lock);
+			ff_tx_run_end(c);
+			pthread_mutex_unlock(&c->tx_lock);
 		}
 		ff_conn_put(c);
 	}

@@ -114,6 +114,25 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 	return (ssize_t)n;
 }
 
+int ff_rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_t slot_size,
+		 uint64_t slot_count, size_t *hdr_len, uint64_t *payload_len, struct ff_doorbell *db)
+{
+	struct ff_doorbell own;
+	int t;
+
+	if (!db)
+		db = &own;
+	t = ff_frame_decode(buf, n, slot_size, slot_count, hdr_len, payload_len, db);
+	if (t == FF_FRAME_DOORBELL && (db->flags & FF_DB_RUN) && c->rx_region_ok) {
+		uint64_t len = ff_run_seal(db, c->rx_key);
+		if (len) {
+			db->len = len;
+			*payload_len = len;
+		}
+	}
+	return t;
+}
+
 static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			 size_t at, size_t len, size_t hlen, int flags)
 {
@@ -205,7 +224,7 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 			*eof = r == 0;
 			return r == 0 ? 0 : -1;
 		}
-		t = ff_frame_decode(hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
+		t = ff_rx_decode(c, hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
 				    &hlen, &plen, &db);
 		if (t < 0)
 			return ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
@@ -357,6 +376,9 @@ static ssize_t rx_once(struct ff_conn *c, int fd, const struct iovec *iov, int i
 {
 	ssize_t r;
 
+	/* a read between writes: request/response, whose small writes stay inline (tx.c) */
+	if (atomic_load_explicit(&c->tx_streak, memory_order_relaxed))
+		atomic_store_explicit(&c->tx_streak, 0, memory_order_relaxed);
 	if (atomic_load(&c->rx) == FF_RX_UNDECIDED && ff_rx_start(c, fd, iov, iovcnt, flags) < 0)
 		return -1;
 	if (atomic_load(&c->rx) == FF_RX_RAW)

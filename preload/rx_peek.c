@@ -75,7 +75,7 @@ ssize_t ff_rx_peek_frames(struct ff_conn *c, int fd, const struct iovec *iov, in
 		int t = FF_FRAME_INLINE;
 
 		if (!left) {
-			t = ff_frame_decode(buf + pos, n - pos, rg ? rg->hdr->slot_size : UINT64_MAX,
+			t = ff_rx_decode(c, buf + pos, n - pos, rg ? rg->hdr->slot_size : UINT64_MAX,
 					    rg ? rg->hdr->slot_count : UINT32_MAX, &hlen, &plen, &db);
 			if (t < 0) {
 				free(buf);

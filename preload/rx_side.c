@@ -50,7 +50,7 @@ static int fionread_parse(struct ff_conn *c, int fd, size_t kernel, int *avail)
 		struct ff_doorbell db;
 		size_t hlen;
 		uint64_t plen;
-		int t = ff_frame_decode(buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
+		int t = ff_rx_decode(c, buf + pos, n - pos, UINT64_MAX, UINT32_MAX, &hlen, &plen, &db);
 		if (t <= 0)
 			break;
 		if (t == FF_FRAME_URGENT) {
@@ -157,7 +157,7 @@ int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, uint32_t *s
 			r = n < 0 ? -1 : 0;
 			goto out;
 		}
-		t = ff_frame_decode(hb, (size_t)n, ff_rg()->hdr->slot_size,
+		t = ff_rx_decode(c, hb, (size_t)n, ff_rg()->hdr->slot_size,
 				    ff_rg()->hdr->slot_count, &hlen, &plen, &db);
 		if (t != FF_FRAME_DOORBELL)
 			goto out;

@@ -131,7 +131,7 @@ static ssize_t step(struct ff_conn *c, int fd, const struct iovec *iov, int iovc
 		size_t hlen;
 		uint64_t plen;
 		struct ff_region *rg = ff_rg();
-		int t = ff_frame_decode(c->rx_stash, c->rx_stash_len,
+		int t = ff_rx_decode(c, c->rx_stash, c->rx_stash_len,
 					rg ? rg->hdr->slot_size : UINT64_MAX,
 					rg ? rg->hdr->slot_count : UINT32_MAX, &hlen, &plen, &db);
 

@@ -159,6 +159,11 @@ struct ff_conn {
 	const void *tx_ctl;          /* the application's control message, for the call's first
 	                              * send (tx_lock held; NULL once it went out) */
 	size_t tx_ctllen;
+	/* A run (tx.c): small writes appended to one slot until its reader seals it. */
+	bool tx_run;
+	uint32_t tx_run_slot;
+	uint64_t tx_run_len;
+	_Atomic uint32_t tx_streak;  /* small writes in a row with no read between (a stream) */
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
 	/* rx */
@@ -404,6 +409,9 @@ FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db, uint32_t key);  /* 0 
 FF_HIDDEN bool ff_slot_check(const struct ff_doorbell *db, uint32_t key);
 FF_HIDDEN void ff_slot_release(uint32_t slot, uint32_t gen);  /* reader done */
 FF_HIDDEN void ff_slots_after_fork(void);
+/* Runs of small writes (tx.c): the writer's hold on the slot; the reader's seal. */
+FF_HIDDEN void ff_slot_run_reserve(uint32_t slot, bool on, uint64_t to);
+FF_HIDDEN uint64_t ff_run_seal(const struct ff_doorbell *db, uint32_t key);
 /* The zero-copy API (api.c): runs of consecutive slots handed to the application. */
 FF_HIDDEN int64_t ff_slots_alloc_run(uint32_t n);
 FF_HIDDEN void ff_slots_free_run(uint32_t first, uint32_t n);
@@ -413,6 +421,12 @@ FF_HIDDEN int ff_rx_borrow(struct ff_conn *c, int fd, void **ptr, size_t *len, u
 			   uint32_t *gen);
 
 /* ---- data path (tx.c, rx.c) ------------------------------------------------ */
+/* ff_frame_decode on connection c's incoming direction; a run's doorbell is sealed at this
+ * first look and db->len, *plen are its final length (rx.c). */
+FF_HIDDEN int ff_rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_t slot_size,
+			   uint64_t slot_count, size_t *hdr_len, uint64_t *payload_len,
+			   struct ff_doorbell *db);
+FF_HIDDEN void ff_tx_run_end(struct ff_conn *c);   /* tx_lock held, or the only user */
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN void ff_rx_lowat_set(struct ff_conn *c, int fd);   /* after the app's SO_RCVLOWAT */
 FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);

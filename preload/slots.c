@@ -19,6 +19,7 @@ struct my_slot {
 	uint64_t bytes;      /* payload bytes in it */
 	bool app;            /* handed to the application by faasflow_alloc() */
 	uint64_t resident;   /* bytes from its start mapped into this process (populate) */
+	bool run;            /* an open run of ours appends to it: not idle even when LEASED */
 };
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -114,7 +115,7 @@ static int take_idle(uint32_t *gen, uint32_t key, uint64_t len)
 			forget(i--);         /* the coordinator took it back */
 			continue;
 		}
-		if (FF_SLOT_STATE(w) != FF_SLOT_LEASED || mine[i].app)
+		if (FF_SLOT_STATE(w) != FF_SLOT_LEASED || mine[i].app || mine[i].run)
 			continue;
 		if (oldest < 0 || mine[i].mark < mine[oldest].mark)
 			oldest = (int)i;
@@ -369,6 +370,55 @@ void ff_slot_release(uint32_t slot, uint32_t gen)
 		futex_wake(&m->word);
 }
 
+/* A run's slot (tx.c) stays ours while its writer may append: its reader seals the run and
+ * gives the slot back at any time, and a copy already under way must not land in a slot this
+ * process has meanwhile filled for another connection. `to`: bytes to map in now. */
+void ff_slot_run_reserve(uint32_t slot, bool on, uint64_t to)
+{
+	pthread_mutex_lock(&slots_lock);
+	for (uint32_t i = 0; i < nmine; i++) {
+		if (mine[i].slot != slot)
+			continue;
+		mine[i].run = on;
+		if (on)
+			populate(&mine[i], to);
+		else
+			mine[i].bytes = to;
+		break;
+	}
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/* The reader's first look at a run's doorbell: no byte is appended from now on. Returns the
+ * run's final length from db->offset, or 0 if db is not a run of this connection now. */
+uint64_t ff_run_seal(const struct ff_doorbell *db, uint32_t key)
+{
+	const struct ff_region_header *h;
+	struct ff_slot_meta *m;
+	uint64_t v, cur;
+	uint32_t w, st;
+
+	if (!ff_mapped())
+		return 0;
+	h = ff_rg()->hdr;
+	if (db->slot >= h->slot_count)
+		return 0;
+	m = meta(db->slot);
+	w = atomic_load_explicit(&m->word, memory_order_acquire);
+	st = FF_SLOT_STATE(w);
+	if (FF_SLOT_GEN(w) != (db->gen & FF_SLOT_GEN_MASK) ||
+	    (st != FF_SLOT_FILLED && st != FF_SLOT_READING) || atomic_load(&m->conn_key) != key)
+		return 0;
+	v = atomic_fetch_and_explicit(&m->run, ~FF_RUN_OPEN, memory_order_acq_rel) & ~FF_RUN_OPEN;
+	if (v > h->slot_size || db->offset > v || v - db->offset < db->len)
+		return 0;
+	/* ff_slot_check measures doorbells against the slot's length: the run's, from now on */
+	cur = atomic_load(&m->len);
+	while (cur < v && !atomic_compare_exchange_weak(&m->len, &cur, v))
+		;
+	return v - db->offset;
+}
+
 void ff_slots_after_fork(void)
 {
 	pthread_mutex_init(&slots_lock, NULL);
@@ -393,7 +443,7 @@ static int64_t find_run(uint32_t n)
 		return -1;
 	for (uint32_t i = 0; i < nmine; i++) {
 		uint32_t w = atomic_load(&meta(mine[i].slot)->word);
-		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED && !mine[i].app &&
+		if (FF_SLOT_STATE(w) == FF_SLOT_LEASED && !mine[i].app && !mine[i].run &&
 		    atomic_load(&meta(mine[i].slot)->owner) == ff_ctl.client_id)
 			idx[k++] = mine[i].slot;
 	}

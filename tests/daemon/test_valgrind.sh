@@ -55,7 +55,7 @@ def conn():
     s.connect(sys.argv[1]); s.settimeout(10); return s
 silent = conn()                                    # says nothing, closes at exit
 s = conn()
-V = 3                                              # FF_PROTO_VERSION
+V = 4                                              # FF_PROTO_VERSION
 hdr = lambda t, v, n, seq: struct.pack("<HHIIi", t, v, n, seq, 0)
 s.send(b"\x01\x00\x01")                              # truncated header: no answer
 s.send(hdr(8, 99, 0, 1))                             # wrong version

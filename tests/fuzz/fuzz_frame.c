@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    plen != db.len)
 			abort();
 		/* a valid doorbell re-encodes to the very same bytes */
-		ff_doorbell_encode(again, db.slot, db.gen, db.offset, db.len);
+		ff_doorbell_encode_flags(again, db.slot, db.gen, db.offset, db.len, db.flags);
 		if (memcmp(again, data, sizeof(again)))
 			abort();
 		break;

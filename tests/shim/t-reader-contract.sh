@@ -29,13 +29,21 @@ run_case() {
 	echo "$cli $(grep '^sent=' "$T/$mode.$runner.srv")"
 }
 
-# Every case twice under the shim: at the THRESHOLD the tests pin (64K) and at 1.
-for thr in default 1; do
+# Every case twice under the shim: at the THRESHOLD the tests pin (64K) and at 1; the
+# nginx case (60000-byte writes, runs through slots by default) once more with every small
+# write an inline frame (SMALL_WRITE_RUNS = false), the queue full of frames.
+for thr in default 1 inline; do
 for mode in et-big fionread-et peek splice-nb rcvlowat nb-switch; do
 	name=$mode
+	unset FAASFLOW_SMALL_WRITE_RUNS
 	if [ "$thr" = 1 ]; then
 		export FAASFLOW_THRESHOLD=1
 		name="$mode@threshold-1"
+	elif [ "$thr" = inline ]; then
+		[ "$mode" = fionread-et ] || continue
+		unset FAASFLOW_THRESHOLD FAASFLOW_SMALL_WRITE_RUNS
+		export FAASFLOW_SMALL_WRITE_RUNS=false
+		name="$mode@inline"
 	else
 		unset FAASFLOW_THRESHOLD
 	fi
@@ -52,7 +60,7 @@ for mode in et-big fionread-et peek splice-nb rcvlowat nb-switch; do
 		st_fail "$name-plain" "the plain run itself is wrong: $p"
 	elif [ "$p" != "$s" ]; then
 		st_fail "$name" "plain: '$p' shim: '$s' $(tail -n 3 "$T/$mode.shim.srv.err" 2>/dev/null)"
-	elif [ "$mode" = fionread-et ] && [ "$thr" = default ]; then   # inline frames by design
+	elif [ "$thr" = inline ]; then   # inline frames by design
 		if [ $((ib2 - ib1)) -lt 16777216 ] || [ "$ib1" != "$ib0" ]; then
 			st_fail "$name" "not upgraded: inline_bytes plain +$((ib1 - ib0)) shim +$((ib2 - ib1))"
 		else

@@ -9,6 +9,8 @@
 . "$ST_SRCDIR/lib.sh"
 
 unset FAASFLOW_THRESHOLD           # (the test environment pins 64K for the other tests)
+# Writes below the threshold are inline frames here, not runs of a stream (t-counters.sh).
+export FAASFLOW_SMALL_WRITE_RUNS=false
 st_start_daemon
 json() { "$FFCTL" --config "$CONF" stats --json; }
 jfield() { json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

@@ -178,6 +178,13 @@ START_TEST(test_number_keys)
 	set_bad("SPIN_WAIT_US", "-1", NULL, "microseconds");
 	set_bad("SPIN_WAIT_US", "fast", NULL, "microseconds");
 	ck_assert_uint_eq(cfg.spin_wait_us, 10000);     /* unchanged by a refused value */
+	ck_assert(cfg.small_write_runs);
+	set_ok("SMALL_WRITE_RUNS", "off");
+	ck_assert(!cfg.small_write_runs);
+	set_bad("SMALL_WRITE_RUNS", "sometimes", NULL, "true or false");
+	ck_assert(!cfg.small_write_runs);
+	set_ok("SMALL_WRITE_RUNS", "yes");
+	ck_assert(cfg.small_write_runs);
 	set_ok("LOG_LEVEL", "debug");
 	ck_assert_int_eq(cfg.log_level, FF_LOG_DEBUG);
 	set_ok("log_level", "ERR");

@@ -144,6 +144,17 @@ START_TEST(test_doorbell)
 	/* whole slot, first slot */
 	ff_doorbell_encode(d, 0, 0, 0, 1 << 20);
 	ck_assert_int_eq(decode_db(d, &o), FF_FRAME_DOORBELL);
+	ck_assert_uint_eq(o.flags, 0);
+
+	/* a run's doorbell carries its flag; any other flag is refused */
+	ff_doorbell_encode_flags(d, 3, 5, 0, 64, FF_DB_RUN);
+	ck_assert_int_eq(decode_db(d, &o), FF_FRAME_DOORBELL);
+	ck_assert_uint_eq(o.flags, FF_DB_RUN);
+	ck_assert_uint_eq(o.len, 64);
+	for (unsigned f = 2; f < 256; f++) {
+		ff_doorbell_encode_flags(d, 3, 5, 0, 64, (uint8_t)f);
+		ck_assert_msg(decode_db(d, &o) == -1, "flags %u", f);
+	}
 
 	/* any single flipped bit is caught (by the checksum or by a field check) */
 	ff_doorbell_encode(d, 7, 3, 100, 200);
