@@ -485,7 +485,22 @@ ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt
 			break;
 		done += (size_t)n;
 		if (n == 0) {
-			errno = EAGAIN;   /* only a frame header went out: the payload is owed */
+			/* Only a frame header went out: the payload is owed. The kernel stops a
+			 * blocking send after part of it when a reset (or a signal) comes mid-call;
+			 * the payload goes on now, so the call returns bytes or the error, as TCP's
+			 * would (EAGAIN from a blocking send: a reader that reset the connection under
+			 * load, seen once). A non-blocking send says EAGAIN; the next sends it first. */
+			if (c->tx_inline_owed && is_blocking(&blk, fd, flags)) {
+				size_t k = left < c->tx_inline_owed ? left : (size_t)c->tx_inline_owed;
+
+				n = send_with_prefix(c, fd, NULL, 0, iov, iovcnt, done, k, flags);
+				if (n > 0) {
+					c->tx_inline_owed -= (size_t)n;
+					done += (size_t)n;
+				}
+				break;
+			}
+			errno = EAGAIN;
 			break;
 		}
 		if (c->tx_inline_owed)
