@@ -101,6 +101,7 @@ static void conn_reset(struct ff_conn *c, int kind)
 	c->tx_key = conn_key(c->cookie);
 	c->nodelay = -1;
 	c->pair_at = -1;
+	c->born_forks = atomic_load(&ff_forks);
 	atomic_store(&c->fdrefs, 0);
 }
 

@@ -56,6 +56,7 @@ size_t ff_state_encode(struct ff_conn *c, char *out, size_t cap)
 	if (c->kind == FF_KIND_CONN) {
 		pthread_mutex_lock(&c->tx_lock);
 		ff_tx_run_end(c);
+		c->tx_shared = true;    /* two writers from now on, perhaps */
 		pthread_mutex_unlock(&c->tx_lock);
 	}
 
@@ -125,6 +126,7 @@ void ff_state_restore(int fd, const char *s, const uint8_t region[16])
 	}
 	atomic_store(&c->tx, tx);
 	atomic_store(&c->rx, rx);
+	c->tx_shared = true;         /* (see ff_state_encode) */
 	c->rx_region_ok = rok && ff_mapped();
 	c->is_client = client;
 	c->tx_inline_owed = owed;

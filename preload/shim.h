@@ -164,6 +164,11 @@ struct ff_conn {
 	uint32_t tx_run_slot;
 	uint64_t tx_run_len;
 	_Atomic uint32_t tx_streak;  /* small writes in a row with no read between (a stream) */
+	uint64_t tx_run_t0;          /* when the open run began */
+	/* Another process may write on this socket too (it existed at a fork, was passed on or
+	 * came from elsewhere): no runs, whose appends would overtake that process's frames. */
+	uint32_t born_forks;         /* ff_forks when this struct was set up */
+	bool tx_shared;
 	uint8_t tx_pend[FF_HELLO_SIZE + FF_DOORBELL_SIZE];
 	size_t tx_pend_len;          /* frame bytes accepted but not yet in the socket */
 	/* rx */

@@ -311,13 +311,20 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
  * than this before a doorbell's send tells it (TCP's answers its second write), enough that
  * one system call carries a thousand 64-byte writes. */
 #define RUN_MAX            (128u << 10)
+/* Nor longer than this: a slow writer's next write, after a reader that went away, is a
+ * doorbell that fails as TCP's second write does (a write every 50 ms failed after 66 s). */
+#define RUN_AGE_NS         (1000u * 1000)
 #define RUN_AFTER_WRITES   2u
 
+/* Not on a socket another process may write on too (after a fork, passed on, received):
+ * its frames would go behind our doorbell while our appends go before them (two processes
+ * taking turns read A B B A). */
 /* Not with MSG_MORE (a corked doorbell would hide every byte appended after it), ancillary
  * data (it goes with its own bytes), an SO_SNDBUF the application bounds its writes with. */
 static bool run_allowed(const struct ff_conn *c, size_t len, int flags, uint64_t threshold)
 {
 	return len < threshold && ff_proc.cfg.small_write_runs && !c->tx_sndbuf && !c->tx_ctllen &&
+	       !c->tx_shared && c->born_forks == atomic_load_explicit(&ff_forks, memory_order_relaxed) &&
 	       !(flags & ~(MSG_NOSIGNAL | MSG_DONTWAIT)) &&
 	       atomic_load(&c->tx) == FF_TX_FRAMED;
 }
@@ -341,7 +348,8 @@ static ssize_t run_append(struct ff_conn *c, const struct iovec *iov, int iovcnt
 	struct ff_slot_meta *m = &rg->meta[c->tx_run_slot];
 	uint64_t at = c->tx_run_len, open = at | FF_RUN_OPEN;
 
-	if (at + len > RUN_MAX || atomic_load_explicit(&m->run, memory_order_acquire) != open) {
+	if (at + len > RUN_MAX || atomic_load_explicit(&m->run, memory_order_acquire) != open ||
+	    ff_now_ns() - c->tx_run_t0 > RUN_AGE_NS) {
 		ff_tx_run_end(c);
 		return 0;
 	}
@@ -382,6 +390,7 @@ static ssize_t run_start(struct ff_conn *c, int fd, const struct iovec *iov, int
 	c->tx_run = true;
 	c->tx_run_slot = (uint32_t)slot;
 	c->tx_run_len = len;
+	c->tx_run_t0 = ff_now_ns();
 	r = send_doorbell(c, fd, (uint32_t)slot, gen, 0, len, flags, FF_DB_RUN);
 	if (r <= 0) {
 		c->tx_run = false;     /* (the slot went back: send_doorbell) */

@@ -6,6 +6,9 @@ shimmed.
                 1, 13, 64, 4096 and 65536 bytes in turn: length and hash
   fork-order    the client writes A, forks; its child writes B and exits; then the client
                 writes C: the server gets A B C in that order
+  fork-turns    the client writes A, forks; then it and its child take turns (pipes): B by the
+                child, A, B, A: in turn order (a run of one must not take the other's later
+                writes ahead of its own)
   thread-order  two threads of the client take turns (a condition variable), 20 turns of 50
                 writes each: in turn order
   pass-order    the client writes A, passes the socket to another process (SCM_RIGHTS), which
@@ -49,6 +52,18 @@ def writes(c, msgs, flags=0):
 
 def client():
     srv.close()
+    if mode == "pass-order":
+        # the helper first: the connection is not one a fork shared (its runs stay on)
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        helper = os.fork()
+        if helper == 0:
+            a.close()
+            _, fds, _, _ = socket.recv_fds(b, 16, 1)
+            s2 = socket.socket(fileno=fds[0])
+            writes(s2, part(ord("B"), 300, 100))
+            b.send(b"k")
+            os._exit(0)
+        b.close()
     c = socket.create_connection(("127.0.0.1", port))
     if mode == "mixed":
         rnd = random.Random(7)
@@ -63,6 +78,22 @@ def client():
             os._exit(0)
         os.waitpid(pid, 0)
         writes(c, part(ord("C"), 300, 100))
+    elif mode == "fork-turns":
+        writes(c, part(ord("A"), 100, 100))
+        r1, w1 = os.pipe()
+        r2, w2 = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            for t in range(2):
+                writes(c, part(ord("B"), 100, 100))
+                os.write(w1, b"k")
+                os.read(r2, 1)
+            os._exit(0)
+        for t in range(2):
+            os.read(r1, 1)
+            writes(c, part(ord("A"), 100, 100))
+            os.write(w2, b"k")
+        os.waitpid(pid, 0)
     elif mode == "thread-order":
         cv = threading.Condition()
         turn = [0]
@@ -80,22 +111,11 @@ def client():
         for t in ts:
             t.join()
     elif mode == "pass-order":
-        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        pid = os.fork()
-        if pid == 0:
-            c.close()
-            a.close()
-            _, fds, _, _ = socket.recv_fds(b, 16, 1)
-            s2 = socket.socket(fileno=fds[0])
-            writes(s2, part(ord("B"), 300, 100))
-            b.send(b"k")
-            os._exit(0)
-        b.close()
         writes(c, part(ord("A"), 300, 100))
         socket.send_fds(a, [b"x"], [c.fileno()])
         a.recv(1)
         writes(c, part(ord("C"), 300, 100))
-        os.waitpid(pid, 0)
+        os.waitpid(helper, 0)
     elif mode == "exec-order":
         writes(c, part(ord("A"), 300, 100))
         prog = ("import os,socket\ns=socket.socket(fileno=%d)\n"
@@ -160,7 +180,7 @@ conn, _ = srv.accept()
 if mode == "mixed":
     d = drain(conn, (1, 13, 64, 4096, 65536))
     print(len(d), hashlib.sha256(d).hexdigest()[:16])
-elif mode in ("fork-order", "pass-order", "exec-order"):
+elif mode in ("fork-order", "pass-order", "exec-order", "fork-turns"):
     time.sleep(1.5)      # nothing read meanwhile: the run of A stays open while B and C come
     d = drain(conn)
     print(len(d), runs(d), hashlib.sha256(d).hexdigest()[:16])

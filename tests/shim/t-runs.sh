@@ -11,7 +11,7 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || { echo "SKIP: $PY missing"; exit 77; }
 st_start_daemon
 
-for mode in mixed fork-order thread-order pass-order exec-order burst-poll more reader-gone big-mixed; do
+for mode in mixed fork-order fork-turns thread-order pass-order exec-order burst-poll more reader-gone big-mixed; do
 	p=$(plain "$PY" "$ST_SRCDIR/runs_case.py" "$mode" 2>"$T/$mode.plain.err")
 	r0=$(st_stat region_bytes)
 	s=$(shim "$PY" "$ST_SRCDIR/runs_case.py" "$mode" 2>"$T/$mode.shim.err")
