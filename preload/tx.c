@@ -174,6 +174,16 @@ static void gather(uint8_t *dst, const struct iovec *iov, int iovcnt, size_t ski
 	}
 }
 
+/* Copy len bytes of iov (from byte skip on) to dst in a slot. False when the region was
+ * truncated under the copy, or shrunk and grown again (its tail mark gone): the bytes go
+ * inline then. */
+static bool copy_in(struct ff_region *rg, uint8_t *dst, const struct iovec *iov, int iovcnt,
+		    size_t skip, size_t len)
+{
+	gather(dst, iov, iovcnt, skip, len);
+	return !ff_busguard_lost(rg->base) && ff_region_tail_ok(rg);
+}
+
 /* A doorbell is a 128-byte segment: with Nagle on (the application's choice, for its own
  * bytes) it would wait for the ACK of the previous one, and the reader for it, up to the
  * delayed-ACK timeout. Push it out now and leave the application's setting as it was. */
@@ -255,9 +265,8 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 		ff_note_fallback(FF_FB_NO_SLOT, "no free slot: payload sent inline");
 		return 0;
 	}
-	gather(ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len);
-	if (ff_busguard_lost(rg->base) || !ff_region_tail_ok(rg))
-		return 0;        /* the region was truncated under the copy: these bytes go inline */
+	if (!copy_in(rg, ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len))
+		return 0;
 	return send_doorbell(c, fd, (uint32_t)slot, gen, 0, len, flags, 0);
 }
 
@@ -318,9 +327,9 @@ static ssize_t tx_inplace(struct ff_conn *c, int fd, const uint8_t *p, size_t le
 
 /* Not on a socket another process may write on too (after a fork, passed on, received):
  * its frames would go behind our doorbell while our appends go before them (two processes
- * taking turns read A B B A). */
-/* Not with MSG_MORE (a corked doorbell would hide every byte appended after it), ancillary
- * data (it goes with its own bytes), an SO_SNDBUF the application bounds its writes with. */
+ * taking turns read A B B A). Not with MSG_MORE (a corked doorbell would hide every byte
+ * appended after it), ancillary data (it goes with its own bytes), an SO_SNDBUF the
+ * application bounds its writes with. */
 static bool run_allowed(const struct ff_conn *c, size_t len, int flags, uint64_t threshold)
 {
 	return len < threshold && ff_proc.cfg.small_write_runs && !c->tx_sndbuf && !c->tx_ctllen &&
@@ -355,8 +364,7 @@ static ssize_t run_append(struct ff_conn *c, const struct iovec *iov, int iovcnt
 	}
 	/* The slot is reserved (ff_slot_run_reserve): if the reader seals it meanwhile, this
 	 * copy lands in a slot nobody reads, and the append below fails. */
-	gather(ff_slot_ptr(rg, c->tx_run_slot) + at, iov, iovcnt, skip, len);
-	if (ff_busguard_lost(rg->base) ||
+	if (!copy_in(rg, ff_slot_ptr(rg, c->tx_run_slot) + at, iov, iovcnt, skip, len) ||
 	    !atomic_compare_exchange_strong_explicit(&m->run, &open, (at + len) | FF_RUN_OPEN,
 						     memory_order_release, memory_order_relaxed)) {
 		ff_tx_run_end(c);
@@ -380,8 +388,7 @@ static ssize_t run_start(struct ff_conn *c, int fd, const struct iovec *iov, int
 	if (slot < 0)
 		return 0;      /* (never waits: a slow reader's runs go inline, TCP's flow control) */
 	ff_slot_run_reserve((uint32_t)slot, true, RUN_MAX);
-	gather(ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len);
-	if (ff_busguard_lost(rg->base) || !ff_region_tail_ok(rg)) {
+	if (!copy_in(rg, ff_slot_ptr(rg, (uint64_t)slot), iov, iovcnt, skip, len)) {
 		ff_slot_untake((uint32_t)slot, gen);
 		ff_slot_run_reserve((uint32_t)slot, false, 0);
 		return 0;
