@@ -165,6 +165,9 @@ struct ff_conn {
 	uint64_t tx_run_len;
 	_Atomic uint32_t tx_streak;  /* small writes in a row with no read between (a stream) */
 	uint64_t tx_run_t0;          /* when the open run began */
+	uint32_t tx_run_writes;      /* writes in it */
+	uint32_t tx_run_backoff;     /* after short runs: how many small writes go inline next */
+	uint32_t tx_run_skip;        /* of those, still to go */
 	/* Another process may write on this socket too (it existed at a fork, was passed on or
 	 * came from elsewhere): no runs, whose appends would overtake that process's frames. */
 	uint32_t born_forks;         /* ff_forks when this struct was set up */
