@@ -96,7 +96,7 @@ ssize_t ff_rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcn
  * bytes (0 only at end of stream, *eof set), -1 with errno, or -2 when the head is not an
  * inline frame (the caller takes the general path). */
 ssize_t ff_rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t space, int pflags,
-			   bool *eof, bool *drained)
+			   bool *eof, bool *drained, size_t *peeked)
 {
 	size_t pos = 0, out = 0, n;
 	ssize_t r;
@@ -130,8 +130,10 @@ ssize_t ff_rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t space, 
 			break;
 		}
 	}
-	if (!pos)
+	if (!pos) {
+		*peeked = n;
 		return -2;
+	}
 	do
 		r = ff_real.recv(fd, NULL, pos, MSG_TRUNC | MSG_DONTWAIT);
 	while (r < 0 && errno == EINTR);

@@ -153,6 +153,7 @@ struct ff_conn {
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
+	bool tx_flight_deep;         /* ff_slot_take's *deep */
 	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
 	                              * (0: none): the bound of region bytes in flight */
 	bool tx_db_unacked;          /* Nagle on, a doorbell pushed: push the next inline frame */
@@ -399,10 +400,11 @@ FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
 /* ---- slots (slots.c) ---------------------------------------------------------- */
 /* Take a slot for a payload on conn `cookie` (its key goes in the slot at once); wait for one of this connection's slots in flight
  * when may_wait (blocking socket), checking fd health. bound: the most payload bytes the
- * connection may have in flight (0: the default bound). Returns slot index, or -1 (go inline),
- * or -2 with errno when the connection died while waiting. */
+ * connection may have in flight (0: the default bound). *deep: the connection's reader let a
+ * wait at the steady share pass (slots.c), kept by the caller. Returns slot index, or -1 (go
+ * inline), or -2 with errno when the connection died while waiting. */
 FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
-			       uint64_t bound, uint32_t *gen);
+			       uint64_t bound, bool *deep, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 /* slot_wait.c: sleep until slot's word leaves `seen` (its reader gave it back): 0, or -1 with
  * errno as the blocking send would end (EPIPE, EINTR, EAGAIN at deadline_ns) */
@@ -462,11 +464,12 @@ enum ff_rx_first { FF_RX_FIRST_NONE = 0, FF_RX_FIRST_TRUSTED, FF_RX_FIRST_TAKEN 
 /* Copy n bytes of src into iov from byte at on (rx.c). */
 FF_HIDDEN void ff_scatter(const struct iovec *iov, int iovcnt, size_t at, const uint8_t *src, size_t n);
 /* At a frame head, in one call (rx_head.c): header and up to FF_SPEC_MAX payload bytes; or
- * many small inline frames at once (-2: the head is not an inline frame). */
+ * many small inline frames at once (-2: the head is not an inline frame; *peeked bytes of it
+ * are in b, for the caller to decode without peeking again). */
 FF_HIDDEN ssize_t ff_rx_spec(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 			     size_t at, size_t space, int pflags, bool *eof, bool *drained);
 FF_HIDDEN ssize_t ff_rx_inline_batch(struct ff_conn *c, int fd, uint8_t *b, size_t space,
-				     int pflags, bool *eof, bool *drained);
+				     int pflags, bool *eof, bool *drained, size_t *peeked);
 /* MSG_PEEK (rx_peek.c): an inline frame's payload behind hlen header bytes still in the
  * socket; and what a read of space bytes would return now, over as many frames as it spans. */
 FF_HIDDEN ssize_t ff_rx_peek_inline(int fd, const struct iovec *iov, int iovcnt, size_t at,

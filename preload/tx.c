@@ -251,7 +251,8 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	if (len > rg->hdr->slot_size)
 		len = rg->hdr->slot_size;
-	slot = ff_slot_take(c->cookie, c->tx_key, fd, may_wait, len, c->tx_sndbuf, &gen);
+	slot = ff_slot_take(c->cookie, c->tx_key, fd, may_wait, len, c->tx_sndbuf, &c->tx_flight_deep,
+			    &gen);
 	if (slot == -2) {
 		/* the peer is gone: the kernel's send would have raised SIGPIPE too */
 		if (errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
@@ -397,7 +398,7 @@ static ssize_t run_start(struct ff_conn *c, int fd, const struct iovec *iov, int
 	int64_t slot;
 	ssize_t r;
 
-	slot = ff_slot_take(c->cookie, c->tx_key, fd, false, len, 0, &gen);
+	slot = ff_slot_take(c->cookie, c->tx_key, fd, false, len, 0, &c->tx_flight_deep, &gen);
 	if (slot < 0)
 		return 0;      /* (never waits: a slow reader's runs go inline, TCP's flow control) */
 	ff_slot_run_reserve((uint32_t)slot, true, RUN_MAX);
