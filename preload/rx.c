@@ -233,6 +233,11 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 			*eof = r == 0;
 			return r == 0 ? 0 : -1;
 		}
+		/* a run a read is about to start: let it grow while its writer appends */
+		if (!(flags & MSG_PEEK) && c->rx_region_ok &&
+		    ff_frame_decode(hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
+				    &hlen, &plen, &db) == FF_FRAME_DOORBELL && (db.flags & FF_DB_RUN))
+			ff_run_settle(&db);
 		t = ff_rx_decode(c, hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
 				    &hlen, &plen, &db);
 		if (t < 0)

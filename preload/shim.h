@@ -346,6 +346,16 @@ FF_HIDDEN uint64_t ff_now_ns(void);
 /* ---- brief busy waits (spin.c) --------------------------------------------------- */
 /* One place that waits, and how long spinning there is worth: ns is the current limit (0:
  * sleep at once), learnt between min_ns and max_ns; keep: never below min_ns. */
+/* A pause in a polling loop: the other hardware thread of the core gets it. */
+static inline void ff_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 struct ff_spin {
 	_Atomic uint64_t ns;
 	uint64_t min_ns, max_ns;
@@ -421,6 +431,8 @@ FF_HIDDEN void ff_slot_release(uint32_t slot, uint32_t gen);  /* reader done */
 FF_HIDDEN void ff_slots_after_fork(void);
 /* Runs of small writes (tx.c): the writer's hold on the slot; the reader's seal. */
 FF_HIDDEN void ff_slot_run_reserve(uint32_t slot, bool on, uint64_t to);
+/* Before sealing it, let a run whose writer is still appending grow a little (slots.c). */
+FF_HIDDEN void ff_run_settle(const struct ff_doorbell *db);
 FF_HIDDEN uint64_t ff_run_seal(const struct ff_doorbell *db, uint32_t key);
 /* The zero-copy API (api.c): runs of consecutive slots handed to the application. */
 FF_HIDDEN int64_t ff_slots_alloc_run(uint32_t n);

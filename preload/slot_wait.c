@@ -31,15 +31,6 @@ static bool conn_dead(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP));
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static struct ff_spin writer_spin = {
 	.ns = SPIN_MAX_NS / 4, .min_ns = SPIN_MIN_NS, .max_ns = SPIN_MAX_NS, .keep = true,
 };
@@ -51,7 +42,7 @@ static int spin_slot(struct ff_slot_meta *m, uint32_t *seen, uint64_t t0, uint64
 		for (int k = 0; k < 64; k++) {
 			uint32_t w = atomic_load_explicit(&m->word, memory_order_acquire);
 			if (w == *seen) {
-				cpu_relax();
+				ff_cpu_relax();
 			} else if (w == FF_SLOT_WORD(FF_SLOT_GEN(*seen), FF_SLOT_READING)) {
 				*seen = w;       /* only claimed by its reader: not back yet */
 			} else {

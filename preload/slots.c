@@ -408,6 +408,48 @@ void ff_slot_run_reserve(uint32_t slot, bool on, uint64_t to)
 	pthread_mutex_unlock(&slots_lock);
 }
 
+/* A reader about to seal a run that is still growing lets it grow while its writer keeps
+ * appending: until no byte came for SETTLE_IDLE_NS, or for SETTLE_MAX_NS in all, or the
+ * writer ended it. The bytes are already there to read; the read only returns a little later
+ * with more of them. When the reader keeps up, every write otherwise ends its own run, which
+ * costs a doorbell and a seal where the run was meant to save them: a 2 MiB stream of 64-byte
+ * writes ran at 0.12 to 0.74 GB/s (TCP 0.24), depending on which side led at its start, and
+ * at 0.66 to 0.80 in every run with this wait. Five 64-byte writes and a reply (Python):
+ * 19.4 us a round trip with it and without. */
+#define SETTLE_IDLE_NS  (2u * 1000)
+#define SETTLE_MAX_NS   (20u * 1000)
+
+void ff_run_settle(const struct ff_doorbell *db)
+{
+	uint64_t max = (uint64_t)ff_proc.cfg.spin_wait_us * 1000, v, t0, seen;
+	struct ff_slot_meta *m;
+
+	/* (not on one CPU, where it would only hold the writer back; SPIN_WAIT_US caps it) */
+	if (!ff_mapped() || db->slot >= ff_rg()->hdr->slot_count || !ff_may_spin())
+		return;
+	if (max > SETTLE_MAX_NS)
+		max = SETTLE_MAX_NS;
+	m = meta(db->slot);
+	v = atomic_load_explicit(&m->run, memory_order_relaxed);
+	t0 = seen = ff_now_ns();
+	while ((v & FF_RUN_OPEN) && (v & ~FF_RUN_OPEN) < ff_rg()->hdr->slot_size) {
+		uint64_t now, w;
+
+		for (int k = 0; k < 16; k++)
+			ff_cpu_relax();
+		now = ff_now_ns();
+		w = atomic_load_explicit(&m->run, memory_order_relaxed);
+		if (w != v) {
+			v = w;
+			seen = now;
+		} else if (now - seen >= SETTLE_IDLE_NS) {
+			break;
+		}
+		if (now - t0 >= max)
+			break;
+	}
+}
+
 /* The reader's first look at a run's doorbell: no byte is appended from now on. Returns the
  * run's final length from db->offset, or 0 if db is not a run of this connection now. */
 uint64_t ff_run_seal(const struct ff_doorbell *db, uint32_t key)
