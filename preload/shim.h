@@ -124,12 +124,6 @@ enum ff_kind { FF_KIND_CONN = 1, FF_KIND_LISTENER = 2 };
 enum ff_tx { FF_TX_UNDECIDED = 0, FF_TX_RAW, FF_TX_HELLO, FF_TX_FRAMED };
 enum ff_rx { FF_RX_UNDECIDED = 0, FF_RX_RAW, FF_RX_FRAMED };
 
-/* A connection's payloads in flight (slots.c). deep: its reader let a wait at the steady
- * share pass; stalled: it gave no slot back for BOUND_STALL_NS at the bound. */
-struct ff_flight {
-	bool deep, stalled;
-};
-
 struct ff_conn {
 	_Atomic int fdrefs;          /* fds pointing at this open file */
 	_Atomic int users;           /* calls in progress */
@@ -159,7 +153,7 @@ struct ff_conn {
 	uint64_t tx_inline_owed;     /* payload bytes the open inline frame still expects */
 	bool tx_inline_only;         /* the peer reads another region (after exec): no doorbells */
 	int8_t nodelay;              /* the application's TCP_NODELAY: -1 not known yet */
-	struct ff_flight tx_flight;  /* ff_slot_take's state of this connection's payloads */
+	bool tx_flight_deep;         /* ff_slot_take's *deep */
 	uint32_t tx_sndbuf;          /* SO_SNDBUF the application set, as the kernel applied it
 	                              * (0: none): the bound of region bytes in flight */
 	bool tx_db_unacked;          /* Nagle on, a doorbell pushed: push the next inline frame */
@@ -416,11 +410,11 @@ FF_HIDDEN void ff_spin_slept(struct ff_spin *s, uint64_t t0);
 /* ---- slots (slots.c) ---------------------------------------------------------- */
 /* Take a slot for a payload on conn `cookie` (its key goes in the slot at once); wait for one of this connection's slots in flight
  * when may_wait (blocking socket), checking fd health. bound: the most payload bytes the
- * connection may have in flight (0: the default bound). fl: the connection's flight state
- * (slots.c), kept by the caller. Returns slot index, or -1 (go inline), or -2 with errno when
- * the connection died while waiting. */
+ * connection may have in flight (0: the default bound). *deep: the connection's reader let a
+ * wait at the steady share pass (slots.c), kept by the caller. Returns slot index, or -1 (go
+ * inline), or -2 with errno when the connection died while waiting. */
 FF_HIDDEN int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
-			       uint64_t bound, struct ff_flight *fl, uint32_t *gen);
+			       uint64_t bound, bool *deep, uint32_t *gen);
 FF_HIDDEN void ff_slot_untake(uint32_t slot, uint32_t gen);   /* doorbell not sent */
 /* slot_wait.c: sleep until slot's word leaves `seen` (its reader gave it back): 0, or -1 with
  * errno as the blocking send would end (EPIPE, EINTR, EAGAIN at deadline_ns) */

@@ -43,11 +43,6 @@ static uint64_t fill_seq;
  * 8.64 and 12.5 with 1 MiB (pinned; unpinned 6.41 -> 9.02 and 9.38 -> 12.3). */
 #define CONN_FLIGHT_STEADY (1ull << 20)
 #define STEADY_WAIT_NS     (200ull * 1000)
-/* A blocking writer at the bound whose reader gave no slot back for this long sends inline
- * until one comes back: the kernel's buffers then take more, as they take TCP's, and block
- * the writer when they are full. Two ends that each write 4 MiB and 64 KiB before reading
- * deadlocked on the bound, where TCP (about 4.1 to 4.3 MiB buffered) goes through. */
-#define BOUND_STALL_NS     (20ull * 1000 * 1000)
 #define CONN_INFLIGHT_MIN  4
 #define CONN_INFLIGHT_MAX  64
 #define LEASE_RETRY_NS     (100ull * 1000 * 1000)
@@ -208,9 +203,9 @@ static int oldest_in_flight(uint64_t cookie, unsigned *count, uint64_t *bytes)
 }
 
 int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_t len,
-		     uint64_t bound, struct ff_flight *fl, uint32_t *gen)
+		     uint64_t bound, bool *deep, uint32_t *gen)
 {
-	uint64_t start = 0, deadline = 0, steady_until = 0, bound_t0 = 0;
+	uint64_t start = 0, deadline = 0, steady_until = 0;
 	bool deadline_known = false;
 	int i;
 
@@ -225,12 +220,12 @@ int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_
 		bool steady = inflight < CONN_INFLIGHT_MIN || flight_bytes + len <= CONN_FLIGHT_STEADY;
 
 		i = -1;
-		if (steady && fl->deep)
-			fl->deep = false;
+		if (steady && *deep)
+			*deep = false;
 		/* An SO_SNDBUF the application set is its bound (as the kernel applies it):
 		 * a payload that alone exceeds it goes inline. */
 		if (bound ? flight_bytes + len <= bound :
-			    (steady || fl->deep || !may_wait) &&
+			    (steady || *deep || !may_wait) &&
 			    (inflight < CONN_INFLIGHT_MIN ||
 			     (inflight < CONN_INFLIGHT_MAX && flight_bytes + len <= CONN_FLIGHT_BYTES))) {
 			i = take_idle(gen, key, len);
@@ -239,7 +234,6 @@ int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_
 		}
 		if (i >= 0) {
 			uint32_t slot = mine[i].slot;
-			fl->stalled = false;
 			mine[i].cookie = cookie;
 			mine[i].seq = ++fill_seq;
 			mine[i].bytes = len;
@@ -262,22 +256,12 @@ int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_
 		uint32_t slot = mine[w].slot, seen = atomic_load(&meta(slot)->word);
 		if (FF_SLOT_STATE(seen) != FF_SLOT_FILLED && FF_SLOT_STATE(seen) != FF_SLOT_READING)
 			continue;       /* given back since the scan: look again, do not wait */
-		if (!bound && (steady || fl->deep)) {
-			/* at the bound: inline once the reader has kept every slot BOUND_STALL_NS */
-			uint64_t now = ff_now_ns();
-			if (!bound_t0)
-				bound_t0 = now;
-			if (fl->stalled || now - bound_t0 >= BOUND_STALL_NS) {
-				fl->stalled = true;
-				break;
-			}
-		}
 		pthread_mutex_unlock(&slots_lock);
 		if (!deadline_known) {
 			deadline = ff_send_deadline(fd);
 			deadline_known = true;
 		}
-		if (!bound && !steady && !fl->deep) {
+		if (!bound && !steady && !*deep) {
 			/* under the bound, past the steady share: wait a little, then take */
 			uint64_t now = ff_now_ns(), until;
 			int r = 0;
@@ -290,7 +274,7 @@ int64_t ff_slot_take(uint64_t cookie, uint32_t key, int fd, bool may_wait, size_
 			if (r < 0 && (errno != EAGAIN || until != steady_until))
 				return -2;
 			if (r < 0 || now >= steady_until)
-				fl->deep = true;
+				*deep = true;
 			pthread_mutex_lock(&slots_lock);
 			continue;
 		}

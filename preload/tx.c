@@ -214,11 +214,6 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 	atomic_store(&rg->meta[slot].len, off + len);
 	atomic_store(&rg->meta[slot].filled_ns, ff_now_ns());
 	atomic_store(&rg->meta[slot].owner_pid, (uint32_t)ff_proc.pid);
-	/* With the signals held (a blocking call that waited for a slot), a socket full of
-	 * inline bytes must not block the doorbell where no signal can end the wait: the slot
-	 * goes back and the bytes go inline, through the kernel's own blocking send. */
-	bool held = ff_signals_held() && !(flags & MSG_DONTWAIT);
-
 	plen = put_hello(c, pre);
 	ff_doorbell_encode_flags(pre + plen, slot, gen, off, len, dbflags);
 	plen += FF_DOORBELL_SIZE;
@@ -226,10 +221,8 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 		struct iovec v = { .iov_base = pre, .iov_len = plen };
 		struct msghdr mh = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = (void *)c->tx_ctl,
 				     .msg_controllen = c->tx_ctllen };
-		r = ff_real.sendmsg(fd, &mh, flags | MSG_EOR | (held ? MSG_DONTWAIT : 0));
+		r = ff_real.sendmsg(fd, &mh, flags | MSG_EOR);
 	} while (r < 0 && errno == EINTR);
-	if (r < 0 && held && (errno == EAGAIN || errno == EWOULDBLOCK))
-		r = 0;
 	if (r > 0) {
 		c->tx_ctl = NULL;
 		c->tx_ctllen = 0;
@@ -248,23 +241,6 @@ static ssize_t send_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t 
 	return (ssize_t)len;
 }
 
-/* The peer went away while a send waited for a slot, before the call took any byte (bytes it
- * took are its result; the error comes with the next call, as TCP's). The call ends as the
- * kernel's send ends now: ECONNRESET when the peer reset the connection (a reader killed
- * with bytes unread), EPIPE and SIGPIPE (unless MSG_NOSIGNAL) when it closed; a writer was
- * killed by SIGPIPE where TCP's got ECONNRESET. Asked with a send of nothing, which only
- * reports the socket's state. */
-static void peer_gone(int fd, int flags)
-{
-	if (!ff_is_sandboxed() && ff_real.send(fd, NULL, 0, (flags & MSG_NOSIGNAL) | MSG_DONTWAIT) < 0)
-		return;
-	errno = EPIPE;
-	if (!(flags & MSG_NOSIGNAL)) {
-		pthread_kill(pthread_self(), SIGPIPE);
-		errno = EPIPE;
-	}
-}
-
 /* One slot-sized chunk through the region. Returns bytes, 0 if no slot (go inline), -1 error. */
 static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
 		       size_t skip, size_t len, int flags, bool may_wait)
@@ -275,11 +251,15 @@ static ssize_t tx_slot(struct ff_conn *c, int fd, const struct iovec *iov, int i
 
 	if (len > rg->hdr->slot_size)
 		len = rg->hdr->slot_size;
-	slot = ff_slot_take(c->cookie, c->tx_key, fd, may_wait, len, c->tx_sndbuf, &c->tx_flight,
+	slot = ff_slot_take(c->cookie, c->tx_key, fd, may_wait, len, c->tx_sndbuf, &c->tx_flight_deep,
 			    &gen);
 	if (slot == -2) {
-		if (errno == EPIPE && !skip)
-			peer_gone(fd, flags);
+		/* the peer is gone: the kernel's send would have raised SIGPIPE too */
+		if (errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
+			int saved = errno;
+			pthread_kill(pthread_self(), SIGPIPE);
+			errno = saved;
+		}
 		return -1;
 	}
 	if (slot < 0) {
@@ -418,7 +398,7 @@ static ssize_t run_start(struct ff_conn *c, int fd, const struct iovec *iov, int
 	int64_t slot;
 	ssize_t r;
 
-	slot = ff_slot_take(c->cookie, c->tx_key, fd, false, len, 0, &c->tx_flight, &gen);
+	slot = ff_slot_take(c->cookie, c->tx_key, fd, false, len, 0, &c->tx_flight_deep, &gen);
 	if (slot < 0)
 		return 0;      /* (never waits: a slow reader's runs go inline, TCP's flow control) */
 	ff_slot_run_reserve((uint32_t)slot, true, RUN_MAX);
@@ -534,21 +514,8 @@ ssize_t ff_tx_ctl(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt
 				ff_signals_call_begin();
 			n = tx_slot(c, fd, iov, iovcnt, done, left, flags, blk);
 		}
-		if (n == 0 && ff_signals_held()) {
-			/* Inline after all (a stalled reader, no slot): the kernel's blocking send
-			 * waits, and a signal interrupts it, as TCP's; a handler that came while
-			 * they were held ends the call now. */
-			if (ff_signals_poll()) {
-				errno = EINTR;
-				break;
-			}
-			ff_signals_call_end();
-		}
-		if (n == 0)   /* (no slot for a big write: a slot's worth, then the region again) */
-			n = tx_inline(c, fd, iov, iovcnt, done,
-				      left >= thr && slots && ff_mapped() &&
-				      left > ff_rg()->hdr->slot_size ? ff_rg()->hdr->slot_size : left,
-				      flags);
+		if (n == 0)
+			n = tx_inline(c, fd, iov, iovcnt, done, left, flags);
 		if (n < 0)
 			break;
 		done += (size_t)n;

@@ -5,13 +5,6 @@ the shim can be compared (one process holds both ends; the peer does not read un
                                     does not read, until EAGAIN; then POLLOUT must stay off
   writer_contract.py both-write     both ends write 2 MiB (64 KiB writes, blocking), then read
                                     the other's 2 MiB: TCP buffers that much, so no deadlock
-  writer_contract.py both-write-4m  the same with 4 MiB and 64 KiB each (TCP buffers about
-                                    4.1 to 4.3 MiB here; the region's bound is 4 MiB, so the
-                                    rest must go on in the kernel's buffers)
-  writer_contract.py reset-blocked  a blocking writer to a peer that does not read; the peer
-                                    closes with bytes unread (a reset): the writer's sends
-                                    end with ConnectionResetError, not BrokenPipeError
-  writer_contract.py reset-sndbuf   the same with SO_SNDBUF 64 KiB on the writer (its bound)
   writer_contract.py alarm-send     a blocking send of 16 MiB to a peer that does not read;
                                     SIGALRM after 0.3 s: the handler runs and send returns a
                                     partial count (Python's default: an interrupting handler)
@@ -112,17 +105,17 @@ def nb_bound():
         sent < 256 * MIB, "ok" if sent <= 24 * MIB else "over:%d" % sent, writable))
 
 
-def both_write(size=2 * MIB):
+def both_write():
     a, b = pair()
     out = [None, None]
-    data = [bytes([65 + i]) * size for i in range(2)]
+    data = [bytes([65 + i]) * (2 * MIB) for i in range(2)]
 
     def side(i, s, peer_data):
-        for off in range(0, size, 65536):
+        for off in range(0, 2 * MIB, 65536):
             s.sendall(data[i][off:off + 65536])
         h = hashlib.sha256()
         got = 0
-        while got < size:
+        while got < 2 * MIB:
             d = s.recv(1 << 20)
             if not d:
                 break
@@ -407,38 +400,8 @@ def writev_many():
     t.join(20)
     print("%s stream_ok=%d" % (" ".join(out), bool(got) and got[0] == want))
 
-def reset_blocked(sndbuf=None):
-    a, b = pair()
-    # 2 MiB the peer reads first: the connection is well under way
-    a.sendall(b'w' * (2 * MIB))
-    got = 0
-    while got < 2 * MIB:
-        got += len(b.recv(1 << 20))
-    if sndbuf:
-        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-    res = []
-
-    def writer():
-        chunk = b'v' * 65536
-        try:
-            for _ in range(2048):          # 128 MiB: more than any buffer takes
-                a.send(chunk)
-            res.append("never-blocked")
-        except OSError as e:
-            res.append(type(e).__name__)
-
-    t = threading.Thread(target=writer, daemon=True)
-    t.start()
-    time.sleep(0.5)
-    b.close()                               # bytes unread: the kernel resets the connection
-    t.join(10)
-    print("ended=%d error=%s" % (not t.is_alive(), res[0] if res else "none"))
-
-
 if __name__ == "__main__":
     {"nb-bound": nb_bound, "both-write": both_write, "alarm-send": alarm_send,
-     "both-write-4m": lambda: both_write(4 * MIB + 65536),
-     "reset-blocked": reset_blocked, "reset-sndbuf": lambda: reset_blocked(65536),
      "alarm-copy": lambda: alarm_send(0.001), "oob": oob, "oob-inline": oob_inline,
      "oob-twice": oob_twice, "oob-many": oob_many, "oob-marks": oob_marks,
      "cmsg": cmsg,
