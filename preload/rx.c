@@ -114,8 +114,10 @@ static ssize_t rx_from_slot(struct ff_conn *c, int fd, const struct iovec *iov, 
 	return (ssize_t)n;
 }
 
-int ff_rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_t slot_size,
-		 uint64_t slot_count, size_t *hdr_len, uint64_t *payload_len, struct ff_doorbell *db)
+/* settle: a read about to take the run lets it grow first while its writer appends. */
+static int rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_t slot_size,
+		     uint64_t slot_count, size_t *hdr_len, uint64_t *payload_len,
+		     struct ff_doorbell *db, bool settle)
 {
 	struct ff_doorbell own;
 	int t;
@@ -124,13 +126,23 @@ int ff_rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_t slot_siz
 		db = &own;
 	t = ff_frame_decode(buf, n, slot_size, slot_count, hdr_len, payload_len, db);
 	if (t == FF_FRAME_DOORBELL && (db->flags & FF_DB_RUN) && c->rx_region_ok) {
-		uint64_t len = ff_run_seal(db, c->rx_key);
+		uint64_t len;
+
+		if (settle)
+			ff_run_settle(db);
+		len = ff_run_seal(db, c->rx_key);
 		if (len) {
 			db->len = len;
 			*payload_len = len;
 		}
 	}
 	return t;
+}
+
+int ff_rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_t slot_size,
+		 uint64_t slot_count, size_t *hdr_len, uint64_t *payload_len, struct ff_doorbell *db)
+{
+	return rx_decode(c, buf, n, slot_size, slot_count, hdr_len, payload_len, db, false);
 }
 
 static ssize_t rx_inline(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
@@ -233,13 +245,8 @@ static ssize_t rx_frame(struct ff_conn *c, int fd, const struct iovec *iov, int 
 			*eof = r == 0;
 			return r == 0 ? 0 : -1;
 		}
-		/* a run a read is about to start: let it grow while its writer appends */
-		if (!(flags & MSG_PEEK) && c->rx_region_ok &&
-		    ff_frame_decode(hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
-				    &hlen, &plen, &db) == FF_FRAME_DOORBELL && (db.flags & FF_DB_RUN))
-			ff_run_settle(&db);
-		t = ff_rx_decode(c, hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
-				    &hlen, &plen, &db);
+		t = rx_decode(c, hb, (size_t)r, ssz ? ssz : UINT64_MAX, scnt ? scnt : UINT32_MAX,
+			      &hlen, &plen, &db, !(flags & MSG_PEEK));
 		if (t < 0)
 			return ff_rx_broken(c, fd, "invalid frame on an upgraded connection");
 		if (t > 0)

@@ -344,8 +344,6 @@ FF_HIDDEN void ff_ctl_forget(int fd);             /* the application closed our 
 FF_HIDDEN uint64_t ff_now_ns(void);
 
 /* ---- brief busy waits (spin.c) --------------------------------------------------- */
-/* One place that waits, and how long spinning there is worth: ns is the current limit (0:
- * sleep at once), learnt between min_ns and max_ns; keep: never below min_ns. */
 /* A pause in a polling loop: the other hardware thread of the core gets it. */
 static inline void ff_cpu_relax(void)
 {
@@ -356,6 +354,8 @@ static inline void ff_cpu_relax(void)
 #endif
 }
 
+/* One place that waits, and how long spinning there is worth: ns is the current limit (0:
+ * sleep at once), learnt between min_ns and max_ns; keep: never below min_ns. */
 struct ff_spin {
 	_Atomic uint64_t ns;
 	uint64_t min_ns, max_ns;
