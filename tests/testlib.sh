@@ -103,5 +103,21 @@ tl_free_port() {
 	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# tl_wait_port PORT [timeout_s] [netns]: until something listens on the TCP port.
+tl_wait_port() {
+	tl_n=$((${2:-20} * 20))
+	tl_i=0
+	while [ "$tl_i" -lt "$tl_n" ]; do
+		if { if [ -n "${3:-}" ]; then ip netns exec "$3" ss -ltnH "sport = :$1"
+		     else ss -ltnH "sport = :$1"; fi; } 2>/dev/null | grep -q LISTEN; then
+			return 0
+		fi
+		sleep 0.05
+		tl_i=$((tl_i + 1))
+	done
+	echo "nothing listens on port $1 after ${2:-20} s" >&2
+	return 1
+}
+
 # tl_sha FILE: its sha256 in hex.
 tl_sha() { sha256sum <"$1" | cut -d' ' -f1; }

@@ -161,19 +161,7 @@ it_join_both() {
 
 it_wait_file() { tl_wait_file "$@"; } # FILE [timeout_s]
 
-# it_wait_port PORT [timeout_s] [netns]: until something listens on the TCP port.
-it_wait_port() {
-	local i n=$((${2:-20} * 20)) pre=()
-	[ -n "${3:-}" ] && pre=(ip netns exec "$3")
-	for i in $(seq 1 "$n"); do
-		if "${pre[@]}" ss -ltnH "sport = :$1" 2>/dev/null | grep -q LISTEN; then
-			return 0
-		fi
-		sleep 0.05
-	done
-	echo "nothing listens on port $1 after ${2:-20} s" >&2
-	return 1
-}
+it_wait_port() { tl_wait_port "$@"; }   # PORT [timeout_s] [netns]
 
 # A port that was free a moment ago (for programs that cannot report theirs).
 it_free_port() { tl_free_port; }

@@ -30,17 +30,17 @@ done
 # reader (socat too) keeps up. The file arrives whole, partly through runs.
 if command -v socat >/dev/null; then
 	head -c 4000000 /dev/urandom >"$T/in"
-	want=$(sha256sum <"$T/in" | cut -c1-64)
+	want=$(tl_sha "$T/in")
 	for bs in 64 1500; do
 		r0=$(st_stat region_bytes)
-		port=$((20000 + RANDOM % 12000))
-		st_bg "$T/socat.srv" shim socat -u TCP-LISTEN:$port,reuseaddr OPEN:"$T/out",creat,trunc
+		port=$(tl_free_port)
+		st_bg "$T/socat.srv" shim socat -u TCP-LISTEN:"$port",reuseaddr OPEN:"$T/out",creat,trunc
 		srv=$ST_LAST
-		for _ in $(seq 100); do ss -ltn "sport = :$port" | grep -q LISTEN && break; sleep 0.05; done
-		shim socat -b $bs -u OPEN:"$T/in" TCP:127.0.0.1:$port
+		tl_wait_port "$port" 5
+		shim socat -b "$bs" -u OPEN:"$T/in" TCP:127.0.0.1:"$port"
 		st_join "$srv"
 		r1=$(st_stat region_bytes)
-		got=$(sha256sum <"$T/out" | cut -c1-64)
+		got=$(tl_sha "$T/out")
 		if [ "$got" != "$want" ]; then
 			st_fail "socat-$bs" "the file did not arrive whole: $(stat -c %s "$T/out") bytes"
 		elif [ $((r1 - r0)) -le 0 ]; then
