@@ -160,7 +160,7 @@ struct ff_conn {
 	const void *tx_ctl;          /* the application's control message, for the call's first
 	                              * send (tx_lock held; NULL once it went out) */
 	size_t tx_ctllen;
-	/* A run (tx.c): small writes appended to one slot until its reader seals it. */
+	/* A run (tx_run.c): small writes appended to one slot until its reader seals it. */
 	bool tx_run;
 	uint32_t tx_run_slot;
 	uint64_t tx_run_len;
@@ -429,7 +429,7 @@ FF_HIDDEN int  ff_slot_claim(const struct ff_doorbell *db, uint32_t key);  /* 0 
 FF_HIDDEN bool ff_slot_check(const struct ff_doorbell *db, uint32_t key);
 FF_HIDDEN void ff_slot_release(uint32_t slot, uint32_t gen);  /* reader done */
 FF_HIDDEN void ff_slots_after_fork(void);
-/* Runs of small writes (tx.c): the writer's hold on the slot; the reader's seal. */
+/* Runs of small writes (tx_run.c): the writer's hold on the slot; the reader's seal. */
 FF_HIDDEN void ff_slot_run_reserve(uint32_t slot, bool on, uint64_t to);
 /* Before sealing it, let a run whose writer is still appending grow a little (slots.c). */
 FF_HIDDEN void ff_run_settle(const struct ff_doorbell *db);
@@ -449,6 +449,20 @@ FF_HIDDEN int ff_rx_decode(struct ff_conn *c, const void *buf, size_t n, uint64_
 			   uint64_t slot_count, size_t *hdr_len, uint64_t *payload_len,
 			   struct ff_doorbell *db);
 FF_HIDDEN void ff_tx_run_end(struct ff_conn *c);   /* tx_lock held, or the only user */
+/* Between tx.c and tx_run.c: a copy into a slot (false: the region was shrunk under it, go
+ * inline); a doorbell for len bytes at off of a filled slot (len, 0: nothing sent, the slot
+ * went back, or -1); runs of small writes (the third in a row with no read between, and on). */
+FF_HIDDEN bool ff_tx_copy_in(struct ff_region *rg, uint8_t *dst, const struct iovec *iov,
+			     int iovcnt, size_t skip, size_t len);
+FF_HIDDEN ssize_t ff_tx_doorbell(struct ff_conn *c, int fd, uint32_t slot, uint32_t gen,
+				 uint64_t off, uint64_t len, int flags, uint8_t dbflags);
+#define FF_RUN_AFTER_WRITES 2u
+FF_HIDDEN bool ff_tx_run_allowed(const struct ff_conn *c, size_t len, int flags,
+				 uint64_t threshold);
+FF_HIDDEN ssize_t ff_tx_run_append(struct ff_conn *c, const struct iovec *iov, int iovcnt,
+				   size_t skip, size_t len);
+FF_HIDDEN ssize_t ff_tx_run_start(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt,
+				  size_t skip, size_t len, int flags);
 FF_HIDDEN ssize_t ff_tx(struct ff_conn *c, int fd, const struct iovec *iov, int iovcnt, int flags);
 FF_HIDDEN void ff_rx_lowat_set(struct ff_conn *c, int fd);   /* after the app's SO_RCVLOWAT */
 FF_HIDDEN ssize_t ff_tx_urgent(struct ff_conn *c, int fd, uint8_t byte, int flags);

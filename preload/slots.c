@@ -389,7 +389,7 @@ void ff_slot_release(uint32_t slot, uint32_t gen)
 		futex_wake(&m->word);
 }
 
-/* A run's slot (tx.c) stays ours while its writer may append: its reader seals the run and
+/* A run's slot (tx_run.c) stays ours while its writer may append: its reader seals the run and
  * gives the slot back at any time, and a copy already under way must not land in a slot this
  * process has meanwhile filled for another connection. `to`: bytes to map in now. */
 void ff_slot_run_reserve(uint32_t slot, bool on, uint64_t to)
